@@ -1,0 +1,671 @@
+//! The SQLite file (DESIGN §3): schema, pragmas and every SQL statement the
+//! vault runs. Nothing here knows a key; rows go in and out as bytes.
+//!
+//! Durability: WAL with `synchronous = FULL`, so a transaction that
+//! committed survives a crash or power loss, and a crash at any instant
+//! leaves either the old or the new vault. Writers take the write lock up
+//! front (`BEGIN IMMEDIATE`) and wait up to the lock timeout for it.
+
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
+
+/// `PRAGMA application_id`: "TSRA", so `file(1)` and we can tell a vault
+/// from any other SQLite database.
+const APPLICATION_ID: i32 = 0x5453_5241;
+/// Schema version, in `PRAGMA user_version`.
+const SCHEMA_VERSION: i32 = 1;
+
+const SCHEMA: &str = "
+CREATE TABLE vault_meta (
+    id                  INTEGER PRIMARY KEY CHECK (id = 1),
+    format_version      INTEGER NOT NULL,
+    vault_id            BLOB    NOT NULL,
+    created_at          INTEGER NOT NULL,
+    current_key_version INTEGER NOT NULL,
+    item_count          INTEGER NOT NULL,
+    manifest_sum        BLOB    NOT NULL,
+    audit_seq           INTEGER NOT NULL,
+    audit_head          BLOB    NOT NULL,
+    header_sha256       BLOB    NOT NULL,
+    header_mac          BLOB    NOT NULL
+);
+CREATE TABLE slots (
+    id                INTEGER PRIMARY KEY,
+    kind              TEXT    NOT NULL,
+    label             TEXT    NOT NULL,
+    params            BLOB    NOT NULL,
+    wrapped_vault_key BLOB    NOT NULL,
+    created_at        INTEGER NOT NULL
+);
+CREATE TABLE data_keys (
+    version     INTEGER PRIMARY KEY,
+    wrapped_key BLOB    NOT NULL,
+    created_at  INTEGER NOT NULL
+);
+CREATE TABLE items (
+    id          BLOB    NOT NULL UNIQUE,
+    item_type   INTEGER NOT NULL,
+    key_version INTEGER NOT NULL,
+    revision    INTEGER NOT NULL,
+    title_tag   BLOB    NOT NULL,
+    ciphertext  BLOB    NOT NULL,
+    created_at  INTEGER NOT NULL,
+    updated_at  INTEGER NOT NULL,
+    expires_at  INTEGER,
+    deleted_at  INTEGER
+);
+CREATE INDEX items_title_tag ON items (title_tag);
+CREATE INDEX items_manifest ON items (id, revision, key_version);
+CREATE INDEX items_key_version ON items (key_version);
+CREATE TABLE item_history (
+    item_id     BLOB    NOT NULL,
+    revision    INTEGER NOT NULL,
+    key_version INTEGER NOT NULL,
+    ciphertext  BLOB    NOT NULL,
+    PRIMARY KEY (item_id, revision)
+);
+CREATE INDEX item_history_key_version ON item_history (key_version);
+CREATE TABLE attachments (
+    id          BLOB    NOT NULL UNIQUE,
+    item_id     BLOB    NOT NULL,
+    key_version INTEGER NOT NULL,
+    ciphertext  BLOB    NOT NULL
+);
+CREATE INDEX attachments_item ON attachments (item_id);
+CREATE INDEX attachments_key_version ON attachments (key_version);
+CREATE TABLE audit (
+    seq     INTEGER PRIMARY KEY,
+    at      INTEGER NOT NULL,
+    details BLOB    NOT NULL,
+    hash    BLOB    NOT NULL
+);
+CREATE TABLE sync_state (
+    key   TEXT PRIMARY KEY,
+    value BLOB NOT NULL
+);
+";
+
+/// What went wrong below the vault: the file, the lock or SQLite.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// Another process held the write lock for longer than the timeout.
+    #[error("the vault is busy: another Tessera process is writing to it")]
+    Busy,
+    /// SQLite reports the file damaged, or it is not an SQLite file.
+    #[error("the vault file is damaged ({0})")]
+    Corrupt(String),
+    /// The file is an SQLite database but not a Tessera vault.
+    #[error("this file is not a Tessera vault")]
+    NotAVault,
+    /// The vault was written by a newer Tessera.
+    #[error("this vault uses schema version {found}; this Tessera understands up to {supported}. Upgrade Tessera")]
+    TooNew {
+        /// Version in the file.
+        found: i32,
+        /// Newest this build reads.
+        supported: i32,
+    },
+    /// Any other SQLite failure (disk full, permissions, I/O…).
+    #[error("vault storage error: {0}")]
+    Sqlite(String),
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        use rusqlite::ErrorCode::*;
+        match e.sqlite_error_code() {
+            Some(DatabaseBusy | DatabaseLocked) => StoreError::Busy,
+            Some(DatabaseCorrupt | NotADatabase) => StoreError::Corrupt(e.to_string()),
+            _ => StoreError::Sqlite(e.to_string()),
+        }
+    }
+}
+
+pub(crate) type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// The single `vault_meta` row.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct MetaRow {
+    pub(crate) format_version: i64,
+    pub(crate) vault_id: Vec<u8>,
+    pub(crate) created_at: i64,
+    pub(crate) current_key_version: i64,
+    pub(crate) item_count: i64,
+    pub(crate) manifest_sum: Vec<u8>,
+    pub(crate) audit_seq: i64,
+    pub(crate) audit_head: Vec<u8>,
+    pub(crate) header_sha256: Vec<u8>,
+    pub(crate) header_mac: Vec<u8>,
+}
+
+/// One key slot as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct SlotRow {
+    pub(crate) id: i64,
+    pub(crate) kind: String,
+    pub(crate) label: String,
+    pub(crate) params: Vec<u8>,
+    pub(crate) wrapped_vault_key: Vec<u8>,
+    pub(crate) created_at: i64,
+}
+
+/// One wrapped data key.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DataKeyRow {
+    pub(crate) version: i64,
+    pub(crate) wrapped_key: Vec<u8>,
+    pub(crate) created_at: i64,
+}
+
+/// One item row: the sealed blob and the plaintext columns that index it.
+/// The columns are a cache; the sealed payload is the truth, and rows are
+/// checked against it when opened.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct ItemRow {
+    pub(crate) id: Vec<u8>,
+    pub(crate) item_type: i64,
+    pub(crate) key_version: i64,
+    pub(crate) revision: i64,
+    pub(crate) title_tag: Vec<u8>,
+    pub(crate) ciphertext: Vec<u8>,
+    pub(crate) created_at: i64,
+    pub(crate) updated_at: i64,
+    pub(crate) expires_at: Option<i64>,
+    pub(crate) deleted_at: Option<i64>,
+}
+
+/// The part of an item row the manifest covers.
+pub(crate) struct ManifestRow {
+    pub(crate) id: Vec<u8>,
+    pub(crate) revision: i64,
+    pub(crate) key_version: i64,
+}
+
+/// One earlier version of an item.
+#[derive(Clone, Debug)]
+pub(crate) struct HistoryRow {
+    pub(crate) item_id: Vec<u8>,
+    pub(crate) revision: i64,
+    pub(crate) key_version: i64,
+    pub(crate) ciphertext: Vec<u8>,
+}
+
+/// One attachment's sealed content.
+#[derive(Clone, Debug)]
+pub(crate) struct AttachmentRow {
+    pub(crate) id: Vec<u8>,
+    pub(crate) item_id: Vec<u8>,
+    pub(crate) key_version: i64,
+    pub(crate) ciphertext: Vec<u8>,
+}
+
+/// One audit-log entry.
+#[derive(Clone, Debug)]
+pub(crate) struct AuditRow {
+    pub(crate) seq: i64,
+    pub(crate) at: i64,
+    pub(crate) details: Vec<u8>,
+    pub(crate) hash: Vec<u8>,
+}
+
+/// An open vault file.
+pub(crate) struct Store {
+    conn: Connection,
+}
+
+impl Store {
+    /// Creates a new, empty vault file at `path`, which must not exist.
+    pub(crate) fn create(path: &Path) -> Result<Store> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        // WAL is a property of the file: set once here, it persists.
+        conn.pragma_update(None, "journal_mode", "WAL")?;
+        conn.pragma_update(None, "application_id", APPLICATION_ID)?;
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        conn.execute_batch(SCHEMA)?;
+        let store = Store { conn };
+        store.configure(Duration::from_secs(0))?;
+        Ok(store)
+    }
+
+    /// Opens an existing vault file.
+    pub(crate) fn open(path: &Path, lock_timeout: Duration) -> Result<Store> {
+        // No SQLITE_OPEN_CREATE: a missing file must not become an empty one.
+        let conn =
+            Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
+        let store = Store { conn };
+        store.configure(lock_timeout)?;
+        let app_id: i32 = store.conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
+        let version: i32 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
+        if app_id != APPLICATION_ID {
+            return Err(StoreError::NotAVault);
+        }
+        if version > SCHEMA_VERSION {
+            return Err(StoreError::TooNew { found: version, supported: SCHEMA_VERSION });
+        }
+        if version < 1 {
+            return Err(StoreError::NotAVault);
+        }
+        Ok(store)
+    }
+
+    fn configure(&self, lock_timeout: Duration) -> Result<()> {
+        // FULL: fsync the WAL at every commit, so "saved" means on disk.
+        self.conn.pragma_update(None, "synchronous", "FULL")?;
+        // Overwrite freed pages, so purged items leave no ciphertext behind.
+        self.conn.pragma_update(None, "secure_delete", "ON")?;
+        self.conn.pragma_update(None, "cell_size_check", "ON")?;
+        self.conn.pragma_update(None, "trusted_schema", "OFF")?;
+        self.conn.busy_timeout(lock_timeout)?;
+        Ok(())
+    }
+
+    /// Starts a read transaction: a consistent snapshot (WAL readers never
+    /// block writers).
+    pub(crate) fn read(&self) -> Result<Transaction<'_>> {
+        // `unchecked_transaction` only because a read needs no `&mut`: the
+        // vault never nests transactions on one connection.
+        Ok(self.conn.unchecked_transaction()?)
+    }
+
+    /// Starts a write transaction, waiting up to the lock timeout for other
+    /// writers. Everything it does commits together or not at all.
+    pub(crate) fn write(&mut self) -> Result<Transaction<'_>> {
+        Ok(self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
+    }
+
+    /// Runs SQLite's own structural check of the file.
+    pub(crate) fn integrity_check(&self) -> Result<Vec<String>> {
+        let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
+        let rows = stmt.query_map([], |r| r.get::<_, String>(0))?;
+        let problems: Vec<String> = rows.collect::<Result<_, _>>()?;
+        Ok(problems.into_iter().filter(|p| p != "ok").collect())
+    }
+}
+
+// --- vault_meta ------------------------------------------------------------
+
+pub(crate) fn insert_meta(tx: &Connection, m: &MetaRow) -> Result<()> {
+    tx.execute(
+        "INSERT INTO vault_meta (id, format_version, vault_id, created_at, current_key_version,
+             item_count, manifest_sum, audit_seq, audit_head, header_sha256, header_mac)
+         VALUES (1, ?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+        params![
+            m.format_version,
+            m.vault_id,
+            m.created_at,
+            m.current_key_version,
+            m.item_count,
+            m.manifest_sum,
+            m.audit_seq,
+            m.audit_head,
+            m.header_sha256,
+            m.header_mac
+        ],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn read_meta(tx: &Connection) -> Result<MetaRow> {
+    tx.query_row(
+        "SELECT format_version, vault_id, created_at, current_key_version, item_count,
+                manifest_sum, audit_seq, audit_head, header_sha256, header_mac
+         FROM vault_meta WHERE id = 1",
+        [],
+        |r| {
+            Ok(MetaRow {
+                format_version: r.get(0)?,
+                vault_id: r.get(1)?,
+                created_at: r.get(2)?,
+                current_key_version: r.get(3)?,
+                item_count: r.get(4)?,
+                manifest_sum: r.get(5)?,
+                audit_seq: r.get(6)?,
+                audit_head: r.get(7)?,
+                header_sha256: r.get(8)?,
+                header_mac: r.get(9)?,
+            })
+        },
+    )
+    .optional()?
+    .ok_or_else(|| StoreError::Corrupt("the vault_meta row is missing".into()))
+}
+
+pub(crate) fn update_meta(tx: &Connection, m: &MetaRow) -> Result<()> {
+    let n = tx.execute(
+        "UPDATE vault_meta SET current_key_version = ?1, item_count = ?2, manifest_sum = ?3,
+             audit_seq = ?4, audit_head = ?5, header_sha256 = ?6, header_mac = ?7
+         WHERE id = 1",
+        params![
+            m.current_key_version,
+            m.item_count,
+            m.manifest_sum,
+            m.audit_seq,
+            m.audit_head,
+            m.header_sha256,
+            m.header_mac
+        ],
+    )?;
+    if n != 1 {
+        return Err(StoreError::Corrupt("the vault_meta row is missing".into()));
+    }
+    Ok(())
+}
+
+// --- slots -----------------------------------------------------------------
+
+pub(crate) fn read_slots(tx: &Connection) -> Result<Vec<SlotRow>> {
+    let mut stmt =
+        tx.prepare_cached("SELECT id, kind, label, params, wrapped_vault_key, created_at FROM slots ORDER BY id")?;
+    let rows = stmt.query_map([], |r| {
+        Ok(SlotRow {
+            id: r.get(0)?,
+            kind: r.get(1)?,
+            label: r.get(2)?,
+            params: r.get(3)?,
+            wrapped_vault_key: r.get(4)?,
+            created_at: r.get(5)?,
+        })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn insert_slot(tx: &Connection, s: &SlotRow) -> Result<()> {
+    tx.execute(
+        "INSERT INTO slots (id, kind, label, params, wrapped_vault_key, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![s.id, s.kind, s.label, s.params, s.wrapped_vault_key, s.created_at],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn replace_slot(tx: &Connection, s: &SlotRow) -> Result<bool> {
+    let n = tx.execute(
+        "UPDATE slots SET kind = ?2, label = ?3, params = ?4, wrapped_vault_key = ?5, created_at = ?6
+         WHERE id = ?1",
+        params![s.id, s.kind, s.label, s.params, s.wrapped_vault_key, s.created_at],
+    )?;
+    Ok(n == 1)
+}
+
+pub(crate) fn delete_slot(tx: &Connection, id: i64) -> Result<bool> {
+    Ok(tx.execute("DELETE FROM slots WHERE id = ?1", [id])? == 1)
+}
+
+// --- data keys -------------------------------------------------------------
+
+pub(crate) fn read_data_keys(tx: &Connection) -> Result<Vec<DataKeyRow>> {
+    let mut stmt = tx.prepare_cached("SELECT version, wrapped_key, created_at FROM data_keys ORDER BY version")?;
+    let rows =
+        stmt.query_map([], |r| Ok(DataKeyRow { version: r.get(0)?, wrapped_key: r.get(1)?, created_at: r.get(2)? }))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn insert_data_key(tx: &Connection, k: &DataKeyRow) -> Result<()> {
+    tx.execute(
+        "INSERT INTO data_keys (version, wrapped_key, created_at) VALUES (?1, ?2, ?3)",
+        params![k.version, k.wrapped_key, k.created_at],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn delete_data_key(tx: &Connection, version: i64) -> Result<()> {
+    tx.execute("DELETE FROM data_keys WHERE version = ?1", [version])?;
+    Ok(())
+}
+
+/// How many rows in any table are still sealed under `version`.
+pub(crate) fn uses_of_key_version(tx: &Connection, version: i64) -> Result<i64> {
+    Ok(tx.query_row(
+        "SELECT (SELECT count(*) FROM items WHERE key_version = ?1)
+              + (SELECT count(*) FROM item_history WHERE key_version = ?1)
+              + (SELECT count(*) FROM attachments WHERE key_version = ?1)",
+        [version],
+        |r| r.get(0),
+    )?)
+}
+
+// --- items -----------------------------------------------------------------
+
+const ITEM_COLUMNS: &str = "id, item_type, key_version, revision, title_tag, ciphertext,
+    created_at, updated_at, expires_at, deleted_at";
+
+fn item_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ItemRow> {
+    Ok(ItemRow {
+        id: r.get(0)?,
+        item_type: r.get(1)?,
+        key_version: r.get(2)?,
+        revision: r.get(3)?,
+        title_tag: r.get(4)?,
+        ciphertext: r.get(5)?,
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+        expires_at: r.get(8)?,
+        deleted_at: r.get(9)?,
+    })
+}
+
+pub(crate) fn get_item(tx: &Connection, id: &[u8]) -> Result<Option<ItemRow>> {
+    let mut stmt = tx.prepare_cached(&format!("SELECT {ITEM_COLUMNS} FROM items WHERE id = ?1"))?;
+    Ok(stmt.query_row([id], item_row).optional()?)
+}
+
+pub(crate) fn item_ids_by_title_tag(tx: &Connection, tag: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let mut stmt = tx.prepare_cached("SELECT id FROM items WHERE title_tag = ?1")?;
+    let rows = stmt.query_map([tag], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// Ids of every item, live or trashed (ids only: cheap even at 100,000).
+pub(crate) fn all_item_ids(tx: &Connection) -> Result<Vec<Vec<u8>>> {
+    let mut stmt = tx.prepare_cached("SELECT id FROM items")?;
+    let rows = stmt.query_map([], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn manifest_rows(tx: &Connection, mut each: impl FnMut(ManifestRow)) -> Result<()> {
+    let mut stmt = tx.prepare_cached("SELECT id, revision, key_version FROM items")?;
+    let mut rows = stmt.query([])?;
+    while let Some(r) = rows.next()? {
+        each(ManifestRow { id: r.get(0)?, revision: r.get(1)?, key_version: r.get(2)? });
+    }
+    Ok(())
+}
+
+/// Calls `each` with batches of up to `batch` item rows, in rowid order, so
+/// a caller can decrypt a batch in parallel without holding every
+/// ciphertext of a large vault in memory at once.
+pub(crate) fn item_rows_in_batches(
+    tx: &Connection,
+    batch: usize,
+    where_clause: &str,
+    mut each: impl FnMut(Vec<ItemRow>) -> Result<(), StoreError>,
+) -> Result<()> {
+    let mut stmt = tx.prepare(&format!("SELECT {ITEM_COLUMNS} FROM items {where_clause} ORDER BY rowid"))?;
+    let mut rows = stmt.query([])?;
+    let mut buf = Vec::with_capacity(batch);
+    while let Some(r) = rows.next()? {
+        buf.push(item_row(r)?);
+        if buf.len() == batch {
+            each(std::mem::replace(&mut buf, Vec::with_capacity(batch)))?;
+        }
+    }
+    if !buf.is_empty() {
+        each(buf)?;
+    }
+    Ok(())
+}
+
+pub(crate) fn insert_item(tx: &Connection, row: &ItemRow) -> Result<()> {
+    let mut stmt = tx.prepare_cached(&format!(
+        "INSERT INTO items ({ITEM_COLUMNS}) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)"
+    ))?;
+    stmt.execute(params![
+        row.id,
+        row.item_type,
+        row.key_version,
+        row.revision,
+        row.title_tag,
+        row.ciphertext,
+        row.created_at,
+        row.updated_at,
+        row.expires_at,
+        row.deleted_at
+    ])?;
+    Ok(())
+}
+
+pub(crate) fn update_item(tx: &Connection, row: &ItemRow) -> Result<()> {
+    let mut stmt = tx.prepare_cached(
+        "UPDATE items SET item_type = ?2, key_version = ?3, revision = ?4, title_tag = ?5,
+             ciphertext = ?6, created_at = ?7, updated_at = ?8, expires_at = ?9, deleted_at = ?10
+         WHERE id = ?1",
+    )?;
+    let n = stmt.execute(params![
+        row.id,
+        row.item_type,
+        row.key_version,
+        row.revision,
+        row.title_tag,
+        row.ciphertext,
+        row.created_at,
+        row.updated_at,
+        row.expires_at,
+        row.deleted_at
+    ])?;
+    if n != 1 {
+        return Err(StoreError::Sqlite("an item row vanished during its update".into()));
+    }
+    Ok(())
+}
+
+pub(crate) fn delete_item(tx: &Connection, id: &[u8]) -> Result<()> {
+    tx.execute("DELETE FROM item_history WHERE item_id = ?1", [id])?;
+    tx.execute("DELETE FROM attachments WHERE item_id = ?1", [id])?;
+    tx.execute("DELETE FROM items WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+/// Ids of item rows sealed under an older key version than `current`.
+pub(crate) fn stale_item_ids(tx: &Connection, current: i64, limit: usize) -> Result<Vec<Vec<u8>>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT id FROM items WHERE key_version < ?1
+         UNION SELECT item_id FROM item_history WHERE key_version < ?1
+         UNION SELECT item_id FROM attachments WHERE key_version < ?1
+         LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![current, limit as i64], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn count_stale(tx: &Connection, current: i64) -> Result<i64> {
+    Ok(tx.query_row(
+        "SELECT count(*) FROM (SELECT id FROM items WHERE key_version < ?1
+             UNION SELECT item_id FROM item_history WHERE key_version < ?1
+             UNION SELECT item_id FROM attachments WHERE key_version < ?1)",
+        [current],
+        |r| r.get(0),
+    )?)
+}
+
+// --- history ---------------------------------------------------------------
+
+pub(crate) fn insert_history(tx: &Connection, h: &HistoryRow) -> Result<()> {
+    tx.prepare_cached(
+        "INSERT OR REPLACE INTO item_history (item_id, revision, key_version, ciphertext)
+         VALUES (?1, ?2, ?3, ?4)",
+    )?
+    .execute(params![h.item_id, h.revision, h.key_version, h.ciphertext])?;
+    Ok(())
+}
+
+/// Earlier versions of an item, newest first.
+pub(crate) fn history_of(tx: &Connection, item: &[u8]) -> Result<Vec<HistoryRow>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT item_id, revision, key_version, ciphertext FROM item_history
+         WHERE item_id = ?1 ORDER BY revision DESC",
+    )?;
+    let rows = stmt.query_map([item], |r| {
+        Ok(HistoryRow { item_id: r.get(0)?, revision: r.get(1)?, key_version: r.get(2)?, ciphertext: r.get(3)? })
+    })?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn delete_history(tx: &Connection, item: &[u8], revision: i64) -> Result<()> {
+    tx.execute("DELETE FROM item_history WHERE item_id = ?1 AND revision = ?2", params![item, revision])?;
+    Ok(())
+}
+
+pub(crate) fn all_history_in_batches(
+    tx: &Connection,
+    batch: usize,
+    mut each: impl FnMut(Vec<HistoryRow>) -> Result<(), StoreError>,
+) -> Result<()> {
+    let mut stmt = tx.prepare("SELECT item_id, revision, key_version, ciphertext FROM item_history")?;
+    let mut rows = stmt.query([])?;
+    let mut buf = Vec::with_capacity(batch);
+    while let Some(r) = rows.next()? {
+        buf.push(HistoryRow { item_id: r.get(0)?, revision: r.get(1)?, key_version: r.get(2)?, ciphertext: r.get(3)? });
+        if buf.len() == batch {
+            each(std::mem::replace(&mut buf, Vec::with_capacity(batch)))?;
+        }
+    }
+    if !buf.is_empty() {
+        each(buf)?;
+    }
+    Ok(())
+}
+
+// --- attachments -----------------------------------------------------------
+
+pub(crate) fn insert_attachment(tx: &Connection, a: &AttachmentRow) -> Result<()> {
+    tx.execute(
+        "INSERT OR REPLACE INTO attachments (id, item_id, key_version, ciphertext) VALUES (?1, ?2, ?3, ?4)",
+        params![a.id, a.item_id, a.key_version, a.ciphertext],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn get_attachment(tx: &Connection, id: &[u8]) -> Result<Option<AttachmentRow>> {
+    Ok(tx
+        .query_row("SELECT id, item_id, key_version, ciphertext FROM attachments WHERE id = ?1", [id], |r| {
+            Ok(AttachmentRow { id: r.get(0)?, item_id: r.get(1)?, key_version: r.get(2)?, ciphertext: r.get(3)? })
+        })
+        .optional()?)
+}
+
+pub(crate) fn attachment_ids_of(tx: &Connection, item: &[u8]) -> Result<Vec<Vec<u8>>> {
+    let mut stmt = tx.prepare_cached("SELECT id FROM attachments WHERE item_id = ?1")?;
+    let rows = stmt.query_map([item], |r| r.get(0))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn all_attachment_ids(tx: &Connection) -> Result<Vec<(Vec<u8>, Vec<u8>)>> {
+    let mut stmt = tx.prepare_cached("SELECT id, item_id FROM attachments")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn delete_attachment(tx: &Connection, id: &[u8]) -> Result<()> {
+    tx.execute("DELETE FROM attachments WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+// --- audit -----------------------------------------------------------------
+
+pub(crate) fn insert_audit(tx: &Connection, a: &AuditRow) -> Result<()> {
+    tx.prepare_cached("INSERT INTO audit (seq, at, details, hash) VALUES (?1, ?2, ?3, ?4)")?
+        .execute(params![a.seq, a.at, a.details, a.hash])?;
+    Ok(())
+}
+
+pub(crate) fn audit_rows(tx: &Connection) -> Result<Vec<AuditRow>> {
+    let mut stmt = tx.prepare("SELECT seq, at, details, hash FROM audit ORDER BY seq")?;
+    let rows =
+        stmt.query_map([], |r| Ok(AuditRow { seq: r.get(0)?, at: r.get(1)?, details: r.get(2)?, hash: r.get(3)? }))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
