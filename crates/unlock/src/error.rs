@@ -1,0 +1,54 @@
+//! Unlock errors: what failed and what to do, never the secret.
+
+use tessera_core::SlotId;
+
+use crate::kdf::KdfError;
+
+/// Creating, unlocking or re-keying with a factor.
+#[derive(Debug, thiserror::Error)]
+pub enum UnlockError {
+    /// The master password does not open any password slot.
+    #[error("wrong master password")]
+    WrongPassword,
+    /// The recovery code does not open the recovery slot.
+    #[error("wrong recovery code")]
+    WrongRecoveryCode,
+    /// An empty master password was given.
+    #[error("the master password is empty")]
+    EmptyPassword,
+    /// The vault has no slot this factor alone can open.
+    #[error("this vault has no {kind} slot")]
+    NoSlot {
+        /// The factor kind asked for.
+        kind: &'static str,
+    },
+    /// A slot requires a factor that was not given.
+    #[error("slot {slot} also needs the {kind} factor")]
+    MissingFactor {
+        /// The slot.
+        slot: SlotId,
+        /// The factor it needs.
+        kind: String,
+    },
+    /// A slot's stored parameters are unreadable or below the KDF floor:
+    /// the vault file was altered (Tessera never writes such a slot).
+    #[error("key slot {slot} is invalid: {reason}; the vault file was altered outside Tessera")]
+    BadSlot {
+        /// The slot.
+        slot: SlotId,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A factor's parameters could not be read (placed in context by the caller).
+    #[error("invalid factor parameters: {0}")]
+    BadParams(String),
+    /// KDF parameters refused or KDF failure.
+    #[error(transparent)]
+    Kdf(#[from] KdfError),
+    /// The vault itself refused (integrity, storage, busy).
+    #[error(transparent)]
+    Vault(#[from] tessera_core::UnlockError),
+    /// A vault operation failed while re-keying.
+    #[error(transparent)]
+    Operation(#[from] tessera_core::VaultError),
+}
