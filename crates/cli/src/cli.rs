@@ -1,0 +1,296 @@
+//! The command line, as clap sees it. This is a contract other tools drive:
+//! names, flags and JSON shapes change only with the README.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// Tessera: a password manager with an encrypted local vault.
+#[derive(Parser, Debug)]
+#[command(name = "tessera", version, about, long_about = None, max_term_width = 100)]
+#[command(after_help = "Exit codes: 0 ok · 1 other error · 2 usage or bad input · 3 wrong password or factor · \
+4 item not found · 5 integrity failure · 6 vault busy")]
+pub struct Cli {
+    /// Vault file [default: $TESSERA_VAULT, else ~/.local/share/tessera/vault.tessera]
+    #[arg(long, global = true, value_name = "PATH", env = "TESSERA_VAULT")]
+    pub vault: Option<PathBuf>,
+
+    /// Read the master password from the first line of FILE
+    #[arg(long, global = true, value_name = "FILE", conflicts_with = "password_stdin")]
+    pub password_file: Option<PathBuf>,
+
+    /// Read the master password from the first line of standard input
+    #[arg(long, global = true)]
+    pub password_stdin: bool,
+
+    /// How to unlock: with the master password or the recovery code
+    #[arg(long, global = true, value_enum, default_value_t = UnlockWith::Password)]
+    pub unlock: UnlockWith,
+
+    /// Read the recovery code from FILE (with --unlock recovery)
+    #[arg(long, global = true, value_name = "FILE")]
+    pub recovery_file: Option<PathBuf>,
+
+    /// Seconds to wait for another process's write lock before exiting with 6
+    #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10.0, env = "TESSERA_LOCK_TIMEOUT")]
+    pub lock_timeout: f64,
+
+    /// Print machine-readable JSON
+    #[arg(long, global = true)]
+    pub json: bool,
+
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The factor used to unlock.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum UnlockWith {
+    /// The master password.
+    Password,
+    /// The recovery code printed by `init`.
+    Recovery,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Create a new vault (never overwrites) and print its one-time recovery code
+    Init(InitArgs),
+    /// Show the vault file's path, format and unlock slots (no password needed)
+    Info,
+    /// Add an item and print its id
+    Add(AddArgs),
+    /// Change an item
+    Edit(EditArgs),
+    /// Show an item (secrets only with --reveal)
+    Show(ShowArgs),
+    /// List items
+    List(ListArgs),
+    /// Search titles, usernames, URLs, tags and folders
+    Search {
+        /// Words that must all appear
+        query: String,
+    },
+    /// Move an item to the trash
+    Rm {
+        /// Id, unique id prefix or exact title
+        item: String,
+    },
+    /// Bring an item back from the trash
+    Restore {
+        /// Id, unique id prefix or exact title
+        item: String,
+    },
+    /// Delete trashed items for good
+    Purge(PurgeArgs),
+    /// Attach a file (up to 25 MiB) to an item
+    Attach {
+        /// Id, unique id prefix or exact title
+        item: String,
+        /// The file to attach; its name becomes the attachment's name
+        file: PathBuf,
+    },
+    /// Write an item's attachment to a file
+    Attachment {
+        /// Id, unique id prefix or exact title
+        item: String,
+        /// Attachment name
+        name: String,
+        /// Output file (`-` for standard output)
+        #[arg(short = 'o', long = "output", value_name = "OUT")]
+        output: PathBuf,
+    },
+    /// Remove an attachment from an item
+    Detach {
+        /// Id, unique id prefix or exact title
+        item: String,
+        /// Attachment name
+        name: String,
+    },
+    /// Print an item's current one-time code
+    Totp {
+        /// Id, unique id prefix or exact title
+        item: String,
+        /// Compute the code for this Unix time instead of now
+        #[arg(long, value_name = "UNIX_SECONDS")]
+        at: Option<u64>,
+    },
+    /// Generate a password or passphrase (no vault needed)
+    Generate(GenerateArgs),
+    /// Change the master password (one key derivation, whatever the vault's size)
+    Passwd {
+        /// Read the new master password from the first line of FILE
+        #[arg(long, value_name = "FILE")]
+        new_password_file: Option<PathBuf>,
+    },
+    /// Make a new data key version and re-encrypt older items with it
+    Rotate,
+    /// Report weak, reused, old and expiring passwords
+    Health,
+    /// Show the vault's audit log (checks its hash chain)
+    Audit,
+    /// Check every slot, item, attachment and the audit chain; exit 5 on any failure
+    Verify,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum KdfChoice {
+    /// Argon2id (default)
+    Argon2id,
+    /// PBKDF2-HMAC-SHA256, for FIPS settings
+    Pbkdf2,
+}
+
+#[derive(Args, Debug)]
+pub struct InitArgs {
+    /// Key derivation function
+    #[arg(long, value_enum, default_value_t = KdfChoice::Argon2id)]
+    pub kdf: KdfChoice,
+    /// Argon2id memory in MiB (minimum 64) [default: calibrated to about 1 s]
+    #[arg(long, value_name = "M")]
+    pub kdf_memory_mib: Option<u32>,
+    /// Argon2id passes (minimum 3) or PBKDF2 iterations (minimum 600000)
+    #[arg(long, value_name = "T")]
+    pub kdf_iterations: Option<u32>,
+    /// Argon2id lanes (minimum 4)
+    #[arg(long, value_name = "P")]
+    pub kdf_parallelism: Option<u32>,
+    /// Write the recovery code to FILE instead of printing it
+    #[arg(long, value_name = "FILE")]
+    pub recovery_code_file: Option<PathBuf>,
+}
+
+/// Fields shared by `add` and `edit`.
+#[derive(Args, Debug, Default)]
+pub struct ItemFields {
+    /// Item type
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["login", "note", "card", "identity"])]
+    pub item_type: Option<String>,
+    /// Title
+    #[arg(long)]
+    pub title: Option<String>,
+    /// Username
+    #[arg(long)]
+    pub username: Option<String>,
+    /// URL (repeat for several; on edit, replaces the list; "" clears it)
+    #[arg(long = "url", value_name = "URL")]
+    pub urls: Vec<String>,
+    /// Notes ("" clears them)
+    #[arg(long)]
+    pub notes: Option<String>,
+    /// TOTP/HOTP as an otpauth:// URI ("" removes it)
+    #[arg(long, value_name = "URI")]
+    pub otp: Option<String>,
+    /// Custom field (repeatable)
+    #[arg(long = "field", value_name = "NAME=VALUE")]
+    pub fields: Vec<String>,
+    /// Protected custom field, hidden unless revealed (repeatable)
+    #[arg(long = "protected-field", value_name = "NAME=VALUE")]
+    pub protected_fields: Vec<String>,
+    /// Tag (repeat for several; on edit, replaces the list; "" clears it)
+    #[arg(long = "tag", value_name = "T")]
+    pub tags: Vec<String>,
+    /// Folder path such as Work/Servers ("" is the root)
+    #[arg(long, value_name = "A/B")]
+    pub folder: Option<String>,
+    /// Mark as favourite
+    #[arg(long)]
+    pub favourite: bool,
+    /// Generate a password of LEN characters [default: 20]
+    #[arg(long, value_name = "LEN", num_args = 0..=1, require_equals = true, default_missing_value = "20")]
+    pub generate: Option<usize>,
+    /// Read the password from the first line of FILE (`-` for standard input)
+    #[arg(long, value_name = "FILE", conflicts_with = "generate")]
+    pub secret_file: Option<PathBuf>,
+    /// Expiry date (YYYY-MM-DD or RFC 3339; "" removes it)
+    #[arg(long, value_name = "DATE")]
+    pub expires: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct AddArgs {
+    #[command(flatten)]
+    pub fields: ItemFields,
+    /// Add the item(s) in FILE (`-` for standard input): one object or an array, in the `show --json` shape
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["title", "username", "urls", "notes", "otp", "generate", "secret_file"])]
+    pub from_json: Option<PathBuf>,
+}
+
+#[derive(Args, Debug)]
+pub struct EditArgs {
+    /// Id, unique id prefix or exact title
+    pub item: String,
+    #[command(flatten)]
+    pub fields: ItemFields,
+    /// Unmark as favourite
+    #[arg(long, conflicts_with = "favourite")]
+    pub no_favourite: bool,
+    /// Remove a custom field (repeatable)
+    #[arg(long = "remove-field", value_name = "NAME")]
+    pub remove_fields: Vec<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct ShowArgs {
+    /// Id, unique id prefix or exact title
+    pub item: String,
+    /// Include the password, protected fields and the TOTP secret
+    #[arg(long)]
+    pub reveal: bool,
+    /// Include earlier versions
+    #[arg(long)]
+    pub history: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ListArgs {
+    /// Only items in this folder and its subfolders
+    #[arg(long, value_name = "F")]
+    pub folder: Option<String>,
+    /// Only items with this tag
+    #[arg(long, value_name = "T")]
+    pub tag: Option<String>,
+    /// List the trash instead
+    #[arg(long)]
+    pub trash: bool,
+}
+
+#[derive(Args, Debug)]
+#[command(group = clap::ArgGroup::new("what").required(true).args(["item", "trash"]))]
+pub struct PurgeArgs {
+    /// A trashed item: id, unique id prefix or exact title
+    pub item: Option<String>,
+    /// Empty the whole trash
+    #[arg(long)]
+    pub trash: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Password length
+    #[arg(long, value_name = "N", conflicts_with = "words")]
+    pub length: Option<usize>,
+    /// Letters and digits only
+    #[arg(long, conflicts_with = "words")]
+    pub no_symbols: bool,
+    /// Leave out look-alike characters (I l 1 O 0 o |)
+    #[arg(long, conflicts_with = "words")]
+    pub avoid_ambiguous: bool,
+    /// A passphrase of N words from the EFF long word list instead
+    #[arg(long, value_name = "N")]
+    pub words: Option<usize>,
+    /// Passphrase word separator
+    #[arg(long, value_name = "SEP", default_value = "-", requires = "words")]
+    pub separator: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn the_command_line_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

@@ -1,0 +1,439 @@
+//! `add`, `edit`, `show`, `list`, `search`, `rm`, `restore`, `purge`, `totp`.
+
+use std::io::Read;
+use std::path::Path;
+
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tessera_core::generator::{PasswordPolicy, generate_password};
+use tessera_core::totp::Otp;
+use tessera_core::{Field, Item, ItemId, ItemSummary, ItemType, Scope, SearchIndex, Vault, VaultError};
+use time::OffsetDateTime;
+use zeroize::Zeroizing;
+
+use crate::cli::{AddArgs, EditArgs, ItemFields, ListArgs, PurgeArgs, ShowArgs};
+use crate::exit::{CliResult, Failure};
+use crate::output::{Out, item_json, item_text, rfc3339, summary_json, summary_line};
+use crate::session::{Session, read_secret_file};
+
+/// Largest `--from-json` input accepted.
+const MAX_JSON_INPUT: u64 = 256 * 1024 * 1024;
+
+/// Changes to an item, checked before the vault is touched so that every
+/// input error is reported before any write.
+#[derive(Default)]
+struct Changes {
+    item_type: Option<ItemType>,
+    title: Option<String>,
+    username: Option<String>,
+    urls: Option<Vec<String>>,
+    notes: Option<String>,
+    otp: Option<Option<String>>,
+    set_fields: Vec<(String, String, bool)>,
+    remove_fields: Vec<String>,
+    tags: Option<Vec<String>>,
+    folder: Option<String>,
+    favourite: Option<bool>,
+    password: Option<Zeroizing<String>>,
+    expires: Option<Option<OffsetDateTime>>,
+}
+
+impl Changes {
+    fn from_args(f: &ItemFields, session: &Session) -> CliResult<Changes> {
+        let mut c = Changes {
+            item_type: f.item_type.as_deref().map(str::parse).transpose().map_err(Failure::usage)?,
+            title: f.title.clone(),
+            username: f.username.clone(),
+            urls: (!f.urls.is_empty()).then(|| f.urls.clone()),
+            notes: f.notes.clone(),
+            tags: (!f.tags.is_empty()).then(|| f.tags.clone()),
+            folder: f.folder.clone(),
+            favourite: f.favourite.then_some(true),
+            ..Changes::default()
+        };
+        if let Some(uri) = &f.otp {
+            c.otp = Some(if uri.trim().is_empty() {
+                None
+            } else {
+                Otp::parse_uri(uri).map_err(|e| Failure::usage(format!("--otp: {e}")))?;
+                Some(uri.clone())
+            });
+        }
+        for (list, protected) in [(&f.fields, false), (&f.protected_fields, true)] {
+            for spec in list {
+                // The text may be a secret: never echo it.
+                let (name, value) = spec
+                    .split_once('=')
+                    .ok_or_else(|| Failure::usage("custom fields are NAME=VALUE, and one had no '='"))?;
+                if name.trim().is_empty() {
+                    return Err(Failure::usage("a custom field needs a name before '='"));
+                }
+                c.set_fields.push((name.trim().to_owned(), value.to_owned(), protected));
+            }
+        }
+        if let Some(len) = f.generate {
+            let policy = PasswordPolicy { length: len, ..PasswordPolicy::default() };
+            c.password = Some(generate_password(&policy).map_err(|e| Failure::usage(format!("--generate: {e}")))?);
+        }
+        if let Some(file) = &f.secret_file {
+            if file == Path::new("-") && session.stdin_taken() {
+                return Err(Failure::usage(
+                    "standard input already carries the master password; give --secret-file a file",
+                ));
+            }
+            let bytes = read_secret_file(file)?;
+            let line = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let text = std::str::from_utf8(line).map_err(|_| Failure::usage("the secret file is not UTF-8 text"))?;
+            c.password = Some(Zeroizing::new(text.to_owned()));
+        }
+        if let Some(date) = &f.expires {
+            c.expires = Some(if date.trim().is_empty() { None } else { Some(parse_date(date)?) });
+        }
+        Ok(c)
+    }
+
+    fn apply(self, item: &mut Item) -> Result<(), VaultError> {
+        if let Some(t) = self.item_type {
+            item.item_type = t;
+        }
+        if let Some(v) = self.title {
+            item.title = v;
+        }
+        if let Some(v) = self.username {
+            item.username = v;
+        }
+        if let Some(v) = self.urls {
+            item.urls = v;
+        }
+        if let Some(v) = self.notes {
+            item.notes = v;
+        }
+        if let Some(v) = self.otp {
+            item.otp = v;
+        }
+        for (name, value, protected) in &self.set_fields {
+            item.set_field(name, value, *protected);
+        }
+        for name in &self.remove_fields {
+            let before = item.fields.len();
+            item.fields.retain(|f| &f.name != name);
+            if item.fields.len() == before {
+                return Err(VaultError::NotFound(format!("a custom field named {name:?} in item {}", item.id)));
+            }
+        }
+        if let Some(v) = self.tags {
+            item.tags = v;
+        }
+        if let Some(v) = self.folder {
+            item.folder = v;
+        }
+        if let Some(v) = self.favourite {
+            item.favourite = v;
+        }
+        if let Some(p) = &self.password {
+            item.password = p.to_string();
+        }
+        if let Some(v) = self.expires {
+            item.expires = v;
+        }
+        Ok(())
+    }
+}
+
+/// `YYYY-MM-DD` (midnight UTC) or RFC 3339.
+fn parse_date(text: &str) -> CliResult<OffsetDateTime> {
+    let text = text.trim();
+    if let Ok(t) = OffsetDateTime::parse(text, &time::format_description::well_known::Rfc3339) {
+        return Ok(t.to_offset(time::UtcOffset::UTC));
+    }
+    let day = time::format_description::parse("[year]-[month]-[day]").expect("a valid format description");
+    time::Date::parse(text, &day)
+        .map(|d| d.midnight().assume_utc())
+        .map_err(|_| Failure::usage(format!("{text:?} is not a date: use YYYY-MM-DD or RFC 3339")))
+}
+
+pub fn add(session: &mut Session, args: &AddArgs, json: bool, out: &mut Out) -> CliResult {
+    let items = match &args.from_json {
+        Some(file) => items_from_json(file, session)?,
+        None => {
+            let changes = Changes::from_args(&args.fields, session)?;
+            let title =
+                changes.title.clone().ok_or_else(|| Failure::usage("add needs --title (or --from-json FILE)"))?;
+            let mut item = Item::new(changes.item_type.unwrap_or(ItemType::Login), title);
+            changes.apply(&mut item)?;
+            vec![item]
+        }
+    };
+    let single = args.from_json.is_none();
+    let mut vault = session.unlock()?;
+    let ids = vault.add(items)?;
+    if json {
+        out.json(&if single { json!({ "id": ids[0].to_hex() }) } else { json!({ "ids": ids }) });
+    } else {
+        for id in ids {
+            out.line(id.to_hex());
+        }
+    }
+    Ok(())
+}
+
+pub fn edit(session: &mut Session, args: &EditArgs, json: bool, out: &mut Out) -> CliResult {
+    let mut changes = Changes::from_args(&args.fields, session)?;
+    if args.no_favourite {
+        changes.favourite = Some(false);
+    }
+    changes.remove_fields = args.remove_fields.clone();
+    let mut vault = session.unlock()?;
+    let id = vault.resolve(&args.item, Scope::Live)?;
+    let item = vault.update(id, |item| changes.apply(item))?;
+    if json {
+        out.json(&json!({ "id": item.id.to_hex(), "revision": item.revision }));
+    } else {
+        out.line(format!("Saved {:?} ({}).", item.title, item.id));
+    }
+    Ok(())
+}
+
+/// Live items first; a title or prefix only in the trash still resolves.
+fn resolve_any(vault: &Vault, query: &str) -> Result<ItemId, VaultError> {
+    match vault.resolve(query, Scope::Live) {
+        Err(VaultError::NotFound(_)) => vault.resolve(query, Scope::Trash),
+        other => other,
+    }
+}
+
+pub fn show(session: &mut Session, args: &ShowArgs, json: bool, out: &mut Out) -> CliResult {
+    let vault = session.unlock()?;
+    let id = resolve_any(&vault, &args.item)?;
+    let item = vault.get(id)?;
+    let history = if args.history { Some(vault.history(id)?) } else { None };
+    if json {
+        let mut v = item_json(&item, args.reveal);
+        if let Some(history) = &history {
+            v["history"] = Value::Array(
+                history
+                    .iter()
+                    .map(|h| {
+                        let mut e = item_json(h, args.reveal);
+                        e["revision"] = json!(h.revision);
+                        e
+                    })
+                    .collect(),
+            );
+        }
+        out.json(&v);
+    } else {
+        out.line(item_text(&item, args.reveal).trim_end());
+        if let Some(history) = history {
+            out.line(format!("\nHistory ({} earlier versions, newest first):", history.len()));
+            for h in &history {
+                out.line(format!("\n— revision {} of {}", h.revision, rfc3339(h.updated)));
+                out.line(item_text(h, args.reveal).trim_end());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn print_summaries(list: &[&ItemSummary], json: bool, out: &mut Out) {
+    if json {
+        out.json(&Value::Array(list.iter().map(|s| summary_json(s)).collect()));
+    } else {
+        for s in list {
+            out.line(summary_line(s));
+        }
+    }
+}
+
+pub fn list(session: &mut Session, args: &ListArgs, json: bool, out: &mut Out) -> CliResult {
+    let vault = session.unlock()?;
+    let scope = if args.trash { Scope::Trash } else { Scope::Live };
+    let index = SearchIndex::new(vault.summaries(scope)?);
+    let folder = args.folder.as_deref().map(tessera_core::item::normalize_folder);
+    let shown: Vec<&ItemSummary> = index
+        .all()
+        .iter()
+        .filter(|s| match &folder {
+            None => true,
+            Some(f) if f.is_empty() => true,
+            Some(f) => s.folder == *f || s.folder.strip_prefix(f.as_str()).is_some_and(|rest| rest.starts_with('/')),
+        })
+        .filter(|s| args.tag.as_ref().is_none_or(|t| s.tags.contains(t)))
+        .collect();
+    print_summaries(&shown, json, out);
+    Ok(())
+}
+
+pub fn search(session: &mut Session, query: &str, json: bool, out: &mut Out) -> CliResult {
+    let vault = session.unlock()?;
+    let index = vault.search_index()?;
+    print_summaries(&index.search(query), json, out);
+    Ok(())
+}
+
+pub fn rm(session: &mut Session, query: &str, json: bool, out: &mut Out) -> CliResult {
+    let mut vault = session.unlock()?;
+    let id = vault.resolve(query, Scope::Live)?;
+    vault.trash(id)?;
+    report(out, json, id, "Moved to the trash");
+    Ok(())
+}
+
+pub fn restore(session: &mut Session, query: &str, json: bool, out: &mut Out) -> CliResult {
+    let mut vault = session.unlock()?;
+    let id = vault.resolve(query, Scope::Trash)?;
+    vault.restore(id)?;
+    report(out, json, id, "Restored from the trash");
+    Ok(())
+}
+
+pub fn purge(session: &mut Session, args: &PurgeArgs, json: bool, out: &mut Out) -> CliResult {
+    let mut vault = session.unlock()?;
+    if args.trash {
+        let n = vault.empty_trash()?;
+        if json {
+            out.json(&json!({ "purged": n }));
+        } else {
+            out.line(format!("Deleted {n} trashed item{} for good.", if n == 1 { "" } else { "s" }));
+        }
+        return Ok(());
+    }
+    let query = args.item.as_deref().ok_or_else(|| Failure::usage("purge needs ITEM or --trash"))?;
+    let id = vault.resolve(query, Scope::Trash)?;
+    vault.purge(id)?;
+    report(out, json, id, "Deleted for good");
+    Ok(())
+}
+
+fn report(out: &mut Out, json: bool, id: ItemId, what: &str) {
+    if json {
+        out.json(&json!({ "id": id.to_hex() }));
+    } else {
+        out.line(format!("{what}: {id}"));
+    }
+}
+
+pub fn totp(session: &mut Session, query: &str, at: Option<u64>, json: bool, out: &mut Out) -> CliResult {
+    let mut vault = session.unlock()?;
+    let id = vault.resolve(query, Scope::Live)?;
+    let code = vault.otp_code(id, at)?;
+    if json {
+        out.json(&json!({ "code": code.code.as_str(), "remaining": code.remaining }));
+    } else {
+        out.line(code.code.as_str());
+    }
+    Ok(())
+}
+
+/// One item in the `show --json` shape, as `add --from-json` reads it.
+/// Read-only parts of that shape (id, dates, attachments, history) are
+/// accepted and ignored; anything else unknown is an error, so a typo
+/// never drops data silently.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonItem {
+    #[serde(rename = "type", default)]
+    item_type: Option<String>,
+    title: String,
+    #[serde(default)]
+    username: String,
+    #[serde(default)]
+    password: Option<String>,
+    #[serde(default)]
+    urls: Vec<String>,
+    #[serde(default)]
+    notes: String,
+    #[serde(default)]
+    otp: Option<String>,
+    #[serde(default)]
+    fields: Vec<JsonField>,
+    #[serde(default)]
+    tags: Vec<String>,
+    #[serde(default)]
+    folder: String,
+    #[serde(default)]
+    favourite: bool,
+    #[serde(default)]
+    expires: Option<String>,
+    #[serde(default, rename = "id")]
+    _id: Option<Value>,
+    #[serde(default, rename = "created")]
+    _created: Option<Value>,
+    #[serde(default, rename = "updated")]
+    _updated: Option<Value>,
+    #[serde(default, rename = "attachments")]
+    _attachments: Option<Value>,
+    #[serde(default, rename = "history")]
+    _history: Option<Value>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonField {
+    name: String,
+    value: Option<String>,
+    #[serde(default)]
+    protected: bool,
+}
+
+fn items_from_json(file: &Path, session: &Session) -> CliResult<Vec<Item>> {
+    let mut input = Zeroizing::new(Vec::new());
+    let read = if file == Path::new("-") {
+        if session.stdin_taken() {
+            return Err(Failure::usage("standard input already carries the master password; give --from-json a file"));
+        }
+        std::io::stdin().take(MAX_JSON_INPUT + 1).read_to_end(&mut input)
+    } else {
+        std::fs::File::open(file)
+            .and_then(|f| f.take(MAX_JSON_INPUT + 1).read_to_end(&mut input))
+            .map_err(|e| Failure::usage(format!("cannot read {}: {e}", file.display())))?;
+        Ok(input.len())
+    };
+    read.map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
+    if input.len() as u64 > MAX_JSON_INPUT {
+        return Err(Failure::usage("the JSON input is larger than 256 MiB"));
+    }
+    let value: Value = serde_json::from_slice(&input).map_err(|e| Failure::usage(format!("--from-json: {e}")))?;
+    let values = match value {
+        Value::Array(v) => v,
+        v @ Value::Object(_) => vec![v],
+        _ => return Err(Failure::usage("--from-json takes an item object or an array of them")),
+    };
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            let parsed: JsonItem =
+                serde_json::from_value(v).map_err(|e| Failure::usage(format!("--from-json item {}: {e}", i + 1)))?;
+            json_to_item(parsed).map_err(|e| Failure::usage(format!("--from-json item {}: {}", i + 1, e.message)))
+        })
+        .collect()
+}
+
+fn json_to_item(j: JsonItem) -> CliResult<Item> {
+    let item_type = j.item_type.as_deref().unwrap_or("login").parse::<ItemType>().map_err(Failure::usage)?;
+    let mut item = Item::new(item_type, j.title);
+    item.username = j.username;
+    item.password = j.password.unwrap_or_default();
+    item.urls = j.urls;
+    item.notes = j.notes;
+    if let Some(uri) = j.otp.filter(|u| !u.trim().is_empty()) {
+        Otp::parse_uri(&uri).map_err(|e| Failure::usage(format!("otp: {e}")))?;
+        item.otp = Some(uri);
+    }
+    for f in j.fields {
+        let value = f.value.ok_or_else(|| {
+            Failure::usage(format!(
+                "field {:?} has no value (`show --json` hides protected values unless --reveal)",
+                f.name
+            ))
+        })?;
+        item.fields.push(Field { name: f.name.clone(), value, protected: f.protected });
+    }
+    item.tags = j.tags;
+    item.folder = j.folder;
+    item.favourite = j.favourite;
+    item.expires = j.expires.as_deref().map(parse_date).transpose()?;
+    Ok(item)
+}

@@ -1,0 +1,9 @@
+//! One module per group of commands; each parses nothing and prints only
+//! through [`crate::output::Out`].
+
+pub mod attachments;
+pub mod generate;
+pub mod items;
+pub mod keys;
+pub mod reports;
+pub mod vault;

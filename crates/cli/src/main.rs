@@ -1,0 +1,71 @@
+//! `tessera`: the command line for everything a Tessera vault does.
+//!
+//! The logic lives in `tessera-core` and `tessera-unlock`; this binary
+//! parses arguments, calls them and formats the results. See the README for
+//! the contract (commands, JSON shapes, exit codes).
+
+#![forbid(unsafe_code)]
+
+mod cli;
+mod commands;
+mod exit;
+mod output;
+mod session;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+use commands::{attachments, generate, items, keys, reports, vault};
+use exit::CliResult;
+use output::Out;
+use session::Session;
+
+fn main() {
+    // A panic is a bug; say so in one line. Panic messages in this code
+    // base never carry secrets (tested), and no backtrace is printed.
+    std::panic::set_hook(Box::new(|info| {
+        let location = info.location().map(|l| format!(" at {}:{}", l.file(), l.line())).unwrap_or_default();
+        eprintln!("tessera: internal error{location}; this is a bug, please report it");
+    }));
+
+    let cli = Cli::parse();
+    let mut out = Out::default();
+    let result = run(&cli, &mut out);
+    out.flush();
+    if let Err(failure) = result {
+        eprintln!("tessera: {}", failure.message);
+        std::process::exit(failure.exit as i32);
+    }
+}
+
+fn run(cli: &Cli, out: &mut Out) -> CliResult {
+    let json = cli.json;
+    if let Command::Generate(args) = &cli.command {
+        // Needs no vault, so no vault path either.
+        return generate::generate(args, json, out);
+    }
+    let mut session = Session::new(cli)?;
+    let s = &mut session;
+    match &cli.command {
+        Command::Init(args) => vault::init(s, args, json, out),
+        Command::Info => vault::info(s, json, out),
+        Command::Add(args) => items::add(s, args, json, out),
+        Command::Edit(args) => items::edit(s, args, json, out),
+        Command::Show(args) => items::show(s, args, json, out),
+        Command::List(args) => items::list(s, args, json, out),
+        Command::Search { query } => items::search(s, query, json, out),
+        Command::Rm { item } => items::rm(s, item, json, out),
+        Command::Restore { item } => items::restore(s, item, json, out),
+        Command::Purge(args) => items::purge(s, args, json, out),
+        Command::Totp { item, at } => items::totp(s, item, *at, json, out),
+        Command::Attach { item, file } => attachments::attach(s, item, file, json, out),
+        Command::Attachment { item, name, output } => attachments::attachment(s, item, name, output, out),
+        Command::Detach { item, name } => attachments::detach(s, item, name, json, out),
+        Command::Passwd { new_password_file } => keys::passwd(s, new_password_file.as_deref(), json, out),
+        Command::Rotate => keys::rotate(s, json, out),
+        Command::Health => reports::health(s, json, out),
+        Command::Audit => reports::audit(s, json, out),
+        Command::Verify => reports::verify(s, json, out),
+        Command::Generate(args) => generate::generate(args, json, out),
+    }
+}

@@ -1,0 +1,178 @@
+//! What `tessera` prints: the JSON shapes of the contract, the text forms,
+//! and progress bars (on a terminal only, on stderr).
+
+use std::fmt::Write as _;
+use std::io::{IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressStyle};
+use serde_json::{Value, json};
+use tessera_core::{Item, ItemSummary};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+
+/// Collected standard output, written once at the end so a closed pipe
+/// (`tessera list | head`) ends quietly instead of panicking mid-way.
+#[derive(Default)]
+pub struct Out {
+    buf: zeroize::Zeroizing<String>,
+}
+
+impl Out {
+    pub fn line(&mut self, s: impl AsRef<str>) {
+        self.buf.push_str(s.as_ref());
+        self.buf.push('\n');
+    }
+
+    pub fn json(&mut self, v: &Value) {
+        let text = zeroize::Zeroizing::new(serde_json::to_string_pretty(v).expect("JSON values always serialise"));
+        self.line(text.as_str());
+    }
+
+    pub fn flush(self) {
+        let mut stdout = std::io::stdout().lock();
+        let _ = stdout.write_all(self.buf.as_bytes()).and_then(|()| stdout.flush());
+    }
+}
+
+/// RFC 3339 in UTC, e.g. `2026-11-25T02:04:15Z`.
+pub fn rfc3339(t: OffsetDateTime) -> String {
+    t.format(&Rfc3339).unwrap_or_else(|_| t.unix_timestamp().to_string())
+}
+
+/// The `list`/`search` summary shape: no secret in it.
+pub fn summary_json(s: &ItemSummary) -> Value {
+    json!({
+        "id": s.id.to_hex(),
+        "type": s.item_type.as_str(),
+        "title": s.title,
+        "username": s.username,
+        "urls": s.urls,
+        "folder": s.folder,
+        "tags": s.tags,
+        "favourite": s.favourite,
+        "updated": rfc3339(s.updated),
+    })
+}
+
+/// The `show --json` shape. `password`, protected field values and `otp`
+/// are present only when `reveal`.
+pub fn item_json(item: &Item, reveal: bool) -> Value {
+    let mut v = json!({
+        "id": item.id.to_hex(),
+        "type": item.item_type.as_str(),
+        "title": item.title,
+        "username": item.username,
+        "urls": item.urls,
+        "notes": item.notes,
+        "fields": item.fields.iter().map(|f| {
+            let mut field = json!({ "name": f.name, "protected": f.protected });
+            if reveal || !f.protected {
+                field["value"] = json!(f.value);
+            }
+            field
+        }).collect::<Vec<_>>(),
+        "tags": item.tags,
+        "folder": item.folder,
+        "favourite": item.favourite,
+        "attachments": item.attachments.iter().map(|a| json!({ "name": a.name, "size": a.size })).collect::<Vec<_>>(),
+        "created": rfc3339(item.created),
+        "updated": rfc3339(item.updated),
+        "expires": item.expires.map(rfc3339),
+    });
+    if reveal {
+        v["password"] = json!(item.password);
+        v["otp"] = json!(item.otp);
+    }
+    v
+}
+
+/// The text form of `show`.
+pub fn item_text(item: &Item, reveal: bool) -> String {
+    let mut s = String::new();
+    let hidden = "•••••••• (hidden; --reveal shows it)";
+    let _ = writeln!(s, "Title:      {}", item.title);
+    let _ = writeln!(s, "ID:         {}", item.id);
+    let _ = writeln!(s, "Type:       {}", item.item_type);
+    if !item.username.is_empty() {
+        let _ = writeln!(s, "Username:   {}", item.username);
+    }
+    if !item.password.is_empty() {
+        let _ = writeln!(s, "Password:   {}", if reveal { item.password.as_str() } else { hidden });
+    }
+    for (i, url) in item.urls.iter().enumerate() {
+        let _ = writeln!(s, "{}{url}", if i == 0 { "URL:        " } else { "            " });
+    }
+    if let Some(otp) = &item.otp {
+        let shown = if reveal { otp.as_str() } else { "configured (`tessera totp` prints the code)" };
+        let _ = writeln!(s, "TOTP:       {shown}");
+    }
+    if !item.folder.is_empty() {
+        let _ = writeln!(s, "Folder:     {}", item.folder);
+    }
+    if !item.tags.is_empty() {
+        let _ = writeln!(s, "Tags:       {}", item.tags.join(", "));
+    }
+    if item.favourite {
+        let _ = writeln!(s, "Favourite:  yes");
+    }
+    for f in &item.fields {
+        let value = if f.protected && !reveal { hidden } else { f.value.as_str() };
+        let _ = writeln!(s, "{:<11} {value}", format!("{}:", f.name));
+    }
+    for a in &item.attachments {
+        let _ = writeln!(s, "Attachment: {} ({})", a.name, human_size(a.size));
+    }
+    if let Some(e) = item.expires {
+        let _ = writeln!(s, "Expires:    {}", rfc3339(e));
+    }
+    let _ = writeln!(s, "Created:    {}", rfc3339(item.created));
+    let _ = writeln!(s, "Updated:    {}", rfc3339(item.updated));
+    if let Some(d) = item.deleted {
+        let _ = writeln!(s, "In trash:   since {}", rfc3339(d));
+    }
+    if !item.notes.is_empty() {
+        let _ = writeln!(s, "Notes:");
+        for line in item.notes.lines() {
+            let _ = writeln!(s, "  {line}");
+        }
+    }
+    s
+}
+
+/// One line of a `list`/`search` table.
+pub fn summary_line(s: &ItemSummary) -> String {
+    let star = if s.favourite { "★" } else { " " };
+    let folder = if s.folder.is_empty() { String::new() } else { format!("  [{}]", s.folder) };
+    format!("{}  {star} {:<32}  {}{folder}", &s.id.to_hex()[..8], s.title, s.username)
+}
+
+pub fn human_size(bytes: u64) -> String {
+    const UNITS: [&str; 4] = ["B", "KiB", "MiB", "GiB"];
+    let mut size = bytes as f64;
+    let mut unit = 0;
+    while size >= 1024.0 && unit < UNITS.len() - 1 {
+        size /= 1024.0;
+        unit += 1;
+    }
+    if unit == 0 { format!("{bytes} B") } else { format!("{size:.1} {}", UNITS[unit]) }
+}
+
+/// A progress bar on stderr when it is a terminal; hidden otherwise.
+pub fn progress(message: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(0);
+    bar.set_style(
+        ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({eta} left)")
+            .unwrap_or_else(|_| ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    bar.set_message(message.to_owned());
+    bar
+}
+
+/// Prints a note for people on stderr.
+pub fn note(message: impl AsRef<str>) {
+    eprintln!("{}", message.as_ref());
+}

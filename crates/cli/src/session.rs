@@ -1,0 +1,177 @@
+//! Where the vault is and how the user proves who they are: the vault path,
+//! the master password (file, stdin or a no-echo prompt — never an argument
+//! value), the recovery code, opening and unlocking.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use tessera_core::{LockedVault, OpenOptions, Vault};
+use tessera_unlock::{Credential, Password, RecoveryCode};
+use zeroize::Zeroizing;
+
+use crate::cli::{Cli, UnlockWith};
+use crate::exit::{CliResult, Failure};
+
+/// Largest secret input file read (a password or recovery code is a line).
+const MAX_SECRET_INPUT: u64 = 64 * 1024;
+
+/// Global options every command shares.
+pub struct Session {
+    pub vault_path: PathBuf,
+    pub options: OpenOptions,
+    password_file: Option<PathBuf>,
+    password_stdin: bool,
+    unlock: UnlockWith,
+    recovery_file: Option<PathBuf>,
+    /// Lines of standard input after the first, when the first was the
+    /// master password (`passwd` reads the new one from the next line).
+    stdin_rest: Option<Zeroizing<Vec<u8>>>,
+}
+
+impl Session {
+    pub fn new(cli: &Cli) -> CliResult<Session> {
+        let vault_path = match &cli.vault {
+            Some(p) => p.clone(),
+            None => default_vault_path()?,
+        };
+        if !(cli.lock_timeout.is_finite() && cli.lock_timeout >= 0.0 && cli.lock_timeout <= 86_400.0) {
+            return Err(Failure::usage("--lock-timeout must be between 0 and 86400 seconds"));
+        }
+        Ok(Session {
+            vault_path,
+            options: OpenOptions { lock_timeout: Duration::from_secs_f64(cli.lock_timeout) },
+            password_file: cli.password_file.clone(),
+            password_stdin: cli.password_stdin,
+            unlock: cli.unlock,
+            recovery_file: cli.recovery_file.clone(),
+            stdin_rest: None,
+        })
+    }
+
+    /// Whether standard input is taken by the master password.
+    pub fn stdin_taken(&self) -> bool {
+        self.password_stdin
+    }
+
+    /// The master password from `--password-file`, `--password-stdin` or a
+    /// prompt (asked twice when `confirm`).
+    pub fn master_password(&mut self, prompt: &str, confirm: bool) -> CliResult<Password> {
+        if let Some(file) = &self.password_file {
+            return password_from(&read_secret_file(file)?, "--password-file");
+        }
+        if self.password_stdin {
+            let input = read_stdin()?;
+            let split = input.iter().position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(input.len());
+            self.stdin_rest = Some(Zeroizing::new(input[split..].to_vec()));
+            return password_from(&input, "standard input");
+        }
+        prompt_password(prompt, confirm)
+    }
+
+    /// A new master password for `passwd`: from `file`, else the second
+    /// line of standard input when the first was the current password, else
+    /// a prompt asked twice.
+    pub fn new_password(&mut self, file: Option<&Path>) -> CliResult<Password> {
+        if let Some(file) = file {
+            return password_from(&read_secret_file(file)?, "--new-password-file");
+        }
+        if let Some(rest) = self.stdin_rest.take() {
+            if !rest.is_empty() {
+                return password_from(&rest, "the second line of standard input");
+            }
+        }
+        prompt_password("New master password: ", true)
+    }
+
+    /// Opens the vault file (no secret needed).
+    pub fn open(&self) -> CliResult<LockedVault> {
+        Ok(LockedVault::open(&self.vault_path, &self.options)?)
+    }
+
+    /// Opens and unlocks the vault with the factor chosen by `--unlock`.
+    pub fn unlock(&mut self) -> CliResult<Vault> {
+        let locked = self.open()?;
+        match self.unlock {
+            UnlockWith::Password => {
+                let password = self.master_password("Master password: ", false)?;
+                Ok(tessera_unlock::unlock(locked, &Credential::Password(&password))?)
+            }
+            UnlockWith::Recovery => {
+                let code = self.recovery_code()?;
+                Ok(tessera_unlock::unlock(locked, &Credential::Recovery(&code))?)
+            }
+        }
+    }
+
+    fn recovery_code(&self) -> CliResult<RecoveryCode> {
+        let text = match &self.recovery_file {
+            Some(file) => read_secret_file(file)?,
+            None if std::io::stdin().is_terminal() => Zeroizing::new(
+                rpassword::prompt_password("Recovery code: ")
+                    .map_err(|e| Failure::other(format!("cannot read the recovery code: {e}")))?
+                    .into_bytes(),
+            ),
+            None => {
+                return Err(Failure::usage("--unlock recovery needs --recovery-file FILE (or a terminal to type it)"));
+            }
+        };
+        let text = std::str::from_utf8(&text).map_err(|_| Failure::usage("the recovery code is not text"))?;
+        let line = text.lines().find(|l| !l.trim().is_empty()).unwrap_or_default();
+        RecoveryCode::parse(line).map_err(Failure::usage)
+    }
+}
+
+/// `$XDG_DATA_HOME/tessera/vault.tessera` (usually ~/.local/share/…).
+fn default_vault_path() -> CliResult<PathBuf> {
+    directories::ProjectDirs::from("", "", "tessera")
+        .map(|d| d.data_dir().join("vault.tessera"))
+        .ok_or_else(|| Failure::usage("cannot find a home directory for the default vault; give --vault PATH"))
+}
+
+fn password_from(bytes: &[u8], source: &str) -> CliResult<Password> {
+    Password::from_first_line(bytes).map_err(|_| Failure::usage(format!("the master password from {source} is empty")))
+}
+
+/// Reads a small secret file (`-` is standard input) into zeroizing memory.
+pub fn read_secret_file(path: &Path) -> CliResult<Zeroizing<Vec<u8>>> {
+    if path == Path::new("-") {
+        return read_stdin();
+    }
+    let file = std::fs::File::open(path).map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    let mut buf = Zeroizing::new(Vec::new());
+    file.take(MAX_SECRET_INPUT)
+        .read_to_end(&mut buf)
+        .map_err(|e| Failure::usage(format!("cannot read {}: {e}", path.display())))?;
+    Ok(buf)
+}
+
+fn read_stdin() -> CliResult<Zeroizing<Vec<u8>>> {
+    let mut buf = Zeroizing::new(Vec::new());
+    std::io::stdin()
+        .take(MAX_SECRET_INPUT)
+        .read_to_end(&mut buf)
+        .map_err(|e| Failure::usage(format!("cannot read standard input: {e}")))?;
+    Ok(buf)
+}
+
+fn prompt_password(prompt: &str, confirm: bool) -> CliResult<Password> {
+    if !std::io::stdin().is_terminal() {
+        return Err(Failure::usage(
+            "no master password: use --password-file FILE or --password-stdin, or run in a terminal",
+        ));
+    }
+    let read = |p: &str| {
+        rpassword::prompt_password(p)
+            .map(|s| Zeroizing::new(s.into_bytes()))
+            .map_err(|e| Failure::other(format!("cannot read the password: {e}")))
+    };
+    let first = read(prompt)?;
+    if confirm {
+        let again = read("Repeat it: ")?;
+        if *again != *first {
+            return Err(Failure::usage("the two passwords differ"));
+        }
+    }
+    Password::new(first).map_err(|_| Failure::usage("the master password is empty"))
+}
