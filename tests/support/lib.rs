@@ -1,0 +1,163 @@
+//! Shared setup for the end-to-end tests: find the `tessera` binary, make a
+//! vault with it, run commands against it.
+//!
+//! Tests drive the real binary (built by `cargo build --bins`, which
+//! `make test` runs first) on real vault files in temporary directories.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+
+use tempfile::TempDir;
+
+/// The master password every test vault uses.
+pub const PASSWORD: &str = "correct horse battery staple";
+
+/// The `tessera` binary next to this test executable's `deps/` directory
+/// (or `$TESSERA_BIN`).
+pub fn tessera_bin() -> PathBuf {
+    if let Some(p) = std::env::var_os("TESSERA_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("the test knows its own path");
+    let profile_dir = exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps");
+    let bin = profile_dir.join("tessera");
+    assert!(bin.exists(), "{} is missing: run `cargo build --bins` (or `make test`) before these tests", bin.display());
+    bin
+}
+
+/// A vault made by `tessera init` in its own temporary directory, with the
+/// password and the recovery code in files beside it.
+pub struct TestVault {
+    pub dir: TempDir,
+    pub path: PathBuf,
+    pub password_file: PathBuf,
+    pub recovery_file: PathBuf,
+}
+
+impl TestVault {
+    /// `tessera init` at the KDF floor (the fastest legal parameters).
+    pub fn new() -> TestVault {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("vault.tessera");
+        let password_file = dir.path().join("password");
+        let recovery_file = dir.path().join("recovery");
+        std::fs::write(&password_file, format!("{PASSWORD}\n")).expect("write the password file");
+        let v = TestVault { dir, path, password_file, recovery_file };
+        let out = v.run(&[
+            "init",
+            "--kdf-memory-mib",
+            "64",
+            "--kdf-iterations",
+            "3",
+            "--kdf-parallelism",
+            "4",
+            "--recovery-code-file",
+            v.recovery_file.to_str().expect("utf-8 path"),
+        ]);
+        assert_success(&out, "init");
+        v
+    }
+
+    /// A command for this vault with the master password from the file.
+    pub fn command(&self) -> Command {
+        let mut c = Command::new(tessera_bin());
+        c.arg("--vault").arg(&self.path).arg("--password-file").arg(&self.password_file);
+        c.env_remove("TESSERA_VAULT").stdin(Stdio::null());
+        c
+    }
+
+    /// A command for this vault unlocked with the recovery code: no Argon2,
+    /// so tests that run hundreds of commands stay fast.
+    pub fn fast_command(&self) -> Command {
+        let mut c = Command::new(tessera_bin());
+        c.arg("--vault")
+            .arg(&self.path)
+            .arg("--unlock")
+            .arg("recovery")
+            .arg("--recovery-file")
+            .arg(&self.recovery_file);
+        c.env_remove("TESSERA_VAULT").stdin(Stdio::null());
+        c
+    }
+
+    /// Runs `tessera ARGS` with the master password.
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command().args(args).output().expect("run tessera")
+    }
+
+    /// Runs `tessera ARGS` with the master password in `password_file`.
+    pub fn run_with_password(&self, password_file: &Path, args: &[&str]) -> Output {
+        let mut c = Command::new(tessera_bin());
+        c.arg("--vault").arg(&self.path).arg("--password-file").arg(password_file);
+        c.env_remove("TESSERA_VAULT").stdin(Stdio::null()).args(args).output().expect("run tessera")
+    }
+
+    /// Runs `tessera ARGS` unlocked with the recovery code.
+    pub fn run_fast(&self, args: &[&str]) -> Output {
+        self.fast_command().args(args).output().expect("run tessera")
+    }
+
+    /// Runs `tessera --json ARGS`, expects success and parses stdout.
+    pub fn json(&self, args: &[&str]) -> serde_json::Value {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let out = self.run(&all);
+        assert_success(&out, &args.join(" "));
+        serde_json::from_slice(&out.stdout).expect("tessera --json prints JSON")
+    }
+
+    /// Adds a login and returns its id.
+    pub fn add_login(&self, title: &str, username: &str) -> String {
+        let out = self.run_fast(&["add", "--type", "login", "--title", title, "--username", username, "--generate"]);
+        assert_success(&out, "add");
+        stdout(&out).trim().to_owned()
+    }
+
+    /// The vault file's bytes.
+    pub fn bytes(&self) -> Vec<u8> {
+        std::fs::read(&self.path).expect("read the vault file")
+    }
+
+    /// A read-write SQLite connection to the vault file, for tests that
+    /// tamper with it as an attacker with the file would.
+    pub fn sqlite(&self) -> rusqlite::Connection {
+        rusqlite::Connection::open(&self.path).expect("open the vault with SQLite")
+    }
+}
+
+impl Default for TestVault {
+    fn default() -> Self {
+        TestVault::new()
+    }
+}
+
+/// Standard output as text.
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Standard error as text.
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// The exit code (panics on death by signal).
+pub fn code(out: &Output) -> i32 {
+    out.status.code().unwrap_or_else(|| panic!("tessera died by a signal: {:?}; stderr: {}", out.status, stderr(out)))
+}
+
+/// Asserts exit 0, showing stderr otherwise.
+pub fn assert_success(out: &Output, what: &str) {
+    assert!(out.status.success(), "`tessera {what}` failed with {:?}:\n{}", out.status.code(), stderr(out));
+}
+
+/// Asserts a given exit code, showing the output otherwise.
+pub fn assert_code(out: &Output, expected: i32, what: &str) {
+    assert_eq!(
+        out.status.code(),
+        Some(expected),
+        "`tessera {what}`: expected exit {expected}; stdout: {}\nstderr: {}",
+        stdout(out),
+        stderr(out)
+    );
+}
