@@ -1,0 +1,48 @@
+# Tessera — the README's commands.
+#   make run    build and start (first run creates a vault in the default place)
+#   make test   install what the tests need, then lint and run every test
+#   make bench  run the benchmarks (installs the peers they compare against)
+#   make soak   the crash-safety test with thousands of kills
+
+SHELL := /bin/bash
+CARGO ?= cargo
+# Build cache outside the clone, shared by clean clones on this machine.
+export CARGO_TARGET_DIR ?= $(HOME)/.cache/tessera/target
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: run test bench soak lint build clean
+
+run:
+	scripts/setup.sh run
+	$(CARGO) build --release --locked -p tessera-cli
+	scripts/first-run.sh "$(CARGO_TARGET_DIR)/release/tessera"
+
+lint:
+	$(CARGO) fmt --all --check
+	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
+
+build:
+	$(CARGO) build --workspace --bins --locked
+
+test:
+	scripts/setup.sh test
+	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory build
+	if command -v cargo-nextest >/dev/null; then \
+	  $(CARGO) nextest run --workspace --locked --no-fail-fast; \
+	else \
+	  $(CARGO) test --workspace --locked --no-fail-fast --lib --bins --tests; \
+	fi
+	$(CARGO) test --workspace --locked --doc
+
+bench:
+	scripts/setup.sh bench
+	$(CARGO) build --release --locked -p tessera-bench -p tessera-cli
+	"$(CARGO_TARGET_DIR)/release/tessera-bench" $(BENCH_ARGS)
+
+soak:
+	$(MAKE) --no-print-directory build
+	TESSERA_CRASH_KILLS=$${TESSERA_CRASH_KILLS:-3000} $(CARGO) test --locked -p tessera-tests --test crash -- --nocapture
+
+clean:
+	$(CARGO) clean

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Installs what `make run`, `make test` and `make bench` need on Debian or
+# Ubuntu, and nothing that is already there. Usage: scripts/setup.sh run|test|bench
+set -euo pipefail
+
+what=${1:-test}
+packages=()
+case "$what" in
+  run)   ;;                                   # Rust only, for now
+  test)  packages+=(oathtool argon2) ;;       # peers the tests compare against
+  bench) packages+=(argon2 keepassxc time) ;; # peers the benchmarks run side by side; GNU time
+  *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+esac
+
+missing=()
+for p in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]})); then
+  sudo=""
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  echo "Installing ${missing[*]}…" >&2
+  $sudo apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+if ! command -v cargo >/dev/null; then
+  echo "Rust is not installed: see https://rustup.rs (Rust 1.85 or newer)" >&2
+  exit 1
+fi
+if [ "$what" = test ]; then
+  for c in rustfmt clippy; do
+    cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$c"
+  done
+fi
