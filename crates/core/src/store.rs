@@ -476,20 +476,21 @@ pub(crate) fn manifest_rows(tx: &Connection, mut each: impl FnMut(ManifestRow)) 
     Ok(())
 }
 
-/// Calls `each` with batches of up to `batch` item rows, in rowid order, so
-/// a caller can decrypt a batch in parallel without holding every
+/// Runs `sql` and calls `each` with its rows in batches of up to `batch`,
+/// so a caller can decrypt a batch in parallel without holding every
 /// ciphertext of a large vault in memory at once.
-pub(crate) fn item_rows_in_batches(
+fn query_in_batches<T>(
     tx: &Connection,
+    sql: &str,
     batch: usize,
-    where_clause: &str,
-    mut each: impl FnMut(Vec<ItemRow>) -> Result<(), StoreError>,
+    map: fn(&rusqlite::Row<'_>) -> rusqlite::Result<T>,
+    mut each: impl FnMut(Vec<T>) -> Result<(), StoreError>,
 ) -> Result<()> {
-    let mut stmt = tx.prepare(&format!("SELECT {ITEM_COLUMNS} FROM items {where_clause} ORDER BY rowid"))?;
+    let mut stmt = tx.prepare(sql)?;
     let mut rows = stmt.query([])?;
     let mut buf = Vec::with_capacity(batch);
     while let Some(r) = rows.next()? {
-        buf.push(item_row(r)?);
+        buf.push(map(r)?);
         if buf.len() == batch {
             each(std::mem::replace(&mut buf, Vec::with_capacity(batch)))?;
         }
@@ -498,6 +499,15 @@ pub(crate) fn item_rows_in_batches(
         each(buf)?;
     }
     Ok(())
+}
+
+/// Every item row, in batches of up to `batch`, in rowid order.
+pub(crate) fn item_rows_in_batches(
+    tx: &Connection,
+    batch: usize,
+    each: impl FnMut(Vec<ItemRow>) -> Result<(), StoreError>,
+) -> Result<()> {
+    query_in_batches(tx, &format!("SELECT {ITEM_COLUMNS} FROM items ORDER BY rowid"), batch, item_row, each)
 }
 
 pub(crate) fn insert_item(tx: &Connection, row: &ItemRow) -> Result<()> {
@@ -583,15 +593,17 @@ pub(crate) fn insert_history(tx: &Connection, h: &HistoryRow) -> Result<()> {
     Ok(())
 }
 
+fn history_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<HistoryRow> {
+    Ok(HistoryRow { item_id: r.get(0)?, revision: r.get(1)?, key_version: r.get(2)?, ciphertext: r.get(3)? })
+}
+
 /// Earlier versions of an item, newest first.
 pub(crate) fn history_of(tx: &Connection, item: &[u8]) -> Result<Vec<HistoryRow>> {
     let mut stmt = tx.prepare_cached(
         "SELECT item_id, revision, key_version, ciphertext FROM item_history
          WHERE item_id = ?1 ORDER BY revision DESC",
     )?;
-    let rows = stmt.query_map([item], |r| {
-        Ok(HistoryRow { item_id: r.get(0)?, revision: r.get(1)?, key_version: r.get(2)?, ciphertext: r.get(3)? })
-    })?;
+    let rows = stmt.query_map([item], history_row)?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
@@ -600,24 +612,19 @@ pub(crate) fn delete_history(tx: &Connection, item: &[u8], revision: i64) -> Res
     Ok(())
 }
 
+/// Every history row, in batches of up to `batch`.
 pub(crate) fn all_history_in_batches(
     tx: &Connection,
     batch: usize,
-    mut each: impl FnMut(Vec<HistoryRow>) -> Result<(), StoreError>,
+    each: impl FnMut(Vec<HistoryRow>) -> Result<(), StoreError>,
 ) -> Result<()> {
-    let mut stmt = tx.prepare("SELECT item_id, revision, key_version, ciphertext FROM item_history")?;
-    let mut rows = stmt.query([])?;
-    let mut buf = Vec::with_capacity(batch);
-    while let Some(r) = rows.next()? {
-        buf.push(HistoryRow { item_id: r.get(0)?, revision: r.get(1)?, key_version: r.get(2)?, ciphertext: r.get(3)? });
-        if buf.len() == batch {
-            each(std::mem::replace(&mut buf, Vec::with_capacity(batch)))?;
-        }
-    }
-    if !buf.is_empty() {
-        each(buf)?;
-    }
-    Ok(())
+    query_in_batches(
+        tx,
+        "SELECT item_id, revision, key_version, ciphertext FROM item_history",
+        batch,
+        history_row,
+        each,
+    )
 }
 
 // --- attachments -----------------------------------------------------------
