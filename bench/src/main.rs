@@ -2,7 +2,7 @@
 //! with the peers the issues name run side by side on the same data.
 //!
 //! ```text
-//! tessera-bench [--items N] [--runs R] [--skip-keepassxc]
+//! tessera-bench [--items N] [--runs R] [--skip-keepassxc] [--only argon2|open|search|passwd]
 //! ```
 //!
 //! Figures:
@@ -31,6 +31,14 @@ struct Options {
     items: usize,
     runs: usize,
     keepassxc: bool,
+    /// Run only this figure: argon2, open, search or passwd.
+    only: Option<String>,
+}
+
+impl Options {
+    fn wants(&self, figure: &str) -> bool {
+        self.only.as_deref().is_none_or(|o| o == figure)
+    }
 }
 
 fn main() {
@@ -40,26 +48,38 @@ fn main() {
         Some("child-argon2") => return child_argon2(&args[2..]),
         _ => {}
     }
-    let mut options = Options { items: 100_000, runs: 5, keepassxc: true };
+    let mut options = Options { items: 100_000, runs: 5, keepassxc: true, only: None };
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
             "--items" => options.items = it.next().and_then(|v| v.parse().ok()).expect("--items N"),
             "--runs" => options.runs = it.next().and_then(|v| v.parse().ok()).expect("--runs R"),
             "--skip-keepassxc" => options.keepassxc = false,
+            "--only" => options.only = it.next().cloned(),
             other => {
-                eprintln!("unknown argument {other}; usage: tessera-bench [--items N] [--runs R] [--skip-keepassxc]");
+                eprintln!(
+                    "unknown argument {other}; usage: tessera-bench [--items N] [--runs R] [--skip-keepassxc] \
+                     [--only argon2|open|search|passwd]"
+                );
                 std::process::exit(2);
             }
         }
     }
     let work = cache_dir();
     println!("# Tessera benchmarks ({} items, medians of {} runs, {} cores)\n", options.items, options.runs, cores());
-    argon2_vs_reference(&options);
+    if options.wants("argon2") {
+        argon2_vs_reference(&options);
+    }
     let (vault, code_file) = big_vault(&work, options.items);
-    open_vs_keepassxc(&options, &work, &vault, &code_file);
-    search_latency(&vault, &code_file);
-    password_change(&work, &options);
+    if options.wants("open") {
+        open_vs_keepassxc(&options, &work, &vault, &code_file);
+    }
+    if options.wants("search") {
+        search_latency(&vault, &code_file);
+    }
+    if options.wants("passwd") {
+        password_change(&work, &options);
+    }
 }
 
 fn cores() -> usize {

@@ -20,7 +20,7 @@ use zeroize::Zeroizing;
 
 use crate::ids::{KeyVersion, VaultId};
 use crate::primitives::aead::Cipher;
-use crate::primitives::hash::hkdf_sha256;
+use crate::primitives::hash::{HmacKey, hkdf_sha256};
 use crate::primitives::random::random_array;
 
 /// Length in bytes of every symmetric key in the hierarchy.
@@ -47,8 +47,8 @@ impl VaultKey {
         let derive = |info: &str| hkdf_sha256(vault.as_bytes(), self.0.as_ref(), info.as_bytes());
         Subkeys {
             data_key_wrap: Cipher::new(&derive("tessera/v1/data-key-wrap")),
-            index: derive("tessera/v1/index"),
-            manifest: derive("tessera/v1/manifest"),
+            index: HmacKey::new(&derive("tessera/v1/index")),
+            manifest: HmacKey::new(&derive("tessera/v1/manifest")),
             header: derive("tessera/v1/header"),
             audit: Cipher::new(&derive("tessera/v1/audit")),
         }
@@ -88,9 +88,9 @@ pub(crate) struct Subkeys {
     /// Wraps the versioned data keys.
     pub(crate) data_key_wrap: Cipher,
     /// Blind index: keyed hashes of titles for exact lookup without decrypting.
-    pub(crate) index: Zeroizing<[u8; KEY_LEN]>,
+    pub(crate) index: HmacKey,
     /// Keyed multiset hash over (item id, revision, key version).
-    pub(crate) manifest: Zeroizing<[u8; KEY_LEN]>,
+    pub(crate) manifest: HmacKey,
     /// MAC over the vault header (meta, slots, data keys, state).
     pub(crate) header: Zeroizing<[u8; KEY_LEN]>,
     /// Seals the details of audit-log entries.

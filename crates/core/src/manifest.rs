@@ -10,7 +10,7 @@
 //! older revision outside Tessera makes the sum disagree with the header.
 
 use crate::ids::{ItemId, KeyVersion};
-use crate::primitives::hash::hmac_sha256;
+use crate::primitives::hash::HmacKey;
 
 /// A sum of contributions, little-endian, modulo 2^256.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
@@ -37,8 +37,8 @@ impl ManifestSum {
 }
 
 /// One item row's contribution.
-pub(crate) fn contribution(key: &[u8; 32], id: &ItemId, revision: u64, key_version: KeyVersion) -> [u8; 32] {
-    hmac_sha256(key, &[id.as_bytes(), &revision.to_be_bytes(), &key_version.0.to_be_bytes()])
+pub(crate) fn contribution(key: &HmacKey, id: &ItemId, revision: u64, key_version: KeyVersion) -> [u8; 32] {
+    key.mac(&[id.as_bytes(), &revision.to_be_bytes(), &key_version.0.to_be_bytes()])
 }
 
 #[cfg(test)]
@@ -47,7 +47,7 @@ mod tests {
 
     #[test]
     fn add_then_sub_is_identity_and_order_free() {
-        let key = [3; 32];
+        let key = HmacKey::new(&[3; 32]);
         let a = contribution(&key, &ItemId::random(), 1, KeyVersion(1));
         let b = contribution(&key, &ItemId::random(), 4, KeyVersion(2));
         let mut x = ManifestSum::default();
@@ -75,11 +75,11 @@ mod tests {
 
     #[test]
     fn revision_and_key_version_change_the_contribution() {
-        let key = [3; 32];
+        let key = HmacKey::new(&[3; 32]);
         let id = ItemId::random();
         let base = contribution(&key, &id, 2, KeyVersion(1));
         assert_ne!(base, contribution(&key, &id, 1, KeyVersion(1)));
         assert_ne!(base, contribution(&key, &id, 2, KeyVersion(2)));
-        assert_ne!(base, contribution(&[4; 32], &id, 2, KeyVersion(1)));
+        assert_ne!(base, contribution(&HmacKey::new(&[4; 32]), &id, 2, KeyVersion(1)));
     }
 }

@@ -16,7 +16,7 @@ use crate::format::Aad;
 use crate::ids::{AttachmentId, ItemId, KeyVersion, VaultId};
 use crate::item::Item;
 use crate::keys::DataKey;
-use crate::primitives::hash::{hmac_sha256, sha256};
+use crate::primitives::hash::{HmacKey, sha256};
 use crate::store::{AttachmentRow, HistoryRow, ItemRow};
 
 /// The unwrapped data keys, by version.
@@ -34,8 +34,8 @@ impl KeyRing {
 /// Blind index tag of a title: lets `show TITLE` find an item without
 /// decrypting every row. It reveals which items share a title to someone
 /// holding the file, and nothing else.
-pub(crate) fn title_tag(index_key: &[u8; 32], title: &str) -> Vec<u8> {
-    hmac_sha256(index_key, &[b"title\0", title.as_bytes()])[..16].to_vec()
+pub(crate) fn title_tag(index_key: &HmacKey, title: &str) -> Vec<u8> {
+    index_key.mac(&[b"title\0", title.as_bytes()])[..16].to_vec()
 }
 
 fn item_error(id: &[u8], problem: ItemProblem) -> IntegrityError {
@@ -43,7 +43,7 @@ fn item_error(id: &[u8], problem: ItemProblem) -> IntegrityError {
 }
 
 /// Seals the current version of `item` into a row.
-pub(crate) fn seal_item(item: &Item, vault: &VaultId, key: &DataKey, index_key: &[u8; 32]) -> ItemRow {
+pub(crate) fn seal_item(item: &Item, vault: &VaultId, key: &DataKey, index_key: &HmacKey) -> ItemRow {
     let payload = Zeroizing::new(serde_json::to_vec(item).expect("an Item always serialises"));
     let aad = Aad::Item { vault, item: &item.id, key_version: key.version }.to_bytes();
     ItemRow {
@@ -66,7 +66,7 @@ pub(crate) fn open_item(
     row: &ItemRow,
     vault: &VaultId,
     keys: &KeyRing,
-    index_key: &[u8; 32],
+    index_key: &HmacKey,
 ) -> Result<Item, IntegrityError> {
     let id = ItemId::from_slice(&row.id).map_err(|_| item_error(&row.id, ItemProblem::Id))?;
     let version =

@@ -11,6 +11,7 @@
 //! one pass over a few megabytes per keystroke.
 
 use memchr::memmem;
+use rayon::prelude::*;
 
 use crate::item::ItemSummary;
 
@@ -43,8 +44,10 @@ enum Rank {
 impl SearchIndex {
     /// Builds an index over `summaries`.
     pub fn new(mut summaries: Vec<ItemSummary>) -> Self {
-        let mut keyed: Vec<(String, ItemSummary)> = summaries.drain(..).map(|s| (s.title.to_lowercase(), s)).collect();
-        keyed.sort_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.id.cmp(&y.id)));
+        let mut keyed: Vec<(String, ItemSummary)> =
+            summaries.par_drain(..).map(|s| (s.title.to_lowercase(), s)).collect();
+        // (title, id) is unique, so an unstable sort still gives one order.
+        keyed.par_sort_unstable_by(|(a, x), (b, y)| a.cmp(b).then_with(|| x.id.cmp(&y.id)));
 
         let mut text = String::with_capacity(keyed.len() * 64);
         let mut starts = Vec::with_capacity(keyed.len() + 1);
@@ -101,16 +104,17 @@ impl SearchIndex {
         let mut buckets: [Vec<&ItemSummary>; 4] = Default::default();
         let finder = memmem::Finder::new(first.as_bytes());
         let rest: Vec<memmem::Finder<'_>> = rest.iter().map(|t| memmem::Finder::new(t.as_bytes())).collect();
+        let single_term = rest.is_empty();
         let bytes = self.text.as_bytes();
         let mut pos = 0;
+        let mut entry = 0;
         while let Some(hit) = finder.find(&bytes[pos..]) {
             let at = pos + hit;
-            // The entry whose text contains byte `at`.
-            let entry = self.starts.partition_point(|&s| s <= at) - 1;
+            entry = self.entry_at(at, entry);
             let (start, end) = (self.starts[entry], self.starts[entry + 1]);
-            let haystack = &bytes[start..end];
-            if rest.iter().all(|f| f.find(haystack).is_some()) {
-                let rank = self.rank(entry, &query);
+            if rest.iter().all(|f| f.find(&bytes[start..end]).is_some()) {
+                let rank =
+                    if single_term { self.rank_of_hit(entry, at, first.len()) } else { self.rank(entry, &query) };
                 buckets[rank as usize].push(&self.entries[entry]);
             }
             // Each entry is reported once: resume after it.
@@ -121,6 +125,37 @@ impl SearchIndex {
             out.extend(b);
         }
         out
+    }
+
+    /// The entry whose text holds byte `at`, searching forward from entry
+    /// `from` (hits come in increasing order): gallop, then bisect, so a
+    /// dense run of hits costs O(1) each and a sparse one O(log gap).
+    fn entry_at(&self, at: usize, from: usize) -> usize {
+        let (mut lo, mut step) = (from, 1);
+        let mut hi = from + 1;
+        while hi < self.starts.len() && self.starts[hi] <= at {
+            lo = hi;
+            hi = (hi + step).min(self.starts.len());
+            step *= 2;
+        }
+        lo + self.starts[lo..hi].partition_point(|&s| s <= at) - 1
+    }
+
+    /// Rank of a one-term query from where its first hit in the entry is:
+    /// the scan resumed at the entry's start, so the hit is the earliest
+    /// occurrence, and the title comes first in the entry's text.
+    fn rank_of_hit(&self, entry: usize, at: usize, len: usize) -> Rank {
+        let start = self.starts[entry];
+        let title_len = self.title_lens[entry];
+        if at == start && len == title_len {
+            Rank::TitleEquals
+        } else if at == start {
+            Rank::TitlePrefix
+        } else if at < start + title_len {
+            Rank::TitleContains
+        } else {
+            Rank::Elsewhere
+        }
     }
 
     fn rank(&self, entry: usize, query: &str) -> Rank {
@@ -204,6 +239,29 @@ mod tests {
         ids.dedup();
         assert_eq!(ids.len(), hits.len());
         assert_eq!(titles(&idx.search("  ")), ["Bank — Überweisung", "GitHub", "Gmail", "Mail", "Mail Archive"]);
+    }
+
+    #[test]
+    fn fast_one_term_ranking_agrees_with_the_general_rule() {
+        let idx = SearchIndex::new(
+            (0..300)
+                .map(|i| {
+                    summary(&format!("t{} mail {}", i % 7, i % 13), &format!("u{i}"), &format!("https://x{i}"), "f")
+                })
+                .collect(),
+        );
+        for q in ["t", "t1", "t0", "mail", "u1", "x2", "f", "1", "ail", "s://x1"] {
+            for s in idx.search(q) {
+                let entry = idx.entries.iter().position(|e| e.id == s.id).unwrap();
+                let start = idx.starts[entry];
+                let at = start + idx.text[start..].find(q).unwrap();
+                assert!(idx.rank_of_hit(entry, at, q.len()) == idx.rank(entry, q), "query {q:?}, entry {entry}");
+            }
+        }
+        // Entries far apart: the galloping cursor must still land right.
+        let hits = idx.search("u299");
+        assert_eq!(hits.len(), 1);
+        assert_eq!(hits[0].username, "u299");
     }
 
     #[test]

@@ -32,6 +32,29 @@ pub(crate) fn hmac_sha256_verify(key: &[u8; 32], parts: &[&[u8]], tag: &[u8]) ->
     m.verify_slice(tag).is_ok()
 }
 
+/// An HMAC-SHA256 key with its inner and outer pads already absorbed:
+/// each MAC clones this state instead of re-keying, which halves the
+/// SHA-256 work for the short messages of the manifest and blind index.
+/// The state is key-equivalent; hmac's `zeroize` feature wipes it (and
+/// every clone) on drop.
+#[derive(Clone)]
+pub(crate) struct HmacKey(Hmac<Sha256>);
+
+impl HmacKey {
+    pub(crate) fn new(key: &[u8; 32]) -> Self {
+        HmacKey(<Hmac<Sha256> as KeyInit>::new_from_slice(key).expect("HMAC takes any key length"))
+    }
+
+    /// HMAC-SHA256 of the concatenation of `parts`.
+    pub(crate) fn mac(&self, parts: &[&[u8]]) -> [u8; 32] {
+        let mut m = self.0.clone();
+        for p in parts {
+            m.update(p);
+        }
+        m.finalize().into_bytes().into()
+    }
+}
+
 /// HKDF-SHA256 (RFC 5869) to one 32-byte key.
 pub(crate) fn hkdf_sha256(salt: &[u8], ikm: &[u8], info: &[u8]) -> Zeroizing<[u8; 32]> {
     let mut okm = Zeroizing::new([0u8; 32]);
@@ -70,5 +93,8 @@ mod tests {
         assert_eq!(hex(&tag), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
         assert!(hmac_sha256_verify(&key, &[b"what do ya want for nothing?"], &tag));
         assert!(!hmac_sha256_verify(&key, &[b"what do ya want for nothing!"], &tag));
+        let prekeyed = HmacKey::new(&key);
+        assert_eq!(prekeyed.mac(&[b"what do ya want for nothing?"]), tag);
+        assert_eq!(prekeyed.mac(&[b"what do ya ", b"want for nothing?"]), tag, "state is fresh per MAC");
     }
 }

@@ -1,10 +1,9 @@
 //! Reading and changing items: lookup, lists, history, attachments, the
 //! trash, one-time codes.
 
-use rayon::prelude::*;
 use zeroize::Zeroizing;
 
-use super::{DECRYPT_BATCH, Scope, Vault};
+use super::{Scope, Vault};
 use crate::audit::{self, AuditEntry, AuditEvent};
 use crate::error::{IntegrityError, VaultError};
 use crate::ids::{AttachmentId, ItemId};
@@ -83,19 +82,12 @@ impl Vault {
     pub fn each_item(&self, scope: Scope, mut f: impl FnMut(&Item)) -> Result<(), VaultError> {
         self.read(true, |r| {
             let mut failure = None;
-            let opener = r.opener();
-            store::item_rows_in_batches(r.tx, DECRYPT_BATCH, |rows| {
-                let opened: Vec<Result<Item, IntegrityError>> = rows.par_iter().map(|row| opener.open(row)).collect();
-                for item in opened {
-                    match item {
-                        Ok(item) if scope.admits(item.deleted.is_some()) => f(&item),
-                        Ok(_) => {}
-                        Err(e) => {
-                            failure.get_or_insert(e);
-                        }
-                    }
+            r.open_all(|_, item| match item {
+                Ok(item) if scope.admits(item.deleted.is_some()) => f(&item),
+                Ok(_) => {}
+                Err(e) => {
+                    failure.get_or_insert(e);
                 }
-                Ok(())
             })?;
             failure.map_or(Ok(()), |e| Err(e.into()))
         })

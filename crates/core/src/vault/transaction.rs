@@ -5,6 +5,8 @@
 
 use std::collections::HashSet;
 
+use rayon::prelude::*;
+
 use rusqlite::Connection;
 use time::OffsetDateTime;
 
@@ -18,6 +20,7 @@ use crate::item::{HISTORY_LIMIT, Item, now};
 use crate::keys::{DataKey, Subkeys};
 use crate::manifest::{ManifestSum, contribution};
 use crate::primitives::aead::Cipher;
+use crate::primitives::hash::HmacKey;
 use crate::sealed::{self, KeyRing};
 use crate::store::{self, ItemRow, StoreError};
 
@@ -85,7 +88,7 @@ pub(super) struct ReadCtx<'a> {
 pub(super) struct Opener<'a> {
     pub(super) vault_id: &'a VaultId,
     pub(super) keys: &'a KeyRing,
-    pub(super) index_key: &'a [u8; 32],
+    pub(super) index_key: &'a HmacKey,
 }
 
 impl Opener<'_> {
@@ -101,6 +104,49 @@ impl ReadCtx<'_> {
 
     pub(super) fn open(&self, row: &ItemRow) -> Result<Item, IntegrityError> {
         self.opener().open(row)
+    }
+
+    /// Opens every item row, calling `each` in storage order. This thread
+    /// reads rows from SQLite while a worker decrypts the previous batch on
+    /// the rayon pool, so reading and decrypting overlap; at most three
+    /// batches are in memory at once.
+    pub(super) fn open_all(
+        &self,
+        mut each: impl FnMut(&ItemRow, Result<Item, IntegrityError>),
+    ) -> Result<(), VaultError> {
+        type Opened = (Vec<ItemRow>, Vec<Result<Item, IntegrityError>>);
+        let opener = self.opener();
+        std::thread::scope(|scope| {
+            let (batches, batches_rx) = std::sync::mpsc::sync_channel::<Vec<ItemRow>>(1);
+            let (opened_tx, opened) = std::sync::mpsc::channel::<Opened>();
+            scope.spawn(move || {
+                for rows in batches_rx {
+                    let items = rows.par_iter().map(|row| opener.open(row)).collect();
+                    if opened_tx.send((rows, items)).is_err() {
+                        break;
+                    }
+                }
+            });
+            let mut deliver = |(rows, items): Opened| {
+                for (row, item) in rows.iter().zip(items) {
+                    each(row, item);
+                }
+            };
+            let read = store::item_rows_in_batches(self.tx, super::DECRYPT_BATCH, |rows| {
+                batches.send(rows).map_err(|_| StoreError::Sqlite("the decryption worker stopped".into()))?;
+                while let Ok(done) = opened.try_recv() {
+                    deliver(done);
+                }
+                Ok(())
+            });
+            // Closing the channel ends the worker, which ends `opened`.
+            drop(batches);
+            for done in opened {
+                deliver(done);
+            }
+            read
+        })?;
+        Ok(())
     }
 
     pub(super) fn load(&self, id: &ItemId) -> Result<Item, VaultError> {

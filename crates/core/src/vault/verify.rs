@@ -52,25 +52,23 @@ impl Vault {
         let mut live_attachments: HashSet<AttachmentId> = HashSet::new();
         let mut item_ids: HashSet<Vec<u8>> = HashSet::new();
         let mut to_check: Vec<(ItemId, AttachmentRef)> = Vec::new();
-        let opener = r.opener();
-        store::item_rows_in_batches(&tx, DECRYPT_BATCH, |rows| {
-            let opened: Vec<Result<Item, IntegrityError>> = rows.par_iter().map(|row| opener.open(row)).collect();
-            for (row, item) in rows.iter().zip(opened) {
-                report.items += 1;
-                item_ids.insert(row.id.clone());
-                match item {
-                    Ok(item) => {
-                        for a in &item.attachments {
-                            live_attachments.insert(a.id);
-                            to_check.push((item.id, a.clone()));
-                        }
+        r.open_all(|row, item| {
+            report.items += 1;
+            item_ids.insert(row.id.clone());
+            match item {
+                Ok(item) => {
+                    for a in &item.attachments {
+                        live_attachments.insert(a.id);
+                        to_check.push((item.id, a.clone()));
                     }
-                    Err(e) => report.problems.push(e),
                 }
+                Err(e) => report.problems.push(e),
             }
-            progress(report.items, total.max(report.items));
-            Ok(())
+            if report.items % 1024 == 0 {
+                progress(report.items, total.max(report.items));
+            }
         })?;
+        progress(report.items, total.max(report.items));
 
         store::all_history_in_batches(&tx, DECRYPT_BATCH, |rows| {
             let (vault_id, keys) = (&r.vault_id, r.keys);
