@@ -178,6 +178,23 @@ fn argon2_vs_reference(o: &Options) {
         println!("| m={} MiB t={t} p={p} | {a:.3} | {b:.3} | {:.2} |", m / 1024, a / b);
     }
     println!();
+
+    // What `init` picks for its one-second target, and what it costs.
+    let start = Instant::now();
+    let chosen = KdfParams::calibrate(std::time::Duration::from_secs(1));
+    let calibration = start.elapsed().as_secs_f64();
+    let times: Vec<f64> = (0..o.runs)
+        .map(|_| {
+            let start = Instant::now();
+            chosen.derive(b"benchmark password", b"benchmark-salt16").expect("derive");
+            start.elapsed().as_secs_f64()
+        })
+        .collect();
+    println!(
+        "`init` calibration (target 1 s) chose {} in {calibration:.1} s; one derivation then takes {:.3} s.\n",
+        chosen.describe(),
+        median(times)
+    );
 }
 
 // --- 2. Open + decrypt + index --------------------------------------------------

@@ -137,39 +137,43 @@ impl KdfParams {
     /// Finds Argon2id parameters that take about `target` on this machine:
     /// starts from the floor, scales memory first (memory hardness is what
     /// costs an attacker most), up to 1 GiB or half the available memory,
-    /// then iterations. Runs the KDF two or three times.
+    /// then iterations, and corrects against measurements until within
+    /// 10 % (at most three corrections: a few seconds at `init`).
     pub fn calibrate(target: Duration) -> KdfParams {
         let probe = |p: &KdfParams| {
             let start = Instant::now();
-            // Calibration hashes a fixed dummy input; a failure here means the
-            // parameters are unusable, which the floor rules out.
+            // A fixed dummy input; the floor rules out failing parameters.
             let _ = p.derive(b"tessera calibration", &[0u8; 16]);
-            start.elapsed()
+            start.elapsed().as_secs_f64().max(1e-3)
         };
         let floor = KdfParams::ARGON2_FLOOR;
-        let base = probe(&floor).max(Duration::from_millis(1));
-        let scale = target.as_secs_f64() / base.as_secs_f64();
-        if scale <= 1.0 {
+        // The first run pays for thread start-up and fresh pages; time a
+        // second one.
+        probe(&floor);
+        let base = probe(&floor);
+        let goal = target.as_secs_f64();
+        if base >= goal {
             return floor;
         }
         let max_memory = CALIBRATION_MAX_MEMORY_KIB.min(available_memory_kib() / 2).max(ARGON2_MIN_MEMORY_KIB);
-        // Whole MiB, between the floor and the cap.
-        let memory =
-            ((f64::from(ARGON2_MIN_MEMORY_KIB) * scale) as u32 / 1024 * 1024).clamp(ARGON2_MIN_MEMORY_KIB, max_memory);
-        let remaining = scale * f64::from(ARGON2_MIN_MEMORY_KIB) / f64::from(memory);
-        let iterations = ((f64::from(ARGON2_MIN_ITERATIONS) * remaining).round() as u32)
-            .clamp(ARGON2_MIN_ITERATIONS, ARGON2_MAX_ITERATIONS);
-        let guess = KdfParams::argon2id(memory, iterations, ARGON2_MIN_PARALLELISM).unwrap_or(floor);
-        // Time is not exactly linear in memory (caches); correct once.
-        let took = probe(&guess).max(Duration::from_millis(1));
-        let correction = target.as_secs_f64() / took.as_secs_f64();
-        if (0.8..=1.25).contains(&correction) {
-            return guess;
+        // Time is close to linear in memory × iterations.
+        let mut work = f64::from(ARGON2_MIN_MEMORY_KIB) * f64::from(ARGON2_MIN_ITERATIONS) * goal / base;
+        let mut best = floor;
+        for _ in 0..4 {
+            let memory = ((work / f64::from(ARGON2_MIN_ITERATIONS)) as u32 / 1024 * 1024)
+                .clamp(ARGON2_MIN_MEMORY_KIB, max_memory);
+            let iterations =
+                ((work / f64::from(memory)).round() as u32).clamp(ARGON2_MIN_ITERATIONS, ARGON2_MAX_ITERATIONS);
+            let Ok(candidate) = KdfParams::argon2id(memory, iterations, ARGON2_MIN_PARALLELISM) else { break };
+            best = candidate;
+            let took = probe(&candidate);
+            let ratio = goal / took;
+            if (0.9..=1.1).contains(&ratio) {
+                break;
+            }
+            work = f64::from(memory) * f64::from(iterations) * ratio;
         }
-        let KdfParams::Argon2id { memory_kib, iterations, parallelism } = guess else { return guess };
-        let memory =
-            ((f64::from(memory_kib) * correction) as u32 / 1024 * 1024).clamp(ARGON2_MIN_MEMORY_KIB, max_memory);
-        KdfParams::argon2id(memory, iterations, parallelism).unwrap_or(guess)
+        best
     }
 
     /// Derives 32 bytes from `password` and `salt`.
