@@ -83,6 +83,8 @@ fn outputs_without_reveal_and_all_errors_carry_no_secret() {
     // Error paths, including ones whose input holds a secret.
     let wrong = v.dir.path().join("wrong");
     std::fs::write(&wrong, format!("{ITEM_PASSWORD}\n")).unwrap();
+    let misplaced = v.dir.path().join("misplaced.json");
+    std::fs::write(&misplaced, format!(r#"{{"title": "x", "favourite": "{PROTECTED}"}}"#)).unwrap();
     let errors = [
         v.command().args(["show", "nothing-matches"]).output().unwrap(),
         v.command()
@@ -90,6 +92,7 @@ fn outputs_without_reveal_and_all_errors_carry_no_secret() {
             .output()
             .unwrap(),
         v.command().args(["add", "--title", "x", "--field", PROTECTED]).output().unwrap(),
+        v.command().args(["add", "--from-json", misplaced.to_str().unwrap()]).output().unwrap(),
         std::process::Command::new(tessera_bin())
             .arg("--vault")
             .arg(&v.path)

@@ -394,7 +394,8 @@ fn items_from_json(file: &Path, session: &Session) -> CliResult<Vec<Item>> {
     if input.len() as u64 > MAX_JSON_INPUT {
         return Err(Failure::usage("the JSON input is larger than 256 MiB"));
     }
-    let value: Value = serde_json::from_slice(&input).map_err(|e| Failure::usage(format!("--from-json: {e}")))?;
+    let value: Value =
+        serde_json::from_slice(&input).map_err(|e| Failure::usage(format!("--from-json: {}", json_error(&e))))?;
     let values = match value {
         Value::Array(v) => v,
         v @ Value::Object(_) => vec![v],
@@ -404,11 +405,34 @@ fn items_from_json(file: &Path, session: &Session) -> CliResult<Vec<Item>> {
         .into_iter()
         .enumerate()
         .map(|(i, v)| {
-            let parsed: JsonItem =
-                serde_json::from_value(v).map_err(|e| Failure::usage(format!("--from-json item {}: {e}", i + 1)))?;
+            let parsed: JsonItem = serde_json::from_value(v)
+                .map_err(|e| Failure::usage(format!("--from-json item {}: {}", i + 1, json_error(&e))))?;
             json_to_item(parsed).map_err(|e| Failure::usage(format!("--from-json item {}: {}", i + 1, e.message)))
         })
         .collect()
+}
+
+/// serde_json's message without the values it quotes: `invalid type:
+/// string "hunter2", expected a boolean` must not print a password put
+/// under the wrong key. An unknown key's name is kept (it points at a
+/// typo); every quoted value becomes `…`.
+fn json_error(e: &serde_json::Error) -> String {
+    let text = e.to_string();
+    if let Some(rest) = text.strip_prefix("unknown field `") {
+        let key = rest.split('`').next().unwrap_or_default();
+        return format!("unknown key `{key}` (the keys are those of `show --json`)");
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text.as_str();
+    while let Some(open) = rest.find(['"', '`']) {
+        let quote = rest[open..].chars().next().unwrap_or('"');
+        let Some(close) = rest[open + 1..].find(quote) else { break };
+        out.push_str(&rest[..open]);
+        out.push('…');
+        rest = &rest[open + close + 2..];
+    }
+    out.push_str(rest);
+    out
 }
 
 fn json_to_item(j: JsonItem) -> CliResult<Item> {
@@ -436,4 +460,28 @@ fn json_to_item(j: JsonItem) -> CliResult<Item> {
     item.favourite = j.favourite;
     item.expires = j.expires.as_deref().map(parse_date).transpose()?;
     Ok(item)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_errors_do_not_repeat_values() {
+        let cases = [
+            r#"{"title": "t", "favourite": "hunter2-secret"}"#,
+            r#"{"title": "t", "password": 424242424242}"#,
+            r#"{"title": "t", "fields": [{"name": "n", "value": "v", "protected": "hunter2-secret"}]}"#,
+        ];
+        for case in cases {
+            let v: Value = serde_json::from_str(case).unwrap();
+            let e = serde_json::from_value::<JsonItem>(v).map(|_| ()).unwrap_err();
+            let shown = json_error(&e);
+            assert!(!shown.contains("hunter2") && !shown.contains("424242"), "{shown}");
+            assert!(shown.contains("invalid type"), "{shown}");
+        }
+        let v: Value = serde_json::from_str(r#"{"title": "t", "pasword": "hunter2"}"#).unwrap();
+        let shown = json_error(&serde_json::from_value::<JsonItem>(v).map(|_| ()).unwrap_err());
+        assert_eq!(shown, "unknown key `pasword` (the keys are those of `show --json`)");
+    }
 }
