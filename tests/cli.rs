@@ -367,6 +367,9 @@ fn attachments_round_trip_and_respect_the_size_limit() {
     assert_success(&v.run_fast(&["attachment", &id, "id_ed25519", "-o", out_file.to_str().unwrap()]), "attachment");
     assert_eq!(std::fs::read(&out_file).unwrap(), content);
     assert_code(&v.run_fast(&["attachment", &id, "nope", "-o", out_file.to_str().unwrap()]), 4, "missing attachment");
+    let to_stdout = v.run_fast(&["attachment", &id, "id_ed25519", "-o", "-"]);
+    assert_success(&to_stdout, "attachment to stdout");
+    assert_eq!(to_stdout.stdout, content);
 
     let big = v.dir.path().join("big.bin");
     std::fs::write(&big, vec![0u8; 25 * 1024 * 1024 + 1]).unwrap();
@@ -441,6 +444,29 @@ fn passwd_changes_the_master_password_and_keeps_everything() {
     let audit: Value = serde_json::from_slice(&out.stdout).unwrap();
     let changes = audit.as_array().unwrap().iter().filter(|e| e["event"] == "slot_rekeyed").count();
     assert_eq!(changes, 2);
+}
+
+#[test]
+fn passwd_reads_the_new_password_from_the_second_line_of_stdin() {
+    let v = TestVault::new();
+    let id = v.add_login("Mail", "me");
+    let mut child = std::process::Command::new(tessera_bin())
+        .arg("--vault")
+        .arg(&v.path)
+        .args(["--password-stdin", "passwd"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    let input = format!("{}\nsecond line password\n", tessera_test_support::PASSWORD);
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    assert_success(&child.wait_with_output().unwrap(), "passwd --password-stdin");
+    let new = v.dir.path().join("new");
+    std::fs::write(&new, "second line password\n").unwrap();
+    assert_success(&v.run_with_password(&new, &["show", &id]), "show with the new password");
+    assert_code(&v.run(&["show", &id]), 3, "show with the old password");
 }
 
 #[test]

@@ -238,7 +238,7 @@ pub fn show(session: &mut Session, args: &ShowArgs, json: bool, out: &mut Out) -
 
 fn print_summaries(list: &[&ItemSummary], json: bool, out: &mut Out) {
     if json {
-        out.json(&Value::Array(list.iter().map(|s| summary_json(s)).collect()));
+        out.json(&list.iter().map(|s| summary_json(s)).collect::<Vec<_>>());
     } else {
         for s in list {
             out.line(summary_line(s));
