@@ -334,7 +334,8 @@ impl Vault {
         let vk = Zeroizing::new(*self.vault_key.expose());
         self.write(false, |w| {
             let next = w.header.slots.iter().map(|s| s.id).max().unwrap_or(0) + 1;
-            let id = SlotId(u32::try_from(next).map_err(|_| VaultError::Slot("too many slots".into()))?);
+            let id =
+                SlotId(u32::try_from(next).map_err(|_| IntegrityError::HeaderMalformed("slot number out of range"))?);
             let row = wrap_slot(&w.vault_id, id, slot, &vk, w.now);
             store::insert_slot(w.tx, &row)?;
             w.audit(AuditEvent::SlotAdded { slot: id.0, kind: row.kind.clone() })?;

@@ -21,8 +21,9 @@ impl Vault {
     pub fn rotate(&mut self, progress: &mut dyn FnMut(u64, u64)) -> Result<RotateReport, VaultError> {
         let version = self.write(true, |w| {
             let next = w.header.data_keys.iter().map(|k| k.version).max().unwrap_or(0) + 1;
-            let version =
-                KeyVersion(u32::try_from(next).map_err(|_| VaultError::Slot("too many key versions".into()))?);
+            let version = KeyVersion(
+                u32::try_from(next).map_err(|_| IntegrityError::HeaderMalformed("key version out of range"))?,
+            );
             let row = wrap_data_key(&w.vault_id, w.subkeys, version, &DataKey::generate_bytes(), w.now);
             store::insert_data_key(w.tx, &row)?;
             w.header.data_keys.push(row);
