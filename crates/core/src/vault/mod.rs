@@ -350,12 +350,7 @@ impl Vault {
     pub fn rekey_slot(&mut self, id: SlotId, params: Vec<u8>, kek: &KeyEncryptionKey) -> Result<(), VaultError> {
         let vk = Zeroizing::new(*self.vault_key.expose());
         self.write(false, |w| {
-            let pos = w
-                .header
-                .slots
-                .iter()
-                .position(|s| s.id == i64::from(id.0))
-                .ok_or_else(|| VaultError::Slot(format!("the vault has no key slot {id}")))?;
+            let pos = slot_position(&w.header.slots, id)?;
             let old = &w.header.slots[pos];
             let aad = slot_aad(&w.vault_id, id, &old.kind, &params);
             let row = SlotRow {
@@ -377,12 +372,7 @@ impl Vault {
     /// not be opened again.
     pub fn remove_slot(&mut self, id: SlotId) -> Result<(), VaultError> {
         self.write(false, |w| {
-            let pos = w
-                .header
-                .slots
-                .iter()
-                .position(|s| s.id == i64::from(id.0))
-                .ok_or_else(|| VaultError::Slot(format!("the vault has no key slot {id}")))?;
+            let pos = slot_position(&w.header.slots, id)?;
             if w.header.slots.len() == 1 {
                 return Err(VaultError::Slot("refusing to remove the vault's last key slot".into()));
             }
@@ -438,6 +428,12 @@ fn wrap_data_key(
         wrapped_key: subkeys.data_key_wrap.seal(&aad, key),
         created_at: now.unix_timestamp(),
     }
+}
+
+fn slot_position(rows: &[SlotRow], id: SlotId) -> Result<usize, VaultError> {
+    rows.iter()
+        .position(|s| s.id == i64::from(id.0))
+        .ok_or_else(|| VaultError::Slot(format!("the vault has no key slot {id}")))
 }
 
 fn slot_infos(rows: &[SlotRow]) -> Vec<SlotInfo> {

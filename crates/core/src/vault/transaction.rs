@@ -95,6 +95,12 @@ impl Opener<'_> {
     pub(super) fn open(&self, row: &ItemRow) -> Result<Item, IntegrityError> {
         sealed::open_item(row, self.vault_id, self.keys, self.index_key)
     }
+
+    /// Reads and opens the row of item `id` in `tx`.
+    pub(super) fn load(&self, tx: &Connection, id: &ItemId) -> Result<Item, VaultError> {
+        let row = store::get_item(tx, id.as_bytes())?.ok_or_else(|| VaultError::NotFound(id.to_hex()))?;
+        Ok(self.open(&row)?)
+    }
 }
 
 impl ReadCtx<'_> {
@@ -150,8 +156,7 @@ impl ReadCtx<'_> {
     }
 
     pub(super) fn load(&self, id: &ItemId) -> Result<Item, VaultError> {
-        let row = store::get_item(self.tx, id.as_bytes())?.ok_or_else(|| VaultError::NotFound(id.to_hex()))?;
-        Ok(self.open(&row)?)
+        self.opener().load(self.tx, id)
     }
 }
 
@@ -173,13 +178,16 @@ impl<'a> WriteCtx<'a> {
         Ok(keys.get(KeyVersion(v)).ok_or(IntegrityError::DataKey { version: v })?)
     }
 
+    fn opener(&self) -> Opener<'_> {
+        Opener { vault_id: &self.vault_id, keys: self.keys, index_key: &self.subkeys.index }
+    }
+
     pub(super) fn open(&self, row: &ItemRow) -> Result<Item, IntegrityError> {
-        sealed::open_item(row, &self.vault_id, self.keys, &self.subkeys.index)
+        self.opener().open(row)
     }
 
     pub(super) fn load(&self, id: &ItemId) -> Result<Item, VaultError> {
-        let row = store::get_item(self.tx, id.as_bytes())?.ok_or_else(|| VaultError::NotFound(id.to_hex()))?;
-        Ok(self.open(&row)?)
+        self.opener().load(self.tx, id)
     }
 
     pub(super) fn load_live(&self, id: &ItemId) -> Result<Item, VaultError> {
