@@ -55,6 +55,13 @@ pub enum AuditEvent {
         /// How many.
         count: u64,
     },
+    /// Items were imported in one transaction.
+    ItemsImported {
+        /// How many.
+        count: u64,
+        /// What they came from (a format name such as `keepass`).
+        source: String,
+    },
     /// An item was edited.
     ItemUpdated {
         /// Its id.
@@ -117,6 +124,7 @@ impl AuditEvent {
             AuditEvent::SlotRekeyed { slot, kind } => format!("unlock slot {slot} ({kind}) re-keyed"),
             AuditEvent::ItemCreated { item, title } => format!("created {title:?} ({item})"),
             AuditEvent::ItemsCreated { count } => format!("created {count} items"),
+            AuditEvent::ItemsImported { count, source } => format!("imported {count} items from {source}"),
             AuditEvent::ItemUpdated { item, title } => format!("edited {title:?} ({item})"),
             AuditEvent::ItemTrashed { item, title } => format!("moved {title:?} ({item}) to the trash"),
             AuditEvent::ItemRestored { item, title } => format!("restored {title:?} ({item}) from the trash"),

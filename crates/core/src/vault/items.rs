@@ -107,19 +107,25 @@ impl Vault {
 
     /// The content of item `id`'s attachment `name`.
     pub fn attachment(&self, id: ItemId, name: &str) -> Result<(AttachmentRef, Zeroizing<Vec<u8>>), VaultError> {
+        let item = self.get(id)?;
+        let reference = item
+            .attachment(name)
+            .cloned()
+            .ok_or_else(|| VaultError::NoSuchAttachment { item: id, name: name.to_owned() })?;
+        let content = self.attachment_content(id, &reference)?;
+        Ok((reference, content))
+    }
+
+    /// The content `reference` points to, for the current version of item
+    /// `id` or one in its history (an export carries both).
+    pub fn attachment_content(&self, id: ItemId, reference: &AttachmentRef) -> Result<Zeroizing<Vec<u8>>, VaultError> {
         self.read(true, |r| {
-            let item = r.load(&id)?;
-            let reference = item
-                .attachment(name)
-                .cloned()
-                .ok_or_else(|| VaultError::NoSuchAttachment { item: id, name: name.to_owned() })?;
-            let missing = || IntegrityError::Attachment { item: id.to_hex(), name: name.to_owned() };
+            let missing = || IntegrityError::Attachment { item: id.to_hex(), name: reference.name.clone() };
             let row = store::get_attachment(r.tx, reference.id.as_bytes())?.ok_or_else(missing)?;
             if row.item_id != id.as_bytes() {
                 return Err(missing().into());
             }
-            let content = sealed::open_attachment(&row, &id, name, &reference.sha256, &r.vault_id, r.keys)?;
-            Ok((reference, content))
+            Ok(sealed::open_attachment(&row, &id, &reference.name, &reference.sha256, &r.vault_id, r.keys)?)
         })
     }
 

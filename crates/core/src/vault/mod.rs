@@ -11,6 +11,7 @@
 //! and re-seals the header. A crash at any instant leaves the old vault or
 //! the new one.
 
+mod import;
 mod items;
 mod rotate;
 mod transaction;
@@ -35,6 +36,8 @@ use crate::primitives::hash::sha256;
 use crate::sealed::KeyRing;
 use crate::store::{self, DataKeyRow, MetaRow, SlotRow, Store, StoreError};
 use transaction::refresh_keys;
+
+pub use import::{NewAttachment, NewItem, NewVersion};
 
 /// Rows decrypted per parallel batch when reading every item: large enough
 /// to keep both cores busy, small enough that a 100,000-item vault never

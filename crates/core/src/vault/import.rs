@@ -1,0 +1,200 @@
+//! Bringing many whole items in at once — with their earlier versions and
+//! attachment contents — in one transaction: what an import or a backup
+//! restore needs, and what [`Vault::add`] (one version, no attachments)
+//! cannot do.
+
+use std::collections::HashMap;
+
+use rayon::prelude::*;
+use zeroize::Zeroizing;
+
+use super::Vault;
+use crate::audit::AuditEvent;
+use crate::error::VaultError;
+use crate::ids::{AttachmentId, ItemId, KeyVersion, VaultId};
+use crate::keys::DataKey;
+use crate::primitives::hash::HmacKey;
+use crate::item::{AttachmentRef, HISTORY_LIMIT, InvalidItem, Item, MAX_ATTACHMENT_SIZE};
+use crate::manifest::ManifestSum;
+use crate::primitives::hash::sha256;
+use crate::sealed;
+use crate::store::{self, AttachmentRow, HistoryRow, ItemRow};
+
+/// Items sealed per parallel batch during an import.
+const IMPORT_BATCH: usize = 1024;
+
+/// An attachment's name and content, before it is sealed.
+pub struct NewAttachment {
+    /// File name, unique within its version of the item.
+    pub name: String,
+    /// The content.
+    pub content: Zeroizing<Vec<u8>>,
+}
+
+impl std::fmt::Debug for NewAttachment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("NewAttachment").field("name", &self.name).field("size", &self.content.len()).finish()
+    }
+}
+
+/// One version of an item to import, with the attachments it carries. The
+/// item's own `attachments`, `revision` and `deleted` are ignored: the vault
+/// sets them.
+#[derive(Debug)]
+pub struct NewVersion {
+    /// The version's content and dates.
+    pub item: Item,
+    /// Its attachments.
+    pub attachments: Vec<NewAttachment>,
+}
+
+impl NewVersion {
+    /// A version without attachments.
+    pub fn new(item: Item) -> Self {
+        NewVersion { item, attachments: Vec::new() }
+    }
+}
+
+/// An item to import: its current version and its earlier ones, oldest
+/// first. Only the newest [`HISTORY_LIMIT`] earlier versions are kept.
+#[derive(Debug)]
+pub struct NewItem {
+    /// The version that becomes the live item.
+    pub current: NewVersion,
+    /// Earlier versions, oldest first.
+    pub history: Vec<NewVersion>,
+}
+
+impl NewItem {
+    /// An item with one version and no attachments.
+    pub fn new(item: Item) -> Self {
+        NewItem { current: NewVersion::new(item), history: Vec::new() }
+    }
+}
+
+/// Rows ready to insert for one item.
+struct SealedItem {
+    item: ItemRow,
+    history: Vec<HistoryRow>,
+    attachments: Vec<AttachmentRow>,
+    id: ItemId,
+    revision: u64,
+}
+
+impl Vault {
+    /// Adds `items` in one transaction, each with its history and
+    /// attachments, and returns their ids in order. An item keeps its id
+    /// unless the vault already has an item with that id (then it gets a
+    /// fresh one); dates are kept as given. Every version is checked as
+    /// [`Item::normalize`] checks an edit, and one bad item fails the whole
+    /// import with nothing written. `progress` is called with the number of
+    /// items written so far.
+    pub fn import(
+        &mut self,
+        items: Vec<NewItem>,
+        source: &str,
+        mut progress: impl FnMut(usize),
+    ) -> Result<Vec<ItemId>, VaultError> {
+        let count = items.len();
+        self.write(true, |w| {
+            let mut ids = Vec::with_capacity(count);
+            let mut taken = std::collections::HashSet::new();
+            let mut pending = items.into_iter();
+            loop {
+                let mut batch: Vec<NewItem> = pending.by_ref().take(IMPORT_BATCH).collect();
+                if batch.is_empty() {
+                    break;
+                }
+                for new in &mut batch {
+                    let id = new.current.item.id;
+                    if !taken.insert(id) || store::get_item(w.tx, id.as_bytes())?.is_some() {
+                        let fresh = ItemId::random();
+                        taken.insert(fresh);
+                        new.current.item.id = fresh;
+                    }
+                }
+                let keys = Sealer { vault: &w.vault_id, key: w.current_key()?, index: &w.subkeys.index };
+                let sealed: Vec<SealedItem> =
+                    batch.into_par_iter().map(|new| keys.seal(new)).collect::<Result<_, _>>()?;
+                for s in sealed {
+                    for row in &s.attachments {
+                        store::insert_attachment(w.tx, row)?;
+                    }
+                    for row in &s.history {
+                        store::insert_history(w.tx, row)?;
+                    }
+                    store::insert_item(w.tx, &s.item)?;
+                    let version = KeyVersion(s.item.key_version as u32);
+                    let mut sum = ManifestSum(w.state.manifest_sum);
+                    sum.add(&crate::manifest::contribution(&w.subkeys.manifest, &s.id, s.revision, version));
+                    w.state.manifest_sum = sum.0;
+                    w.state.item_count += 1;
+                    ids.push(s.id);
+                }
+                progress(ids.len());
+            }
+            w.audit(AuditEvent::ItemsImported { count: count as u64, source: source.to_owned() })?;
+            Ok(ids)
+        })
+    }
+}
+
+/// What sealing needs, shareable across threads (the transaction is not).
+struct Sealer<'a> {
+    vault: &'a VaultId,
+    key: &'a DataKey,
+    index: &'a HmacKey,
+}
+
+impl Sealer<'_> {
+/// Checks and seals one imported item with its history and attachments.
+/// Identical attachment contents within the item are stored once.
+fn seal(&self, new: NewItem) -> Result<SealedItem, VaultError> {
+    let Sealer { vault, key, index } = *self;
+    let id = new.current.item.id;
+    let skip = new.history.len().saturating_sub(HISTORY_LIMIT);
+    let mut attachments: Vec<AttachmentRow> = Vec::new();
+    let mut stored: HashMap<[u8; 32], AttachmentId> = HashMap::new();
+    let mut prepare = |version: NewVersion, revision: u64| -> Result<Item, VaultError> {
+        let NewVersion { mut item, attachments: files } = version;
+        item.id = id;
+        item.revision = revision;
+        item.deleted = None;
+        item.attachments.clear();
+        for file in files {
+            let size = file.content.len() as u64;
+            if size > MAX_ATTACHMENT_SIZE {
+                return Err(InvalidItem::AttachmentTooLarge { size, max: MAX_ATTACHMENT_SIZE }.into());
+            }
+            if file.name.is_empty() || file.name.contains(['/', '\0']) || file.name == "." || file.name == ".." {
+                return Err(InvalidItem::BadAttachmentName.into());
+            }
+            let digest = sha256(&[&file.content]);
+            let attachment = *stored.entry(digest).or_insert_with(|| {
+                let attachment = AttachmentId::random();
+                attachments.push(sealed::seal_attachment(&id, &attachment, &file.content, vault, key));
+                attachment
+            });
+            item.attachments.retain(|a| a.name != file.name);
+            item.attachments.push(AttachmentRef { id: attachment, name: file.name.clone(), size, sha256: digest });
+        }
+        item.normalize()?;
+        Ok(item)
+    };
+    let mut history = Vec::new();
+    let mut revision = 0;
+    for version in new.history.into_iter().skip(skip) {
+        revision += 1;
+        let item = prepare(version, revision)?;
+        history.push(sealed::seal_history(&item, vault, key));
+    }
+    let item = prepare(new.current, revision + 1)?;
+    Ok(SealedItem {
+        item: sealed::seal_item(&item, vault, key, index),
+        history,
+        attachments,
+        id,
+        revision: item.revision,
+    })
+}
+}
