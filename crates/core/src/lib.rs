@@ -82,4 +82,7 @@ pub use item::{AttachmentRef, Field, InvalidItem, Item, ItemSummary, ItemType};
 pub use keys::{KeyEncryptionKey, VaultKey};
 pub use search::SearchIndex;
 pub use store::StoreError;
-pub use vault::{LockedVault, NewAttachment, NewItem, NewSlot, NewVersion, OpenOptions, RotateReport, Scope, SlotInfo, Vault, VerifyReport};
+pub use vault::{
+    LockedVault, NewAttachment, NewItem, NewSlot, NewVersion, OpenOptions, RotateReport, Scope, SlotInfo, Vault,
+    VerifyReport,
+};

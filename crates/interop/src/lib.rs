@@ -202,8 +202,9 @@ impl Imported {
 /// Why an import failed. Nothing was written to the vault.
 #[derive(Debug, thiserror::Error)]
 pub enum ImportError {
-    /// The source file's password (or key file) is wrong.
-    #[error("the source file's password is wrong")]
+    /// The source file's password (or key file) is wrong. A KDBX 3.1 file
+    /// cannot tell this from damage to its encrypted content.
+    #[error("the source file's password or key file is wrong (or the file is damaged)")]
     WrongPassword,
     /// The source is encrypted and no password was given.
     #[error("a {0} file is encrypted: give its password with --source-password-file")]
@@ -261,23 +262,33 @@ pub enum ExportError {
     ImportOnly(Format),
 }
 
-/// A password for an encrypted source or target file. Zeroized on drop.
-pub struct SourcePassword(pub Zeroizing<String>);
+/// What opens an encrypted source file or protects an encrypted export: a
+/// password, a KeePass key file, or both. Zeroized on drop.
+#[derive(Default)]
+pub struct SourceKey {
+    /// The file's password.
+    pub password: Option<Zeroizing<String>>,
+    /// The content of a KeePass key file.
+    pub key_file: Option<Zeroizing<Vec<u8>>>,
+}
 
-impl fmt::Debug for SourcePassword {
+impl fmt::Debug for SourceKey {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("SourcePassword(<redacted>)")
+        f.debug_struct("SourceKey")
+            .field("password", &self.password.as_ref().map(|_| "<redacted>"))
+            .field("key_file", &self.key_file.as_ref().map(|_| "<redacted>"))
+            .finish()
     }
 }
 
-/// Reads `bytes` in `format`. `password` is needed for KDBX files; a
-/// Tessera backup is opened by [`backup`] with an unlocked vault instead.
-pub fn parse(format: Format, bytes: &[u8], password: Option<&SourcePassword>) -> Result<Imported, ImportError> {
+/// Reads `bytes` in `format`. `key` opens a KDBX file; a Tessera backup is
+/// a vault file, opened by [`backup`] once unlocked instead.
+pub fn parse(format: Format, bytes: &[u8], key: &SourceKey) -> Result<Imported, ImportError> {
     if bytes.len() as u64 > MAX_SOURCE_SIZE {
         return Err(ImportError::TooLarge { format, reason: format!("more than {MAX_SOURCE_SIZE} bytes") });
     }
     match format {
-        Format::Keepass => keepass::parse(bytes, password.ok_or(ImportError::PasswordRequired(format))?),
+        Format::Keepass => keepass::parse(bytes, key),
         Format::BitwardenJson => bitwarden::parse_json(bytes),
         Format::BitwardenCsv | Format::Csv | Format::OnePasswordCsv | Format::ChromeCsv | Format::FirefoxCsv => {
             csv::parse(format, bytes)

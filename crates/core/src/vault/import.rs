@@ -12,10 +12,10 @@ use super::Vault;
 use crate::audit::AuditEvent;
 use crate::error::VaultError;
 use crate::ids::{AttachmentId, ItemId, KeyVersion, VaultId};
-use crate::keys::DataKey;
-use crate::primitives::hash::HmacKey;
 use crate::item::{AttachmentRef, HISTORY_LIMIT, InvalidItem, Item, MAX_ATTACHMENT_SIZE};
+use crate::keys::DataKey;
 use crate::manifest::ManifestSum;
+use crate::primitives::hash::HmacKey;
 use crate::primitives::hash::sha256;
 use crate::sealed;
 use crate::store::{self, AttachmentRow, HistoryRow, ItemRow};
@@ -38,8 +38,9 @@ impl std::fmt::Debug for NewAttachment {
 }
 
 /// One version of an item to import, with the attachments it carries. The
-/// item's own `attachments`, `revision` and `deleted` are ignored: the vault
-/// sets them.
+/// item's own `attachments` and `revision` are ignored: the vault sets them.
+/// `deleted` is kept for the current version (the item arrives in the
+/// trash) and ignored for history.
 #[derive(Debug)]
 pub struct NewVersion {
     /// The version's content and dates.
@@ -147,54 +148,132 @@ struct Sealer<'a> {
 }
 
 impl Sealer<'_> {
-/// Checks and seals one imported item with its history and attachments.
-/// Identical attachment contents within the item are stored once.
-fn seal(&self, new: NewItem) -> Result<SealedItem, VaultError> {
-    let Sealer { vault, key, index } = *self;
-    let id = new.current.item.id;
-    let skip = new.history.len().saturating_sub(HISTORY_LIMIT);
-    let mut attachments: Vec<AttachmentRow> = Vec::new();
-    let mut stored: HashMap<[u8; 32], AttachmentId> = HashMap::new();
-    let mut prepare = |version: NewVersion, revision: u64| -> Result<Item, VaultError> {
-        let NewVersion { mut item, attachments: files } = version;
-        item.id = id;
-        item.revision = revision;
-        item.deleted = None;
-        item.attachments.clear();
-        for file in files {
-            let size = file.content.len() as u64;
-            if size > MAX_ATTACHMENT_SIZE {
-                return Err(InvalidItem::AttachmentTooLarge { size, max: MAX_ATTACHMENT_SIZE }.into());
+    /// Checks and seals one imported item with its history and attachments.
+    /// Identical attachment contents within the item are stored once.
+    fn seal(&self, new: NewItem) -> Result<SealedItem, VaultError> {
+        let Sealer { vault, key, index } = *self;
+        let id = new.current.item.id;
+        let skip = new.history.len().saturating_sub(HISTORY_LIMIT);
+        let mut attachments: Vec<AttachmentRow> = Vec::new();
+        let mut stored: HashMap<[u8; 32], AttachmentId> = HashMap::new();
+        let mut prepare = |version: NewVersion, revision: u64, current: bool| -> Result<Item, VaultError> {
+            let NewVersion { mut item, attachments: files } = version;
+            item.id = id;
+            item.revision = revision;
+            if !current {
+                item.deleted = None;
             }
-            if file.name.is_empty() || file.name.contains(['/', '\0']) || file.name == "." || file.name == ".." {
-                return Err(InvalidItem::BadAttachmentName.into());
+            item.attachments.clear();
+            for file in files {
+                let size = file.content.len() as u64;
+                if size > MAX_ATTACHMENT_SIZE {
+                    return Err(InvalidItem::AttachmentTooLarge { size, max: MAX_ATTACHMENT_SIZE }.into());
+                }
+                if file.name.is_empty() || file.name.contains(['/', '\0']) || file.name == "." || file.name == ".." {
+                    return Err(InvalidItem::BadAttachmentName.into());
+                }
+                let digest = sha256(&[&file.content]);
+                let attachment = *stored.entry(digest).or_insert_with(|| {
+                    let attachment = AttachmentId::random();
+                    attachments.push(sealed::seal_attachment(&id, &attachment, &file.content, vault, key));
+                    attachment
+                });
+                item.attachments.retain(|a| a.name != file.name);
+                item.attachments.push(AttachmentRef { id: attachment, name: file.name.clone(), size, sha256: digest });
             }
-            let digest = sha256(&[&file.content]);
-            let attachment = *stored.entry(digest).or_insert_with(|| {
-                let attachment = AttachmentId::random();
-                attachments.push(sealed::seal_attachment(&id, &attachment, &file.content, vault, key));
-                attachment
-            });
-            item.attachments.retain(|a| a.name != file.name);
-            item.attachments.push(AttachmentRef { id: attachment, name: file.name.clone(), size, sha256: digest });
+            item.normalize()?;
+            Ok(item)
+        };
+        let mut history = Vec::new();
+        let mut revision = 0;
+        for version in new.history.into_iter().skip(skip) {
+            revision += 1;
+            let item = prepare(version, revision, false)?;
+            history.push(sealed::seal_history(&item, vault, key));
         }
-        item.normalize()?;
-        Ok(item)
-    };
-    let mut history = Vec::new();
-    let mut revision = 0;
-    for version in new.history.into_iter().skip(skip) {
-        revision += 1;
-        let item = prepare(version, revision)?;
-        history.push(sealed::seal_history(&item, vault, key));
+        let item = prepare(new.current, revision + 1, true)?;
+        Ok(SealedItem {
+            item: sealed::seal_item(&item, vault, key, index),
+            history,
+            attachments,
+            id,
+            revision: item.revision,
+        })
     }
-    let item = prepare(new.current, revision + 1)?;
-    Ok(SealedItem {
-        item: sealed::seal_item(&item, vault, key, index),
-        history,
-        attachments,
-        id,
-        revision: item.revision,
-    })
 }
+
+#[cfg(test)]
+mod tests {
+    use zeroize::Zeroizing;
+
+    use super::*;
+    use crate::{ItemType, KeyEncryptionKey, NewSlot, OpenOptions, Scope};
+
+    fn vault(dir: &tempfile::TempDir) -> Vault {
+        let kek = KeyEncryptionKey::from_bytes(Zeroizing::new([9; 32]));
+        let slot = NewSlot { kind: "test".into(), label: "Test".into(), params: vec![], kek };
+        Vault::create(dir.path().join("v.tessera"), vec![slot], &OpenOptions::default()).expect("create")
+    }
+
+    fn version(title: &str, password: &str) -> NewVersion {
+        let mut item = Item::new(ItemType::Login, title);
+        item.password = password.into();
+        NewVersion::new(item)
+    }
+
+    #[test]
+    fn imported_item_keeps_history_attachments_and_trash_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = vault(&dir);
+        let mut current = version("Mail", "third");
+        current.attachments.push(NewAttachment { name: "a.txt".into(), content: Zeroizing::new(b"one".to_vec()) });
+        let mut first = version("Mail", "first");
+        first.attachments.push(NewAttachment { name: "a.txt".into(), content: Zeroizing::new(b"one".to_vec()) });
+        let mut trashed = version("Old", "x");
+        trashed.item.deleted = Some(trashed.item.updated);
+        let ids = v
+            .import(
+                vec![
+                    NewItem { current, history: vec![first, version("Mail", "second")] },
+                    NewItem { current: trashed, history: vec![] },
+                ],
+                "test",
+                |_| {},
+            )
+            .unwrap();
+        let mail = v.get(ids[0]).unwrap();
+        assert_eq!(mail.revision, 3);
+        let history: Vec<String> = v.history(ids[0]).unwrap().iter().map(|h| h.password.clone()).collect();
+        assert_eq!(history, ["second", "first"]);
+        assert_eq!(&*v.attachment(ids[0], "a.txt").unwrap().1, b"one");
+        let oldest = &v.history(ids[0]).unwrap()[1];
+        assert_eq!(&*v.attachment_content(ids[0], &oldest.attachments[0]).unwrap(), b"one");
+        assert_eq!(v.summaries(Scope::Trash).unwrap().len(), 1);
+        assert!(v.verify(&mut |_, _| {}).unwrap().problems.is_empty());
+    }
+
+    #[test]
+    fn one_bad_item_fails_the_whole_import_and_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = vault(&dir);
+        let mut bad = version("Bad", "x");
+        bad.attachments.push(NewAttachment { name: "../escape".into(), content: Zeroizing::new(vec![1]) });
+        let items = vec![NewItem::new(version("Good", "y").item), NewItem { current: bad, history: vec![] }];
+        assert!(v.import(items, "test", |_| {}).is_err());
+        assert!(v.summaries(Scope::Any).unwrap().is_empty());
+        assert!(v.audit_log().unwrap().iter().all(|e| !matches!(e.event, AuditEvent::ItemsImported { .. })));
+    }
+
+    #[test]
+    fn an_id_already_in_the_vault_gets_a_fresh_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = vault(&dir);
+        let existing = v.add(vec![version("A", "1").item]).unwrap()[0];
+        let mut again = version("B", "2");
+        again.item.id = existing;
+        let ids = v.import(vec![NewItem { current: again, history: vec![] }], "test", |_| {}).unwrap();
+        assert_ne!(ids[0], existing);
+        assert_eq!(v.get(existing).unwrap().title, "A");
+        assert_eq!(v.get(ids[0]).unwrap().title, "B");
+    }
 }
