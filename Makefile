@@ -3,6 +3,7 @@
 #   make test   install what the tests need, then lint and run every test
 #   make bench  run the benchmarks (installs the peers they compare against)
 #   make soak   the crash-safety test with thousands of kills
+#   make fuzz   the import parsers' property-based fuzz targets, longer
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -10,7 +11,7 @@ CARGO ?= cargo
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tessera/target
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test bench soak lint build clean
+.PHONY: run test bench soak fuzz lint build clean
 
 run:
 	scripts/setup.sh run
@@ -43,6 +44,10 @@ bench:
 soak:
 	$(MAKE) --no-print-directory build
 	TESSERA_CRASH_KILLS=$${TESSERA_CRASH_KILLS:-3000} $(CARGO) test --locked -p tessera-tests --test crash -- --nocapture
+
+# Every parser's `fuzz_*` target runs 256 cases in `make test`; here, many more.
+fuzz:
+	TESSERA_FUZZ_CASES=$${TESSERA_FUZZ_CASES:-20000} $(CARGO) test --locked --release -p tessera-interop --lib fuzz_
 
 clean:
 	$(CARGO) clean

@@ -7,7 +7,7 @@ what=${1:-test}
 packages=()
 case "$what" in
   run)   ;;                                   # Rust only, for now
-  test)  packages+=(oathtool argon2) ;;       # peers the tests compare against
+  test)  packages+=(oathtool argon2 keepassxc) ;; # peers the tests compare against (keepassxc-cli reads our KDBX)
   bench) packages+=(argon2 keepassxc time) ;; # peers the benchmarks run side by side; GNU time
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac

@@ -2,7 +2,7 @@
 //! with the peers the issues name run side by side on the same data.
 //!
 //! ```text
-//! tessera-bench [--items N] [--runs R] [--skip-keepassxc] [--only argon2|open|search|passwd]
+//! tessera-bench [--items N] [--runs R] [--skip-keepassxc] [--only argon2|open|search|passwd|import]
 //! ```
 //!
 //! Figures:
@@ -14,6 +14,10 @@
 //!    on a KDBX holding the same entries.
 //! 3. Search-as-you-type over the N-item index: p50 and p99 per query.
 //! 4. Master-password change at 1,000 and at N items.
+//! 5. `tessera import` of KeePassXC's 10,000-entry KDBX 3.1 peer file and of
+//!    the N-entry KDBX, the source's KDF excluded (the same import with a
+//!    wrong source password, which stops right after the KDF, is subtracted),
+//!    against `keepassxc-cli ls -R -f` on the same file.
 //!
 //! Wall time and peak RSS of child processes come from GNU time
 //! (`/usr/bin/time -f "%e %M"`), so ours and the peers' are measured alike.
@@ -31,7 +35,7 @@ struct Options {
     items: usize,
     runs: usize,
     keepassxc: bool,
-    /// Run only this figure: argon2, open, search or passwd.
+    /// Run only this figure: argon2, open, search, passwd or import.
     only: Option<String>,
 }
 
@@ -59,7 +63,7 @@ fn main() {
             other => {
                 eprintln!(
                     "unknown argument {other}; usage: tessera-bench [--items N] [--runs R] [--skip-keepassxc] \
-                     [--only argon2|open|search|passwd]"
+                     [--only argon2|open|search|passwd|import]"
                 );
                 std::process::exit(2);
             }
@@ -79,6 +83,9 @@ fn main() {
     }
     if options.wants("passwd") {
         password_change(&work, &options);
+    }
+    if options.wants("import") {
+        import_vs_keepassxc(&options, &work, &vault, &code_file);
     }
 }
 
@@ -429,6 +436,94 @@ fn password_change(work: &Path, o: &Options) {
         println!("| {n} | {:.3} |", median(times));
         drop(vault);
         let _ = std::fs::remove_file(&path);
+    }
+    println!();
+}
+
+// --- 5. Import from KeePass ----------------------------------------------------
+
+/// KeePassXC's 10,000-entry KDBX 3.1 file, from the project's test data.
+fn peer_10k() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../tests/data/peers/large-10k-kdbx31.kdbx")
+}
+
+/// Like [`timed`], for a command that may fail: returns wall seconds only.
+fn timed_any(cmd: &mut Command) -> f64 {
+    let start = Instant::now();
+    let _ = cmd.stdout(Stdio::null()).stderr(Stdio::null()).stdin(Stdio::null()).status().expect("run");
+    start.elapsed().as_secs_f64()
+}
+
+fn import_vs_keepassxc(o: &Options, work: &Path, vault: &Path, code_file: &Path) {
+    println!("## Import from KeePass (source KDF excluded)\n");
+    println!(
+        "| file | entries | tessera import (s) | tessera peak RSS (MiB) | keepassxc-cli ls -R -f (s) | its peak RSS (MiB) |"
+    );
+    println!("|---|---|---|---|---|---|");
+    let tessera = me().with_file_name("tessera");
+    assert!(tessera.exists(), "{} is missing: build tessera-cli in release", tessera.display());
+    let mut files =
+        vec![(peer_10k(), "sample-password", 10_000usize, "large-10k-kdbx31.kdbx (KeePassXC, KDBX 3.1)".to_owned())];
+    if o.keepassxc {
+        let kdbx = keepass_file(work, vault, code_file, o.items);
+        files.push((
+            kdbx,
+            "bench password",
+            o.items,
+            format!("keepass-{}.kdbx (keepassxc-cli import, KDBX 4)", o.items),
+        ));
+    }
+    for (file, password, entries, label) in files {
+        let right = work.join("import-source-password");
+        let wrong = work.join("import-wrong-password");
+        std::fs::write(&right, format!("{password}\n")).expect("password file");
+        std::fs::write(&wrong, "not the password\n").expect("password file");
+        let (mut walls, mut rss, mut kdf) = (Vec::new(), Vec::new(), Vec::new());
+        for _ in 0..o.runs {
+            let target = work.join("import-target.tessera");
+            let code = work.join("import-target.recovery");
+            let _ = std::fs::remove_file(&target);
+            let pw = Password::from_first_line(b"bench password").expect("password");
+            let (v, c) = create_vault(&target, &pw, KdfParams::ARGON2_FLOOR, &OpenOptions::default()).expect("create");
+            drop(v);
+            std::fs::write(&code, c.to_display().as_bytes()).expect("code");
+            let command = |password_file: &Path| {
+                let mut cmd = Command::new(&tessera);
+                cmd.arg("--vault").arg(&target).args(["--unlock", "recovery", "--recovery-file"]).arg(&code);
+                cmd.args(["--json", "import"]).arg(&file).arg("--source-password-file").arg(password_file);
+                cmd
+            };
+            // The failed import costs process start, unlock, reading the file
+            // and the source's KDF: everything but the import itself.
+            kdf.push(timed_any(&mut command(&wrong)));
+            let (wall, mib, out) = timed(&mut command(&right), None);
+            let summary: serde_json::Value = serde_json::from_str(&out).expect("import --json");
+            assert_eq!(summary["imported"], entries, "{summary}");
+            walls.push(wall);
+            rss.push(mib);
+            let _ = std::fs::remove_file(&target);
+        }
+        let (kx_wall, kx_rss) = if o.keepassxc {
+            let mut w = Vec::new();
+            let mut r = Vec::new();
+            for _ in 0..o.runs {
+                let (wall, mib, _) = timed(
+                    Command::new("keepassxc-cli").args(["ls", "-R", "-f", "-q"]).arg(&file),
+                    Some(format!("{password}\n").as_bytes()),
+                );
+                w.push(wall);
+                r.push(mib);
+            }
+            (format!("{:.2}", median(w)), format!("{:.0}", median(r)))
+        } else {
+            ("skipped".into(), "".into())
+        };
+        let (total, source_kdf) = (median(walls), median(kdf));
+        println!(
+            "| {label} | {entries} | {:.2} ({total:.2} with {source_kdf:.2} of process start, unlock and source KDF) | {:.0} | {kx_wall} | {kx_rss} |",
+            (total - source_kdf).max(0.0),
+            median(rss)
+        );
     }
     println!();
 }

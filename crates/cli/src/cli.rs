@@ -125,6 +125,10 @@ pub enum Command {
     },
     /// Make a new data key version and re-encrypt older items with it
     Rotate,
+    /// Import items from KeePass, Bitwarden, a CSV, an authenticator app or a Tessera backup
+    Import(ImportArgs),
+    /// Export items to KeePass (KDBX 4), Bitwarden JSON or an encrypted Tessera backup
+    Export(ExportArgs),
     /// Report weak, reused, old and expiring passwords
     Health,
     /// Show the vault's audit log (checks its hash chain)
@@ -292,5 +296,53 @@ mod tests {
     #[test]
     fn the_command_line_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+}
+
+/// `tessera import`.
+#[derive(Args, Debug)]
+pub struct ImportArgs {
+    /// The file to import
+    pub file: PathBuf,
+    /// Its format [default: detected from the content]
+    #[arg(long, value_name = "FORMAT", value_parser = parse_import_format)]
+    pub from: Option<tessera_interop::Format>,
+    /// Read the source file's password (KeePass, Tessera backup) from the first line of FILE
+    #[arg(long, value_name = "FILE")]
+    pub source_password_file: Option<PathBuf>,
+    /// A KeePass key file that, with or without a password, opens the source
+    #[arg(long, value_name = "FILE")]
+    pub source_key_file: Option<PathBuf>,
+    /// Put every imported item under this folder (e.g. `Imported/KeePass`)
+    #[arg(long, value_name = "DEST")]
+    pub folder: Option<String>,
+}
+
+/// `tessera export`.
+#[derive(Args, Debug)]
+pub struct ExportArgs {
+    /// The file to write (never overwritten)
+    pub out: PathBuf,
+    /// The format: keepass, bitwarden-json or tessera-backup
+    #[arg(long, value_name = "FORMAT", value_parser = parse_export_format)]
+    pub to: tessera_interop::Format,
+    /// Read the password protecting the export (keepass, tessera-backup) from the first line of FILE
+    #[arg(long, value_name = "FILE")]
+    pub export_password_file: Option<PathBuf>,
+    /// Write a plain-text export without asking for confirmation
+    #[arg(long)]
+    pub yes: bool,
+}
+
+fn parse_import_format(s: &str) -> Result<tessera_interop::Format, String> {
+    s.parse().map_err(|e: tessera_interop::UnknownFormat| e.to_string())
+}
+
+fn parse_export_format(s: &str) -> Result<tessera_interop::Format, String> {
+    use tessera_interop::Format;
+    let format: Format = s.parse().map_err(|e: tessera_interop::UnknownFormat| e.to_string())?;
+    match format {
+        Format::Keepass | Format::BitwardenJson | Format::TesseraBackup => Ok(format),
+        other => Err(format!("{other} is import-only: export to keepass, bitwarden-json or tessera-backup")),
     }
 }

@@ -50,28 +50,39 @@ pub fn attachment(session: &mut Session, query: &str, name: &str, output: &Path,
             .and_then(|()| stdout.flush())
             .map_err(|e| Failure::other(format!("cannot write the attachment: {e}")));
     }
-    write_private_file(output, &content)?;
+    write_private_file(output, &content, true)?;
     let _ = out;
     Ok(())
 }
 
 /// Writes `content` to `path` (mode 0600) through a temporary file and a
 /// rename, so a failure never leaves half a file under the final name.
-fn write_private_file(path: &Path, content: &[u8]) -> CliResult {
+/// Without `replace`, an existing `path` is left alone and reported.
+pub fn write_private_file(path: &Path, content: &[u8], replace: bool) -> CliResult {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
     let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{file_name}.tessera-partial"));
+    let temp = dir.join(format!(".{file_name}.{}.tessera-partial", std::process::id()));
     let fail = |e: std::io::Error| Failure::other(format!("cannot write {}: {e}", path.display()));
     let result = (|| {
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
         f.write_all(content)?;
         f.sync_all()?;
-        std::fs::rename(&temp, path)
+        if replace {
+            std::fs::rename(&temp, path)
+        } else {
+            // A hard link never replaces an existing file, unlike rename.
+            std::fs::hard_link(&temp, path).and_then(|()| std::fs::remove_file(&temp))
+        }
     })();
     if result.is_err() {
         let _ = std::fs::remove_file(&temp);
     }
-    result.map_err(fail)
+    result.map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => {
+            Failure::usage(format!("{} already exists; not overwriting it", path.display()))
+        }
+        _ => fail(e),
+    })
 }
 
 pub fn detach(session: &mut Session, query: &str, name: &str, json: bool, out: &mut Out) -> CliResult {

@@ -3,6 +3,7 @@
 
 pub mod attachments;
 pub mod generate;
+pub mod interop;
 pub mod items;
 pub mod keys;
 pub mod reports;
