@@ -454,6 +454,11 @@ pub(crate) fn get_item(tx: &Connection, id: &[u8]) -> Result<Option<ItemRow>> {
     Ok(stmt.query_row([id], item_row).optional()?)
 }
 
+pub(crate) fn item_exists(tx: &Connection, id: &[u8]) -> Result<bool> {
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM items WHERE id = ?1")?;
+    Ok(stmt.exists([id])?)
+}
+
 pub(crate) fn item_ids_by_title_tag(tx: &Connection, tag: &[u8]) -> Result<Vec<Vec<u8>>> {
     let mut stmt = tx.prepare_cached("SELECT id FROM items WHERE title_tag = ?1")?;
     let rows = stmt.query_map([tag], |r| r.get(0))?;

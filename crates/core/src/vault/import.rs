@@ -11,7 +11,7 @@ use zeroize::Zeroizing;
 use super::Vault;
 use crate::audit::AuditEvent;
 use crate::error::VaultError;
-use crate::ids::{AttachmentId, ItemId, KeyVersion, VaultId};
+use crate::ids::{AttachmentId, ItemId, VaultId};
 use crate::item::{AttachmentRef, HISTORY_LIMIT, InvalidItem, Item, MAX_ATTACHMENT_SIZE};
 use crate::keys::DataKey;
 use crate::manifest::ManifestSum;
@@ -79,7 +79,8 @@ struct SealedItem {
     history: Vec<HistoryRow>,
     attachments: Vec<AttachmentRow>,
     id: ItemId,
-    revision: u64,
+    /// The item's term in the vault's manifest sum.
+    contribution: [u8; 32],
 }
 
 impl Vault {
@@ -97,47 +98,85 @@ impl Vault {
         mut progress: impl FnMut(usize),
     ) -> Result<Vec<ItemId>, VaultError> {
         let count = items.len();
+        // Check the manifest over the rows already there before adding any:
+        // cheap for the usual empty vault, where checking after the write
+        // would hash every imported row again.
+        self.read(true, |_| Ok(()))?;
         self.write(true, |w| {
             let mut ids = Vec::with_capacity(count);
             let mut taken = std::collections::HashSet::new();
             let mut pending = items.into_iter();
-            loop {
+            // Takes the next batch and gives a fresh id to any item whose id
+            // is already in the vault or earlier in the import.
+            let mut next_batch = |tx: &rusqlite::Connection| -> Result<Vec<NewItem>, VaultError> {
                 let mut batch: Vec<NewItem> = pending.by_ref().take(IMPORT_BATCH).collect();
-                if batch.is_empty() {
-                    break;
-                }
                 for new in &mut batch {
                     let id = new.current.item.id;
-                    if !taken.insert(id) || store::get_item(w.tx, id.as_bytes())?.is_some() {
+                    if !taken.insert(id) || store::item_exists(tx, id.as_bytes())? {
                         let fresh = ItemId::random();
                         taken.insert(fresh);
                         new.current.item.id = fresh;
                     }
                 }
-                let keys = Sealer { vault: &w.vault_id, key: w.current_key()?, index: &w.subkeys.index };
-                let sealed: Vec<SealedItem> =
-                    batch.into_par_iter().map(|new| keys.seal(new)).collect::<Result<_, _>>()?;
-                for s in sealed {
-                    for row in &s.attachments {
-                        store::insert_attachment(w.tx, row)?;
+                Ok(batch)
+            };
+            let vault_id = w.vault_id;
+            let subkeys = w.subkeys;
+            let sealer =
+                Sealer { vault: &vault_id, key: w.current_key()?, index: &subkeys.index, manifest: &subkeys.manifest };
+            // A worker seals batch k+1 on the rayon pool while this thread
+            // writes batch k to SQLite (the connection cannot leave it).
+            std::thread::scope(|scope| -> Result<(), VaultError> {
+                let (to_seal, batches) = std::sync::mpsc::sync_channel::<Vec<NewItem>>(1);
+                let (sealed_tx, sealed) = std::sync::mpsc::sync_channel::<Result<Vec<SealedItem>, VaultError>>(1);
+                scope.spawn(move || {
+                    for batch in batches {
+                        let result = batch.into_par_iter().map(|new| sealer.seal(new)).collect();
+                        if sealed_tx.send(result).is_err() {
+                            break;
+                        }
                     }
-                    for row in &s.history {
-                        store::insert_history(w.tx, row)?;
-                    }
-                    store::insert_item(w.tx, &s.item)?;
-                    let version = KeyVersion(s.item.key_version as u32);
-                    let mut sum = ManifestSum(w.state.manifest_sum);
-                    sum.add(&crate::manifest::contribution(&w.subkeys.manifest, &s.id, s.revision, version));
-                    w.state.manifest_sum = sum.0;
-                    w.state.item_count += 1;
-                    ids.push(s.id);
+                });
+                let mut in_flight = 0;
+                let first = next_batch(w.tx)?;
+                if !first.is_empty() {
+                    to_seal.send(first).map_err(|_| worker_stopped())?;
+                    in_flight += 1;
                 }
-                progress(ids.len());
-            }
+                while in_flight > 0 {
+                    let following = next_batch(w.tx)?;
+                    if !following.is_empty() {
+                        to_seal.send(following).map_err(|_| worker_stopped())?;
+                        in_flight += 1;
+                    }
+                    let batch = sealed.recv().map_err(|_| worker_stopped())??;
+                    in_flight -= 1;
+                    for s in batch {
+                        for row in &s.attachments {
+                            store::insert_attachment(w.tx, row)?;
+                        }
+                        for row in &s.history {
+                            store::insert_history(w.tx, row)?;
+                        }
+                        store::insert_item(w.tx, &s.item)?;
+                        let mut sum = ManifestSum(w.state.manifest_sum);
+                        sum.add(&s.contribution);
+                        w.state.manifest_sum = sum.0;
+                        w.state.item_count += 1;
+                        ids.push(s.id);
+                    }
+                    progress(ids.len());
+                }
+                Ok(())
+            })?;
             w.audit(AuditEvent::ItemsImported { count: count as u64, source: source.to_owned() })?;
             Ok(ids)
         })
     }
+}
+
+fn worker_stopped() -> VaultError {
+    VaultError::Store(crate::store::StoreError::Sqlite("the sealing worker stopped".into()))
 }
 
 /// What sealing needs, shareable across threads (the transaction is not).
@@ -145,13 +184,14 @@ struct Sealer<'a> {
     vault: &'a VaultId,
     key: &'a DataKey,
     index: &'a HmacKey,
+    manifest: &'a HmacKey,
 }
 
 impl Sealer<'_> {
     /// Checks and seals one imported item with its history and attachments.
     /// Identical attachment contents within the item are stored once.
     fn seal(&self, new: NewItem) -> Result<SealedItem, VaultError> {
-        let Sealer { vault, key, index } = *self;
+        let Sealer { vault, key, index, manifest } = *self;
         let id = new.current.item.id;
         let skip = new.history.len().saturating_sub(HISTORY_LIMIT);
         let mut attachments: Vec<AttachmentRow> = Vec::new();
@@ -197,7 +237,7 @@ impl Sealer<'_> {
             history,
             attachments,
             id,
-            revision: item.revision,
+            contribution: crate::manifest::contribution(manifest, &id, item.revision, key.version),
         })
     }
 }
