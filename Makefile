@@ -47,7 +47,7 @@ soak:
 
 # Every parser's `fuzz_*` target runs 256 cases in `make test`; here, many more.
 fuzz:
-	TESSERA_FUZZ_CASES=$${TESSERA_FUZZ_CASES:-20000} $(CARGO) test --locked --release -p tessera-interop --lib fuzz_
+	TESSERA_FUZZ_CASES=$${TESSERA_FUZZ_CASES:-200000} $(CARGO) test --locked --release -p tessera-interop --lib fuzz_
 
 clean:
 	$(CARGO) clean

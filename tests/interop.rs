@@ -34,6 +34,12 @@ fn import(v: &TestVault, file: &Path, extra: &[&str]) -> Value {
     v.json(&args)
 }
 
+/// `tessera --json export OUT --to TO` with the export password in a file.
+fn export(v: &TestVault, out: &Path, to: &str, password: &str) -> std::process::Output {
+    let pw = write_file(v, &format!("{to}-password"), format!("{password}\n").as_bytes());
+    v.run(&["--json", "export", out.to_str().unwrap(), "--to", to, "--export-password-file", pw.to_str().unwrap()])
+}
+
 /// Every item, live and trashed, as `show --json --reveal --history`,
 /// keyed by folder/title/username so two vaults can be compared.
 fn all_items(v: &TestVault) -> BTreeMap<String, Value> {
@@ -208,15 +214,9 @@ fn keepass_export_opens_in_keepassxc_with_every_field_and_reimports_identically(
     assert_success(&v.run_fast(&["attach", "With extras", attachment.to_str().unwrap()]), "attach");
 
     let out = v.dir.path().join("export.kdbx");
-    let export_pw = write_file(&v, "export-password", b"export-pass\n");
-    let exported = v.json(&[
-        "export",
-        out.to_str().unwrap(),
-        "--to",
-        "keepass",
-        "--export-password-file",
-        export_pw.to_str().unwrap(),
-    ]);
+    let exported = export(&v, &out, "keepass", "export-pass");
+    assert_success(&exported, "export --to keepass");
+    let exported: Value = serde_json::from_slice(&exported.stdout).unwrap();
     assert_eq!(exported["exported"], 13, "{exported}");
 
     // KeePassXC itself opens it and sees every entry in its group.
@@ -354,26 +354,12 @@ fn backup_restores_everything_into_a_fresh_vault() {
     assert_success(&v.run_fast(&["rm", "Steam"]), "rm");
 
     let out = v.dir.path().join("vault.backup");
-    let pw = write_file(&v, "backup-password", b"backup-pass\n");
-    let written = v.json(&[
-        "export",
-        out.to_str().unwrap(),
-        "--to",
-        "tessera-backup",
-        "--export-password-file",
-        pw.to_str().unwrap(),
-    ]);
+    let written = export(&v, &out, "tessera-backup", "backup-pass");
+    assert_success(&written, "export --to tessera-backup");
+    let written: Value = serde_json::from_slice(&written.stdout).unwrap();
     assert_eq!(written["exported"], 12, "{written}");
     // Never overwrites.
-    let again = v.run(&[
-        "export",
-        out.to_str().unwrap(),
-        "--to",
-        "tessera-backup",
-        "--export-password-file",
-        pw.to_str().unwrap(),
-    ]);
-    assert_code(&again, 2, "export over an existing file");
+    assert_code(&export(&v, &out, "tessera-backup", "backup-pass"), 2, "export over an existing file");
 
     let w = TestVault::new();
     let wrong = write_file(&w, "wrong", b"nope\n");
@@ -398,15 +384,7 @@ fn a_tampered_backup_is_an_integrity_failure() {
     v.add_login("One", "a");
     v.add_login("Two", "b");
     let out = v.dir.path().join("vault.backup");
-    let pw = write_file(&v, "backup-password", b"backup-pass\n");
-    v.json(&[
-        "export",
-        out.to_str().unwrap(),
-        "--to",
-        "tessera-backup",
-        "--export-password-file",
-        pw.to_str().unwrap(),
-    ]);
+    assert_success(&export(&v, &out, "tessera-backup", "backup-pass"), "export --to tessera-backup");
     let db = rusqlite::Connection::open(&out).unwrap();
     db.execute("DELETE FROM items WHERE rowid = (SELECT min(rowid) FROM items)", []).unwrap();
     drop(db);

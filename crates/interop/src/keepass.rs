@@ -23,8 +23,9 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use keepass::config::{DatabaseConfig, DatabaseVersion, InnerCipherConfig, KdfConfig, OuterCipherConfig};
-use keepass::db::{Entry, EntryRef, GroupId, Value, fields};
+use keepass::db::{Entry, EntryId, EntryRef, GroupId, Value, fields};
 use keepass::{Database, DatabaseKey};
+use rayon::prelude::*;
 use tessera_core::{Field, Item, ItemId, ItemType, NewAttachment, NewItem, NewVersion, Scope, Vault};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
@@ -64,7 +65,12 @@ fn database_key(key: &SourceKey) -> Result<DatabaseKey, ImportError> {
 pub fn open(bytes: &[u8], key: &SourceKey) -> Result<Database, ImportError> {
     use keepass::db::DatabaseOpenError as E;
     let db_key = database_key(key)?;
-    Database::parse(bytes, db_key).map_err(|e| match e {
+    // The crate indexes some fields of the (encrypted, so password-holding
+    // attacker's) inner header without checking lengths; a panic there is
+    // a damaged file to us, not a crash.
+    let parsed = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| Database::parse(bytes, db_key)))
+        .map_err(|_| ImportError::malformed(Format::Keepass, "the KeePass reader failed on this damaged file"))?;
+    parsed.map_err(|e| match e {
         E::Key(_) => ImportError::WrongPassword,
         E::UnexpectedEof => ImportError::malformed(Format::Keepass, "the file is truncated"),
         E::VersionParse(_) => ImportError::malformed(Format::Keepass, "not a KeePass database (bad signature)"),
@@ -91,12 +97,15 @@ const MAX_ARGON2_ITERATIONS: u64 = 1000;
 const MAX_ARGON2_WORK: u64 = 64 << 30;
 const MAX_ARGON2_PARALLELISM: u64 = 256;
 
-/// The KDF parameters come from the file, so a hostile file could ask for
-/// terabytes of Argon2 memory or years of AES rounds before the password is
-/// even checked. Read them from the outer header (no secret is needed)
-/// and refuse what no real database uses.
-fn check_kdf_cost(bytes: &[u8]) -> Result<(), ImportError> {
+/// Checks the outer header, which anyone can write without a password,
+/// before the `keepass` crate reads it. The KDF parameters come from the
+/// file, so a hostile file could ask for terabytes of Argon2 memory or
+/// years of AES rounds before the password is even checked: refuse what no
+/// real database uses. And the crate reads fixed-size numbers without
+/// checking their length (a short field panics it): refuse those first.
+fn check_outer_header(bytes: &[u8]) -> Result<(), ImportError> {
     let too_large = |reason: String| ImportError::TooLarge { format: Format::Keepass, reason };
+    let short = |id: u8| ImportError::malformed(Format::Keepass, format!("header field {id} is too short"));
     let Some(major) = bytes.get(10..12).map(|b| u16::from_le_bytes([b[0], b[1]])) else {
         return Ok(()); // too short: the parser says so
     };
@@ -111,6 +120,14 @@ fn check_kdf_cost(bytes: &[u8]) -> Result<(), ImportError> {
         let Some(value) = pos.checked_add(header).and_then(|start| bytes.get(start..start.checked_add(len)?)) else {
             return Ok(());
         };
+        let min_len = match (major, id) {
+            (3, 3 | 10) | (4, 3) => 4,
+            (3, 6) => 8,
+            _ => 0,
+        };
+        if value.len() < min_len {
+            return Err(short(id));
+        }
         match (major, id) {
             (_, 0) => return Ok(()),
             (3, 6) if value.len() == 8 => {
@@ -122,7 +139,7 @@ fn check_kdf_cost(bytes: &[u8]) -> Result<(), ImportError> {
                 }
             }
             (4, 11) => {
-                let params = variant_dictionary_numbers(value);
+                let params = variant_dictionary_numbers(value).ok_or_else(|| short(id))?;
                 let get = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| *v);
                 if let Some(rounds) = get("R").filter(|r| *r > MAX_AES_ROUNDS) {
                     return Err(too_large(format!(
@@ -157,8 +174,9 @@ fn check_kdf_cost(bytes: &[u8]) -> Result<(), ImportError> {
 
 /// The numeric entries of a KDBX 4 variant dictionary (KeePass's typed
 /// key–value list: u16 version, then type u8, key length u32, key, value
-/// length u32, value; type 0 ends it).
-fn variant_dictionary_numbers(bytes: &[u8]) -> Vec<(String, u64)> {
+/// length u32, value; type 0 ends it). `None` when a number's value has the
+/// wrong length.
+fn variant_dictionary_numbers(bytes: &[u8]) -> Option<Vec<(String, u64)>> {
     let mut out = Vec::new();
     let mut pos = 2;
     let read_u32 = |at: usize| bytes.get(at..at + 4).map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]) as usize);
@@ -174,6 +192,8 @@ fn variant_dictionary_numbers(bytes: &[u8]) -> Vec<(String, u64)> {
         let number = match (kind, value.len()) {
             (0x04, 4) => Some(u64::from(u32::from_le_bytes([value[0], value[1], value[2], value[3]]))),
             (0x05, 8) => Some(u64::from_le_bytes(value.try_into().unwrap_or_default())),
+            // UInt32, UInt64, Bool, Int32, Int64 of any other length.
+            (0x04 | 0x05 | 0x08 | 0x0C | 0x0D, _) => return None,
             _ => None,
         };
         if let Some(n) = number {
@@ -181,7 +201,7 @@ fn variant_dictionary_numbers(bytes: &[u8]) -> Vec<(String, u64)> {
         }
         pos = at + 4 + value_len;
     }
-    out
+    Some(out)
 }
 
 /// A reason for a format error without its details: the `keepass` crate's
@@ -201,25 +221,27 @@ fn format_error_reason(e: &keepass::db::DatabaseFormatError) -> &'static str {
 
 /// Reads a KDBX 3.1 or 4 file (see the module docs for the mapping).
 pub fn parse(bytes: &[u8], key: &SourceKey) -> Result<Imported, ImportError> {
-    check_kdf_cost(bytes)?;
+    check_outer_header(bytes)?;
     let db = open(bytes, key)?;
-    Ok(import_database(&db))
+    let imported = import_database(&db);
+    // Freeing a large database's tree takes a while; let it happen while
+    // the vault is written.
+    std::thread::spawn(move || drop(db));
+    Ok(imported)
 }
 
-/// Converts every entry of an opened database.
+/// Converts every entry of an opened database: the group tree is walked
+/// once to give each entry its folder, then entries convert in parallel.
 pub fn import_database(db: &Database) -> Imported {
     let mut out = Imported::default();
     let recycle_bin = db.recycle_bin().map(|g| g.id());
+    let mut entries: Vec<(EntryId, usize, bool)> = Vec::new();
+    let mut folders: Vec<String> = Vec::new();
     let mut stack: Vec<(GroupId, String, bool, usize)> = vec![(db.root().id(), String::new(), false, 0)];
     while let Some((group, path, trashed, depth)) = stack.pop() {
         let Some(group) = db.group(group) else { continue };
-        for entry in group.entries() {
-            let title = entry.get_title().unwrap_or("").to_owned();
-            match import_entry(&entry, &path, trashed) {
-                Ok(item) => out.items.push(item),
-                Err(reason) => out.skipped.push(Skipped { line_or_entry: format!("entry {title:?}"), reason }),
-            }
-        }
+        let folder = folders.len();
+        entries.extend(group.entries().map(|e| (e.id(), folder, trashed)));
         for child in group.groups() {
             if depth + 1 > MAX_DEPTH {
                 out.skipped.push(Skipped {
@@ -239,6 +261,23 @@ pub fn import_database(db: &Database) -> Imported {
                 format!("{path}/{}", child.name.replace('/', "-"))
             };
             stack.push((child.id(), child_path, in_bin, depth + 1));
+        }
+        folders.push(path);
+    }
+    let converted: Vec<Result<NewItem, Skipped>> = entries
+        .par_iter()
+        .filter_map(|&(id, folder, trashed)| {
+            let entry = db.entry(id)?;
+            Some(import_entry(&entry, &folders[folder], trashed).map_err(|reason| Skipped {
+                line_or_entry: format!("entry {:?}", entry.get_title().unwrap_or("")),
+                reason,
+            }))
+        })
+        .collect();
+    for result in converted {
+        match result {
+            Ok(item) => out.items.push(item),
+            Err(skipped) => out.skipped.push(skipped),
         }
     }
     out
@@ -722,6 +761,20 @@ mod tests {
         file.truncate(cut);
         file.extend_from_slice(&[7, 0xff, 0xff]);
         assert!(parse(&file, &key("pw")).is_err());
+    }
+
+    /// Found by `fuzz_mutated_kdbx31_never_panics`: the `keepass` crate
+    /// reads a 4-byte number from a header field without checking its length.
+    #[test]
+    fn short_header_fields_are_malformed_not_a_panic() {
+        let file = kdbx31(keepass_xml("").as_bytes(), "pw");
+        // Field 3 (compression flags) sits after the signature (12 bytes)
+        // and field 2 (3 + 16 bytes); give it length 0.
+        assert_eq!(file[31], 3);
+        let mut short = file[..31].to_vec();
+        short.extend_from_slice(&[3, 0, 0]);
+        short.extend_from_slice(&file[38..]);
+        assert!(matches!(parse(&short, &key("pw")), Err(ImportError::Malformed { .. })));
     }
 
     #[test]
