@@ -438,9 +438,15 @@ fn authenticator_and_csv_files_are_detected_and_imported() {
     let code = v.run_fast(&["totp", "ACME", "--at", "59"]);
     assert_success(&code, "totp");
 
-    let csv = write_file(&v, "chrome.csv", b"name,url,username,password\nShop,https://shop.example,carol,pw1\n");
+    let csv = write_file(
+        &v,
+        "chrome.csv",
+        b"name,url,username,password\nShop,https://shop.example,carol,pw1\nBroken,https://b.example,dave,MARKER-pw-9f3e,extra\n",
+    );
     let summary = v.json(&["import", csv.to_str().unwrap(), "--folder", "Browser"]);
     assert_eq!(summary["imported"], 1, "{summary}");
+    assert_eq!(summary["skipped"][0]["line_or_entry"], "line 3", "{summary}");
+    assert!(!summary.to_string().contains("MARKER"), "a skipped row's password is echoed: {summary}");
     let shop = v.json(&["show", "Shop", "--reveal"]);
     assert_eq!(shop["folder"], "Browser");
     assert_eq!(shop["password"], "pw1");

@@ -304,7 +304,8 @@ mod tests {
 pub struct ImportArgs {
     /// The file to import
     pub file: PathBuf,
-    /// Its format [default: detected from the content]
+    /// Its format: keepass, bitwarden-json, bitwarden-csv, csv, 1password-csv, chrome-csv, firefox-csv,
+    /// otpauth, aegis or tessera-backup [default: detected from the content]
     #[arg(long, value_name = "FORMAT", value_parser = parse_import_format)]
     pub from: Option<tessera_interop::Format>,
     /// Read the source file's password (KeePass, Tessera backup) from the first line of FILE

@@ -197,6 +197,22 @@ pub fn progress(message: &str) -> ProgressBar {
     bar
 }
 
+/// A spinner on stderr for work of unknown length (reading and decrypting
+/// an import source); hidden when stderr is not a terminal.
+pub fn spinner(message: &str) -> ProgressBar {
+    if !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let spinner = ProgressBar::new_spinner();
+    spinner.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    spinner.set_message(message.to_owned());
+    spinner.enable_steady_tick(std::time::Duration::from_millis(120));
+    spinner
+}
+
 /// Prints a note for people on stderr.
 pub fn note(message: impl AsRef<str>) {
     eprintln!("{}", message.as_ref());

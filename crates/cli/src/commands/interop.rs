@@ -13,7 +13,7 @@ use zeroize::Zeroizing;
 use crate::cli::{ExportArgs, ImportArgs};
 use crate::commands::attachments::write_private_file;
 use crate::exit::{CliResult, Exit, Failure};
-use crate::output::{Out, progress};
+use crate::output::{Out, progress, spinner};
 use crate::session::{Session, read_secret_file};
 
 /// Key derivation time aimed at for a backup's password slot, as for a
@@ -51,8 +51,7 @@ pub fn import(session: &mut Session, args: &ImportArgs, json: bool, out: &mut Ou
     let mut vault = session.unlock()?;
     let key = source_key(args, format)?;
 
-    let spinner = progress(&format!("Reading {name}"));
-    spinner.set_length(1);
+    let spinner = spinner(&format!("Reading {name}"));
     let mut imported = match format {
         Format::TesseraBackup => read_backup(&args.file, &key, session)?,
         _ => tessera_interop::parse(format, &bytes, &key)?,
