@@ -7,7 +7,8 @@ what=${1:-test}
 packages=()
 case "$what" in
   run)   ;;                                   # Rust only, for now
-  test)  packages+=(oathtool argon2 keepassxc) ;; # peers the tests compare against (keepassxc-cli reads our KDBX)
+  test)  packages+=(oathtool argon2 keepassxc   # peers the tests compare against (keepassxc-cli reads our KDBX)
+                   dbus gnome-keyring libsecret-tools) ;; # a real Secret Service for the keyring factor
   bench) packages+=(argon2 keepassxc time) ;; # peers the benchmarks run side by side; GNU time
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac

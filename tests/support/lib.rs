@@ -161,3 +161,92 @@ pub fn assert_code(out: &Output, expected: i32, what: &str) {
         stderr(out)
     );
 }
+
+/// A private, unlocked Secret Service for one test: its own `dbus-daemon`
+/// and a `gnome-keyring-daemon --foreground` on it, with HOME and XDG
+/// directories in a temporary directory. Both daemons are killed on drop.
+pub struct SecretService {
+    dir: TempDir,
+    bus: std::process::Child,
+    keyring: std::process::Child,
+    address: String,
+}
+
+impl SecretService {
+    /// Starts the bus and the keyring, unlocked with a throwaway password.
+    pub fn start() -> SecretService {
+        use std::io::{BufRead, Write};
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        for sub in ["run", "data", "config"] {
+            std::fs::create_dir_all(dir.path().join(sub)).expect("create a directory");
+        }
+        std::fs::set_permissions(dir.path().join("run"), std::os::unix::fs::PermissionsExt::from_mode(0o700))
+            .expect("chmod the runtime directory");
+        let socket = dir.path().join("bus");
+        let mut bus = Command::new("dbus-daemon")
+            .args(["--config-file=/usr/share/dbus-1/session.conf", "--nofork", "--print-address=1"])
+            .arg(format!("--address=unix:path={}", socket.display()))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("dbus-daemon runs (package dbus; `make test` installs it)");
+        let mut line = String::new();
+        std::io::BufReader::new(bus.stdout.take().expect("piped stdout"))
+            .read_line(&mut line)
+            .expect("dbus-daemon prints its address");
+        let address = line.trim().to_owned();
+        assert!(address.starts_with("unix:"), "dbus-daemon gave no address");
+        let mut service = SecretService { dir, bus, keyring: Command::new("true").spawn().expect("true"), address };
+        let mut keyring = service
+            .env(&mut Command::new("gnome-keyring-daemon"))
+            .args(["--foreground", "--unlock", "--components=secrets"])
+            .stdin(Stdio::piped())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("gnome-keyring-daemon runs (package gnome-keyring; `make test` installs it)");
+        keyring.stdin.take().expect("piped stdin").write_all(b"keyring password").expect("unlock the keyring");
+        let _ = service.keyring.wait();
+        service.keyring = keyring;
+        // Wait until the keyring stores a probe item.
+        for _ in 0..100 {
+            let probe = service
+                .env(&mut Command::new("secret-tool"))
+                .args(["store", "--label", "probe", "service", "tessera-probe"])
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .and_then(|mut c| {
+                    c.stdin.take().expect("piped stdin").write_all(b"probe")?;
+                    c.wait()
+                });
+            if probe.is_ok_and(|s| s.success()) {
+                return service;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("the Secret Service did not come up");
+    }
+
+    /// Points `command` at this Secret Service.
+    pub fn env<'c>(&self, command: &'c mut Command) -> &'c mut Command {
+        let home = self.dir.path();
+        command
+            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
+            .env("HOME", home)
+            .env("XDG_RUNTIME_DIR", home.join("run"))
+            .env("XDG_DATA_HOME", home.join("data"))
+            .env("XDG_CONFIG_HOME", home.join("config"))
+    }
+}
+
+impl Drop for SecretService {
+    fn drop(&mut self) {
+        let _ = self.keyring.kill();
+        let _ = self.keyring.wait();
+        let _ = self.bus.kill();
+        let _ = self.bus.wait();
+    }
+}

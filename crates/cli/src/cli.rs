@@ -23,7 +23,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub password_stdin: bool,
 
-    /// How to unlock: with the master password or the recovery code
+    /// How to unlock: the master password, the OS keyring (falls back to the password when the keyring is
+    /// unavailable), or the recovery code
     #[arg(long, global = true, value_enum, default_value_t = UnlockWith::Password)]
     pub unlock: UnlockWith,
 
@@ -48,6 +49,8 @@ pub struct Cli {
 pub enum UnlockWith {
     /// The master password.
     Password,
+    /// The secret in the OS keyring (Secret Service), from `slot add keyring`.
+    Keyring,
     /// The recovery code printed by `init`.
     Recovery,
 }
@@ -125,6 +128,9 @@ pub enum Command {
     },
     /// Make a new data key version and re-encrypt older items with it
     Rotate,
+    /// List, add and remove unlock slots (password, recovery code, OS keyring)
+    #[command(subcommand)]
+    Slot(SlotCommand),
     /// Import items from KeePass, Bitwarden, a CSV, an authenticator app or a Tessera backup
     Import(ImportArgs),
     /// Export items to KeePass (KDBX 4), Bitwarden JSON or an encrypted Tessera backup
@@ -346,4 +352,46 @@ fn parse_export_format(s: &str) -> Result<tessera_interop::Format, String> {
         Format::Keepass | Format::BitwardenJson | Format::TesseraBackup => Ok(format),
         other => Err(format!("{other} is import-only: export to keepass, bitwarden-json or tessera-backup")),
     }
+}
+
+/// `tessera slot …`.
+#[derive(Subcommand, Debug)]
+pub enum SlotCommand {
+    /// List the vault's unlock slots
+    List,
+    /// Add an unlock slot for a factor (unlock with the vault's current factor first)
+    Add(SlotAddArgs),
+    /// Remove an unlock slot (the vault's last slot cannot be removed)
+    Remove {
+        /// The slot number, as `slot list` shows it
+        id: u32,
+    },
+}
+
+/// The factors a slot can be added for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SlotFactor {
+    /// A random secret kept in the OS keyring (GNOME Keyring, KWallet)
+    Keyring,
+}
+
+/// What may be required alongside the factor.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum AlsoRequire {
+    /// The master password: the slot needs both
+    Password,
+}
+
+/// `tessera slot add`.
+#[derive(Args, Debug)]
+pub struct SlotAddArgs {
+    /// The factor
+    #[arg(value_enum)]
+    pub factor: SlotFactor,
+    /// Also require the master password to use this slot
+    #[arg(long = "and", value_enum, value_name = "FACTOR")]
+    pub and: Option<AlsoRequire>,
+    /// A label shown by `slot list`
+    #[arg(long)]
+    pub label: Option<String>,
 }

@@ -100,7 +100,8 @@ impl From<UnlockError> for Failure {
             UnlockError::WrongPassword
             | UnlockError::WrongRecoveryCode
             | UnlockError::NoSlot { .. }
-            | UnlockError::MissingFactor { .. } => Exit::WrongKey,
+            | UnlockError::MissingFactor { .. }
+            | UnlockError::FactorUnavailable { .. } => Exit::WrongKey,
             UnlockError::EmptyPassword => Exit::Usage,
             UnlockError::BadSlot { .. } | UnlockError::BadParams(_) => Exit::Integrity,
             UnlockError::Kdf(KdfError::BelowFloor { .. } | KdfError::AboveCeiling { .. }) => Exit::Usage,

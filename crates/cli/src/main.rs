@@ -15,7 +15,7 @@ mod session;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use commands::{attachments, generate, interop, items, keys, reports, vault};
+use commands::{attachments, generate, interop, items, keys, reports, slots, vault};
 use exit::CliResult;
 use output::Out;
 use session::Session;
@@ -63,6 +63,7 @@ fn run(cli: &Cli, out: &mut Out) -> CliResult {
         Command::Detach { item, name } => attachments::detach(s, item, name, json, out),
         Command::Passwd { new_password_file } => keys::passwd(s, new_password_file.as_deref(), json, out),
         Command::Rotate => keys::rotate(s, json, out),
+        Command::Slot(command) => slots::slot(s, command, json, out),
         Command::Import(args) => interop::import(s, args, json, out),
         Command::Export(args) => interop::export(s, args, json, out),
         Command::Health => reports::health(s, json, out),

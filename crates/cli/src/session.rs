@@ -27,6 +27,9 @@ pub struct Session {
     /// Lines of standard input after the first, when the first was the
     /// master password (`passwd` reads the new one from the next line).
     stdin_rest: Option<Zeroizing<Vec<u8>>>,
+    /// The master password as read from standard input, for a command
+    /// that needs it twice (stdin can be read only once).
+    stdin_password: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl Session {
@@ -46,6 +49,7 @@ impl Session {
             unlock: cli.unlock,
             recovery_file: cli.recovery_file.clone(),
             stdin_rest: None,
+            stdin_password: None,
         })
     }
 
@@ -64,9 +68,20 @@ impl Session {
             let input = read_stdin()?;
             let split = input.iter().position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(input.len());
             self.stdin_rest = Some(Zeroizing::new(input[split..].to_vec()));
+            self.stdin_password = Some(Zeroizing::new(input[..split].to_vec()));
             return password_from(&input, "standard input");
         }
         prompt_password(prompt, confirm)
+    }
+
+    /// The master password again, for a command that needs it after
+    /// unlocking (a composite slot): the same file or standard input line,
+    /// else a prompt.
+    pub fn master_password_again(&mut self) -> CliResult<Password> {
+        if let Some(line) = &self.stdin_password {
+            return password_from(line, "standard input");
+        }
+        self.master_password("Master password (for the new slot): ", true)
     }
 
     /// A new master password for `passwd`: from `file`, else the second
@@ -101,6 +116,46 @@ impl Session {
                 let code = self.recovery_code()?;
                 Ok(tessera_unlock::unlock(locked, &Credential::Recovery(&code))?)
             }
+            UnlockWith::Keyring => self.unlock_with_keyring(locked),
+        }
+    }
+
+    /// The OS keyring alone, or with the password for a `password+keyring`
+    /// slot. When the keyring cannot be used (missing, locked, no keyring
+    /// slot) this says why and falls back to the master password, if one
+    /// can be had without guessing where from.
+    fn unlock_with_keyring(&mut self, locked: LockedVault) -> CliResult<Vault> {
+        use tessera_unlock::{KeyringFactor, PasswordFactor, UnlockError};
+        let kinds: Vec<String> = locked.slots().into_iter().map(|s| s.kind).collect();
+        let composite = !kinds.iter().any(|k| k == KeyringFactor::KIND)
+            && kinds.iter().any(|k| k.split('+').any(|f| f == KeyringFactor::KIND));
+        let attempt = if composite {
+            let password = self.master_password("Master password: ", false)?;
+            let factors: [&dyn tessera_unlock::Factor; 2] =
+                [&KeyringFactor::new(), &PasswordFactor::unlocking(&password)];
+            return Ok(tessera_unlock::unlock_with_factors(locked, &factors, UnlockError::WrongPassword)?);
+        } else {
+            // Keep the file open for the fallback.
+            let again = self.open()?;
+            (tessera_unlock::unlock(locked, &Credential::Keyring), again)
+        };
+        match attempt {
+            (Ok(vault), _) => Ok(vault),
+            (Err(e @ (UnlockError::FactorUnavailable { .. } | UnlockError::NoSlot { .. })), again) => {
+                let reason = match &e {
+                    UnlockError::NoSlot { .. } => {
+                        "this vault has no OS keyring slot (add one with `tessera slot add keyring`)".to_owned()
+                    }
+                    other => other.to_string(),
+                };
+                if self.password_file.is_none() && !self.password_stdin && !std::io::stdin().is_terminal() {
+                    return Err(Failure::new(crate::exit::Exit::WrongKey, reason));
+                }
+                eprintln!("tessera: {reason}; using the master password instead");
+                let password = self.master_password("Master password: ", false)?;
+                Ok(tessera_unlock::unlock(again, &Credential::Password(&password))?)
+            }
+            (Err(e), _) => Err(e.into()),
         }
     }
 

@@ -213,6 +213,7 @@ pub(crate) struct AuditRow {
 /// An open vault file.
 pub(crate) struct Store {
     conn: Connection,
+    lock_timeout: Duration,
 }
 
 impl Store {
@@ -227,8 +228,8 @@ impl Store {
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
         conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
         conn.execute_batch(SCHEMA)?;
-        let store = Store { conn };
-        store.configure(Duration::from_secs(0))?;
+        let store = Store { conn, lock_timeout: Duration::ZERO };
+        store.configure(Duration::ZERO)?;
         Ok(store)
     }
 
@@ -237,7 +238,7 @@ impl Store {
         // No SQLITE_OPEN_CREATE: a missing file must not become an empty one.
         let conn =
             Connection::open_with_flags(path, OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX)?;
-        let store = Store { conn };
+        let store = Store { conn, lock_timeout };
         store.configure(lock_timeout)?;
         let app_id: i32 = store.conn.pragma_query_value(None, "application_id", |r| r.get(0))?;
         let version: i32 = store.conn.pragma_query_value(None, "user_version", |r| r.get(0))?;
@@ -278,6 +279,20 @@ impl Store {
         Ok(self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?)
     }
 
+    /// Runs `f` in a write transaction only if the write lock is free right
+    /// now: for advisory bookkeeping that must never make a reader wait.
+    pub(crate) fn write_if_free<T>(&mut self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        self.conn.busy_timeout(Duration::ZERO)?;
+        let result = (|| {
+            let tx = self.conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
+            let out = f(&tx)?;
+            tx.commit()?;
+            Ok(out)
+        })();
+        self.conn.busy_timeout(self.lock_timeout)?;
+        result
+    }
+
     /// Runs SQLite's own structural check of the file.
     pub(crate) fn integrity_check(&self) -> Result<Vec<String>> {
         let mut stmt = self.conn.prepare("PRAGMA integrity_check")?;
@@ -285,6 +300,47 @@ impl Store {
         let problems: Vec<String> = rows.collect::<Result<_, _>>()?;
         Ok(problems.into_iter().filter(|p| p != "ok").collect())
     }
+}
+
+// --- slot_usage --------------------------------------------------------------
+//
+// When each slot last opened the vault, for `slot list`. Advisory, like a
+// file's access time: outside the authenticated header, so recording it
+// needs no Vault Key and tampering with it changes nothing but the display.
+// Made on first use, so vaults from before it need no migration.
+
+const SLOT_USAGE_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS slot_usage (slot_id INTEGER PRIMARY KEY, last_used INTEGER NOT NULL)";
+
+pub(crate) fn record_slot_use(tx: &Connection, slot: i64, at: i64) -> Result<()> {
+    tx.execute_batch(SLOT_USAGE_TABLE)?;
+    tx.execute(
+        "INSERT INTO slot_usage (slot_id, last_used) VALUES (?1, ?2)
+         ON CONFLICT (slot_id) DO UPDATE SET last_used = excluded.last_used",
+        params![slot, at],
+    )?;
+    Ok(())
+}
+
+pub(crate) fn forget_slot_use(tx: &Connection, slot: i64) -> Result<()> {
+    if has_table(tx, "slot_usage")? {
+        tx.execute("DELETE FROM slot_usage WHERE slot_id = ?1", [slot])?;
+    }
+    Ok(())
+}
+
+pub(crate) fn slot_usage(tx: &Connection) -> Result<Vec<(i64, i64)>> {
+    if !has_table(tx, "slot_usage")? {
+        return Ok(Vec::new());
+    }
+    let mut stmt = tx.prepare("SELECT slot_id, last_used FROM slot_usage")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<std::result::Result<_, _>>()?)
+}
+
+fn has_table(tx: &Connection, name: &str) -> Result<bool> {
+    let mut stmt = tx.prepare_cached("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1")?;
+    Ok(stmt.exists([name])?)
 }
 
 // --- vault_meta ------------------------------------------------------------

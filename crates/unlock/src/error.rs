@@ -30,6 +30,15 @@ pub enum UnlockError {
         /// The factor it needs.
         kind: String,
     },
+    /// A factor's device or service cannot be used right now (OS keyring
+    /// missing or locked, TPM or card absent): unlock with another factor.
+    #[error("cannot use the {kind} factor: {reason}")]
+    FactorUnavailable {
+        /// The factor kind.
+        kind: &'static str,
+        /// What is wrong, for people.
+        reason: String,
+    },
     /// A slot's stored parameters are unreadable or below the KDF floor:
     /// the vault file was altered (Tessera never writes such a slot).
     #[error("key slot {slot} is invalid: {reason}; the vault file was altered outside Tessera")]

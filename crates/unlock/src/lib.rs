@@ -32,6 +32,7 @@
 mod error;
 mod factor;
 pub mod kdf;
+mod keyring;
 mod password;
 mod recovery;
 
@@ -42,6 +43,7 @@ use tessera_core::{LockedVault, OpenOptions, SlotInfo, Vault};
 pub use error::UnlockError;
 pub use factor::{Factor, FactorSecret, derive_slot_kek, new_slot};
 pub use kdf::{KdfError, KdfParams};
+pub use keyring::KeyringFactor;
 pub use password::{Password, PasswordFactor};
 pub use recovery::{InvalidRecoveryCode, RecoveryCode, RecoveryFactor};
 
@@ -54,6 +56,8 @@ pub enum Credential<'a> {
     Password(&'a Password),
     /// The recovery code printed at `init`.
     Recovery(&'a RecoveryCode),
+    /// The secret kept in the OS keyring (Secret Service).
+    Keyring,
 }
 
 /// Creates a vault at `path` with a master-password slot (`kdf`) and a
@@ -86,22 +90,54 @@ pub enum CreateVaultError {
 /// Unlocks with a single factor: tries every slot that this factor alone
 /// opens. Slot parameters are checked (KDF floor) before any derivation.
 pub fn unlock(locked: LockedVault, credential: &Credential<'_>) -> Result<Vault, UnlockError> {
-    let (kind, factor, wrong): (&'static str, Box<dyn Factor + '_>, UnlockError) = match credential {
-        Credential::Password(p) => {
-            (PasswordFactor::KIND, Box::new(PasswordFactor::unlocking(p)), UnlockError::WrongPassword)
-        }
-        Credential::Recovery(c) => {
-            (RecoveryFactor::KIND, Box::new(RecoveryFactor::new(c)), UnlockError::WrongRecoveryCode)
-        }
+    let (factor, wrong): (Box<dyn Factor + '_>, UnlockError) = match credential {
+        Credential::Password(p) => (Box::new(PasswordFactor::unlocking(p)), UnlockError::WrongPassword),
+        Credential::Recovery(c) => (Box::new(RecoveryFactor::new(c)), UnlockError::WrongRecoveryCode),
+        Credential::Keyring => (
+            Box::new(KeyringFactor::new()),
+            UnlockError::FactorUnavailable {
+                kind: KeyringFactor::KIND,
+                reason: "the secret in the OS keyring does not open this vault".into(),
+            },
+        ),
     };
-    let slots: Vec<SlotInfo> = locked.slots().into_iter().filter(|s| s.kind == kind).collect();
+    unlock_with_factors(locked, &[factor.as_ref()], wrong)
+}
+
+/// Unlocks with several factors at once (a composite slot: the password
+/// and a hardware factor): tries every slot whose required factors are all
+/// among `factors` and include `factors[0]`. `wrong` is the error when none
+/// opens. Slot parameters are checked (KDF floor) before any derivation.
+pub fn unlock_with_factors(
+    locked: LockedVault,
+    factors: &[&dyn Factor],
+    wrong: UnlockError,
+) -> Result<Vault, UnlockError> {
+    let Some(primary) = factors.first().map(|f| f.kind()) else {
+        return Err(wrong);
+    };
+    let given: Vec<&str> = factors.iter().map(|f| f.kind()).collect();
+    let slots: Vec<SlotInfo> = locked
+        .slots()
+        .into_iter()
+        // By the slot's kind (authenticated with the header); its
+        // parameters are parsed, and reported if damaged, when deriving.
+        .filter(|s| {
+            let mut kinds = s.kind.split('+');
+            s.kind.split('+').any(|k| k == primary) && kinds.all(|k| given.contains(&k))
+        })
+        .collect();
     if slots.is_empty() {
-        return Err(UnlockError::NoSlot { kind });
+        return Err(UnlockError::NoSlot { kind: primary });
     }
     for slot in &slots {
-        let kek = in_slot(slot, derive_slot_kek(slot, &[factor.as_ref()]))?;
+        let kek = in_slot(slot, derive_slot_kek(slot, factors))?;
         match locked.open_slot(slot.id, &kek) {
-            Ok(vault_key) => return Ok(locked.unlock_with(vault_key)?),
+            Ok(vault_key) => {
+                let mut vault = locked.unlock_with(vault_key)?;
+                vault.record_slot_use(slot.id);
+                return Ok(vault);
+            }
             Err(tessera_core::UnlockError::WrongKey) => continue,
             Err(e) => return Err(e.into()),
         }
@@ -128,6 +164,56 @@ pub fn change_password(vault: &mut Vault, new: &Password, kdf: Option<KdfParams>
     let replacement = new_slot(&slot.label, &[&PasswordFactor::new(new, kdf)])?;
     vault.rekey_slot(slot.id, replacement.params, &replacement.kek)?;
     Ok(())
+}
+
+/// Adds a slot requiring every factor in `factors` (one, or a password and
+/// a hardware factor) and returns its id.
+pub fn add_slot(vault: &mut Vault, label: &str, factors: &[&dyn Factor]) -> Result<tessera_core::SlotId, UnlockError> {
+    let slot = new_slot(label, factors)?;
+    let kinds = slot.kind.clone();
+    let params = slot.params.clone();
+    match vault.add_slot(slot) {
+        Ok(id) => Ok(id),
+        Err(e) => {
+            // The factor already stored its secret (OS keyring): take it back.
+            if kinds.split('+').any(|k| k == KeyringFactor::KIND) {
+                forget_factor_secrets(&params);
+            }
+            Err(e.into())
+        }
+    }
+}
+
+/// Removes slot `id`, then anything its factors keep outside the vault
+/// (the OS keyring entry). The vault refuses to lose its last slot.
+/// Returns a warning when the outside secret could not be deleted.
+pub fn remove_slot(vault: &mut Vault, id: tessera_core::SlotId) -> Result<Option<String>, UnlockError> {
+    let slot = vault
+        .slots()?
+        .into_iter()
+        .find(|s| s.id == id)
+        .ok_or_else(|| UnlockError::Operation(tessera_core::VaultError::Slot(format!("there is no slot {id}"))))?;
+    vault.remove_slot(id)?;
+    Ok(forget_factor_secrets(&slot.params))
+}
+
+fn forget_factor_secrets(params: &[u8]) -> Option<String> {
+    let params: SlotParams = serde_json::from_slice(params).ok()?;
+    for p in &params.factors {
+        if p.get("kind").and_then(|k| k.as_str()) == Some(KeyringFactor::KIND) {
+            if let Err(e) = KeyringFactor::forget(p) {
+                return Some(format!("the slot is gone, but its OS keyring entry could not be deleted: {e}"));
+            }
+        }
+    }
+    None
+}
+
+/// The factor kinds a slot requires, in order (`["password", "tpm"]` for a
+/// composite slot).
+pub fn slot_requires(slot: &SlotInfo) -> Result<Vec<String>, UnlockError> {
+    let params = in_slot(slot, SlotParams::parse(slot))?;
+    Ok(params.kinds().into_iter().map(str::to_owned).collect())
 }
 
 /// Checks a slot's stored parameters without unlocking (for `verify`) and

@@ -7,4 +7,5 @@ pub mod interop;
 pub mod items;
 pub mod keys;
 pub mod reports;
+pub mod slots;
 pub mod vault;

@@ -332,6 +332,28 @@ impl Vault {
         self.read(false, |r| Ok(slot_infos(&r.header.slots)))
     }
 
+    /// Notes that slot `slot` has just opened the vault, for
+    /// [`Vault::slot_last_used`]. Advisory and best effort: it is skipped
+    /// when another process holds the write lock, so it never makes a
+    /// reader wait.
+    pub fn record_slot_use(&mut self, slot: SlotId) {
+        let at = now().unix_timestamp();
+        let _ = self.store.write_if_free(|tx| store::record_slot_use(tx, i64::from(slot.0), at));
+    }
+
+    /// When each slot last opened the vault (slots never used since this
+    /// was recorded are absent). Advisory: not covered by the header MAC.
+    pub fn slot_last_used(&self) -> Result<std::collections::HashMap<SlotId, OffsetDateTime>, VaultError> {
+        let tx = self.store.read()?;
+        let rows = store::slot_usage(&tx)?;
+        Ok(rows
+            .into_iter()
+            .filter_map(|(slot, at)| {
+                Some((SlotId(u32::try_from(slot).ok()?), OffsetDateTime::from_unix_timestamp(at).ok()?))
+            })
+            .collect())
+    }
+
     /// Adds a slot that wraps this vault's Vault Key under `slot.kek`.
     pub fn add_slot(&mut self, slot: NewSlot) -> Result<SlotId, VaultError> {
         let vk = Zeroizing::new(*self.vault_key.expose());
@@ -381,6 +403,7 @@ impl Vault {
             }
             let row = w.header.slots.remove(pos);
             store::delete_slot(w.tx, row.id)?;
+            store::forget_slot_use(w.tx, row.id)?;
             w.audit(AuditEvent::SlotRemoved { slot: id.0, kind: row.kind })?;
             Ok(())
         })
