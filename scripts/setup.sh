@@ -4,11 +4,13 @@
 set -euo pipefail
 
 what=${1:-test}
-packages=()
+# Build dependencies for every mode: tss-esapi links the system's tpm2-tss.
+packages=(libtss2-dev pkg-config)
 case "$what" in
-  run)   ;;                                   # Rust only, for now
+  run)   ;;
   test)  packages+=(oathtool argon2 keepassxc   # peers the tests compare against (keepassxc-cli reads our KDBX)
-                   dbus gnome-keyring libsecret-tools) ;; # a real Secret Service for the keyring factor
+                   dbus gnome-keyring libsecret-tools  # a real Secret Service for the keyring factor
+                   swtpm swtpm-tools) ;;               # a TPM 2.0 simulator for the TPM factor
   bench) packages+=(argon2 keepassxc time) ;; # peers the benchmarks run side by side; GNU time
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
@@ -22,7 +24,21 @@ if ((${#missing[@]})); then
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
   echo "Installing ${missing[*]}…" >&2
   $sudo apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+  install() { DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }
+  if ! install "${missing[@]}"; then
+    # Some images ship runtime libraries newer than the mirror's matching
+    # -dev packages ("held broken packages"); align them with the -dev
+    # candidates and retry.
+    pins=()
+    for pair in libcurl4:libcurl4-openssl-dev libpcre2-8-0:libpcre2-dev libpcre2-16-0:libpcre2-dev \
+                libpcre2-32-0:libpcre2-dev libpcre2-posix3:libpcre2-dev; do
+      runtime=${pair%%:*} dev=${pair##*:}
+      version=$(apt-cache policy "$dev" | awk '/Candidate:/ {print $2}')
+      [ -n "$version" ] && [ "$version" != "(none)" ] && pins+=("$runtime=$version" "$dev=$version")
+    done
+    echo "Retrying with ${pins[*]}…" >&2
+    install --allow-downgrades "${pins[@]}" "${missing[@]}"
+  fi
 fi
 
 if ! command -v cargo >/dev/null; then

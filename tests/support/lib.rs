@@ -250,3 +250,70 @@ impl Drop for SecretService {
         let _ = self.bus.wait();
     }
 }
+
+/// A TPM 2.0 simulator (`swtpm`) on loopback for one test, with its state
+/// in a temporary directory; killed on drop. `tcti()` is what
+/// `--tpm-tcti` takes.
+pub struct Swtpm {
+    _dir: TempDir,
+    child: std::process::Child,
+    port: u16,
+}
+
+impl Swtpm {
+    /// Starts a fresh TPM (manufactured, started up) on a free port pair.
+    pub fn start() -> Swtpm {
+        for _ in 0..20 {
+            let dir = tempfile::tempdir().expect("a temporary directory");
+            let port = free_port_pair();
+            let child = Command::new("swtpm")
+                .args(["socket", "--tpm2", "--flags", "not-need-init,startup-clear"])
+                .arg("--tpmstate")
+                .arg(format!("dir={}", dir.path().display()))
+                .arg("--server")
+                .arg(format!("type=tcp,port={port},bindaddr=127.0.0.1"))
+                .arg("--ctrl")
+                .arg(format!("type=tcp,port={},bindaddr=127.0.0.1", port + 1))
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("swtpm runs (package swtpm; `make test` installs it)");
+            let mut tpm = Swtpm { _dir: dir, child, port };
+            for _ in 0..100 {
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return tpm;
+                }
+                if tpm.child.try_wait().ok().flatten().is_some() {
+                    break; // lost the port race: try another pair
+                }
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            drop(tpm);
+        }
+        panic!("swtpm did not start");
+    }
+
+    /// The TCTI string for this simulator.
+    pub fn tcti(&self) -> String {
+        format!("swtpm:host=127.0.0.1,port={}", self.port)
+    }
+}
+
+impl Drop for Swtpm {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A port P with P and P + 1 free on loopback right now.
+fn free_port_pair() -> u16 {
+    loop {
+        let listener = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port");
+        let port = listener.local_addr().expect("local address").port();
+        if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
+            return port;
+        }
+    }
+}

@@ -32,6 +32,14 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub recovery_file: Option<PathBuf>,
 
+    /// Read the PIN (TPM) from the first line of FILE
+    #[arg(long, global = true, value_name = "FILE")]
+    pub pin_file: Option<PathBuf>,
+
+    /// The TPM to use, as a TCTI string [default: device:/dev/tpmrm0]
+    #[arg(long, global = true, value_name = "TCTI", env = "TESSERA_TPM_TCTI")]
+    pub tpm_tcti: Option<String>,
+
     /// Seconds to wait for another process's write lock before exiting with 6
     #[arg(long, global = true, value_name = "SECONDS", default_value_t = 10.0, env = "TESSERA_LOCK_TIMEOUT")]
     pub lock_timeout: f64,
@@ -51,6 +59,8 @@ pub enum UnlockWith {
     Password,
     /// The secret in the OS keyring (Secret Service), from `slot add keyring`.
     Keyring,
+    /// The secret sealed in this machine's TPM 2.0, released by its PIN (`--pin-file`), from `slot add tpm`.
+    Tpm,
     /// The recovery code printed by `init`.
     Recovery,
 }
@@ -373,6 +383,8 @@ pub enum SlotCommand {
 pub enum SlotFactor {
     /// A random secret kept in the OS keyring (GNOME Keyring, KWallet)
     Keyring,
+    /// A random secret sealed in this machine's TPM 2.0 under a PIN (`--pin-file` or a prompt)
+    Tpm,
 }
 
 /// What may be required alongside the factor.

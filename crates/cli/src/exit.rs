@@ -101,7 +101,8 @@ impl From<UnlockError> for Failure {
             | UnlockError::WrongRecoveryCode
             | UnlockError::NoSlot { .. }
             | UnlockError::MissingFactor { .. }
-            | UnlockError::FactorUnavailable { .. } => Exit::WrongKey,
+            | UnlockError::FactorUnavailable { .. }
+            | UnlockError::WrongPin { .. } => Exit::WrongKey,
             UnlockError::EmptyPassword => Exit::Usage,
             UnlockError::BadSlot { .. } | UnlockError::BadParams(_) => Exit::Integrity,
             UnlockError::Kdf(KdfError::BelowFloor { .. } | KdfError::AboveCeiling { .. }) => Exit::Usage,

@@ -4,7 +4,7 @@
 //! parses arguments, calls them and formats the results. See the README for
 //! the contract (commands, JSON shapes, exit codes).
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
 
 mod cli;
 mod commands;
@@ -21,6 +21,17 @@ use output::Out;
 use session::Session;
 
 fn main() {
+    // The TPM stack (tpm2-tss) logs every TPM error response to stderr,
+    // including the wrong-PIN answers we turn into one clear line. Quiet it
+    // unless the user asked for its logs.
+    if std::env::var_os("TSS2_LOG").is_none() {
+        // SAFETY: the first statement of `main`, before any thread exists,
+        // so nothing can read the environment concurrently.
+        #[allow(unsafe_code)]
+        unsafe {
+            std::env::set_var("TSS2_LOG", "all+none");
+        }
+    }
     // A panic is a bug; say so in one line. Panic messages in this code
     // base never carry secrets (tested), and no backtrace is printed.
     std::panic::set_hook(Box::new(|info| {

@@ -24,6 +24,8 @@ pub struct Session {
     password_stdin: bool,
     unlock: UnlockWith,
     recovery_file: Option<PathBuf>,
+    pin_file: Option<PathBuf>,
+    tpm_tcti: Option<String>,
     /// Lines of standard input after the first, when the first was the
     /// master password (`passwd` reads the new one from the next line).
     stdin_rest: Option<Zeroizing<Vec<u8>>>,
@@ -48,6 +50,8 @@ impl Session {
             password_stdin: cli.password_stdin,
             unlock: cli.unlock,
             recovery_file: cli.recovery_file.clone(),
+            pin_file: cli.pin_file.clone(),
+            tpm_tcti: cli.tpm_tcti.clone(),
             stdin_rest: None,
             stdin_password: None,
         })
@@ -117,7 +121,68 @@ impl Session {
                 Ok(tessera_unlock::unlock(locked, &Credential::Recovery(&code))?)
             }
             UnlockWith::Keyring => self.unlock_with_keyring(locked),
+            UnlockWith::Tpm => {
+                let pin = self.pin(false)?;
+                let tcti = self.tpm_tcti.clone();
+                Ok(self.unlock_with_factor(locked, &tessera_unlock::TpmFactor::new(tcti.as_deref(), &pin))??)
+            }
         }
+    }
+
+    /// The TPM to use (`--tpm-tcti`, `$TESSERA_TPM_TCTI`), if given.
+    pub fn tpm_tcti(&self) -> Option<&str> {
+        self.tpm_tcti.as_deref()
+    }
+
+    /// The PIN from `--pin-file`, else a no-echo prompt (asked twice when
+    /// `confirm`, for a new slot).
+    pub fn pin(&self, confirm: bool) -> CliResult<Zeroizing<Vec<u8>>> {
+        let text = match &self.pin_file {
+            Some(file) => read_secret_file(file)?,
+            None if std::io::stdin().is_terminal() => {
+                let read = |p: &str| {
+                    rpassword::prompt_password(p)
+                        .map(|s| Zeroizing::new(s.into_bytes()))
+                        .map_err(|e| Failure::other(format!("cannot read the PIN: {e}")))
+                };
+                let first = read("TPM PIN: ")?;
+                if confirm && *read("Repeat it: ")? != *first {
+                    return Err(Failure::usage("the two PINs differ"));
+                }
+                first
+            }
+            None => return Err(Failure::usage("no PIN: give --pin-file FILE or run in a terminal")),
+        };
+        let line = text.split(|&b| b == b'\n').next().unwrap_or_default();
+        let line = line.strip_suffix(b"\r").unwrap_or(line);
+        if line.is_empty() {
+            return Err(Failure::usage("the PIN is empty"));
+        }
+        Ok(Zeroizing::new(line.to_vec()))
+    }
+
+    /// Unlocks with `factor`: a slot it opens alone, else a slot that needs
+    /// it and the master password (then the password is read as always).
+    /// The outer error is about reading input, the inner one the unlock's.
+    fn unlock_with_factor(
+        &mut self,
+        locked: LockedVault,
+        factor: &dyn tessera_unlock::Factor,
+    ) -> CliResult<Result<Vault, tessera_unlock::UnlockError>> {
+        use tessera_unlock::{PasswordFactor, UnlockError};
+        let kind = factor.kind();
+        let kinds: Vec<String> = locked.slots().into_iter().map(|s| s.kind).collect();
+        let alone = kinds.iter().any(|k| k == kind);
+        let composite =
+            kinds.iter().any(|k| k.split('+').any(|f| f == kind) && k.split('+').any(|f| f == PasswordFactor::KIND));
+        if !alone && composite {
+            let password = self.master_password("Master password: ", false)?;
+            let factors: [&dyn tessera_unlock::Factor; 2] = [factor, &PasswordFactor::unlocking(&password)];
+            return Ok(tessera_unlock::unlock_with_factors(locked, &factors, UnlockError::WrongPassword));
+        }
+        let wrong =
+            UnlockError::FactorUnavailable { kind, reason: format!("the {kind} secret does not open this vault") };
+        Ok(tessera_unlock::unlock_with_factors(locked, &[factor], wrong))
     }
 
     /// The OS keyring alone, or with the password for a `password+keyring`
@@ -125,23 +190,12 @@ impl Session {
     /// slot) this says why and falls back to the master password, if one
     /// can be had without guessing where from.
     fn unlock_with_keyring(&mut self, locked: LockedVault) -> CliResult<Vault> {
-        use tessera_unlock::{KeyringFactor, PasswordFactor, UnlockError};
-        let kinds: Vec<String> = locked.slots().into_iter().map(|s| s.kind).collect();
-        let composite = !kinds.iter().any(|k| k == KeyringFactor::KIND)
-            && kinds.iter().any(|k| k.split('+').any(|f| f == KeyringFactor::KIND));
-        let attempt = if composite {
-            let password = self.master_password("Master password: ", false)?;
-            let factors: [&dyn tessera_unlock::Factor; 2] =
-                [&KeyringFactor::new(), &PasswordFactor::unlocking(&password)];
-            return Ok(tessera_unlock::unlock_with_factors(locked, &factors, UnlockError::WrongPassword)?);
-        } else {
-            // Keep the file open for the fallback.
-            let again = self.open()?;
-            (tessera_unlock::unlock(locked, &Credential::Keyring), again)
-        };
-        match attempt {
-            (Ok(vault), _) => Ok(vault),
-            (Err(e @ (UnlockError::FactorUnavailable { .. } | UnlockError::NoSlot { .. })), again) => {
+        use tessera_unlock::{KeyringFactor, UnlockError};
+        // Keep the file open for the fallback.
+        let again = self.open()?;
+        match self.unlock_with_factor(locked, &KeyringFactor::new())? {
+            Ok(vault) => Ok(vault),
+            Err(e @ (UnlockError::FactorUnavailable { .. } | UnlockError::NoSlot { .. })) => {
                 let reason = match &e {
                     UnlockError::NoSlot { .. } => {
                         "this vault has no OS keyring slot (add one with `tessera slot add keyring`)".to_owned()
@@ -155,7 +209,7 @@ impl Session {
                 let password = self.master_password("Master password: ", false)?;
                 Ok(tessera_unlock::unlock(again, &Credential::Password(&password))?)
             }
-            (Err(e), _) => Err(e.into()),
+            Err(e) => Err(e.into()),
         }
     }
 

@@ -30,6 +30,17 @@ pub enum UnlockError {
         /// The factor it needs.
         kind: String,
     },
+    /// The TPM refused the PIN. `tries_left` is what the TPM reports before
+    /// its dictionary-attack lockout.
+    #[error("wrong PIN{}", match tries_left {
+        Some(0) => "; the TPM now locks out further tries for a while".to_owned(),
+        Some(n) => format!("; {n} more wrong {} before the TPM locks out", if *n == 1 { "try" } else { "tries" }),
+        None => String::new(),
+    })]
+    WrongPin {
+        /// Tries left before lockout, when the TPM says.
+        tries_left: Option<u32>,
+    },
     /// A factor's device or service cannot be used right now (OS keyring
     /// missing or locked, TPM or card absent): unlock with another factor.
     #[error("cannot use the {kind} factor: {reason}")]

@@ -35,6 +35,7 @@ pub mod kdf;
 mod keyring;
 mod password;
 mod recovery;
+mod tpm;
 
 use std::path::Path;
 
@@ -46,6 +47,7 @@ pub use kdf::{KdfError, KdfParams};
 pub use keyring::KeyringFactor;
 pub use password::{Password, PasswordFactor};
 pub use recovery::{InvalidRecoveryCode, RecoveryCode, RecoveryFactor};
+pub use tpm::{DEFAULT_TCTI, TpmFactor};
 
 use factor::SlotParams;
 

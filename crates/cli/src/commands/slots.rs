@@ -4,7 +4,7 @@ use serde_json::json;
 use std::time::Duration;
 use tessera_core::SlotId;
 
-use tessera_unlock::{Factor, KdfParams, KeyringFactor, PasswordFactor, slot_requires};
+use tessera_unlock::{Factor, KdfParams, KeyringFactor, PasswordFactor, TpmFactor, slot_requires};
 
 use crate::cli::{AlsoRequire, SlotAddArgs, SlotCommand, SlotFactor};
 use crate::exit::CliResult;
@@ -59,8 +59,15 @@ fn list(session: &mut Session, json: bool, out: &mut Out) -> CliResult {
 fn add(session: &mut Session, args: &SlotAddArgs, json: bool, out: &mut Out) -> CliResult {
     let mut vault = session.unlock()?;
     let keyring = KeyringFactor::new();
+    let pin;
+    let tpm;
     let factor: &dyn Factor = match args.factor {
         SlotFactor::Keyring => &keyring,
+        SlotFactor::Tpm => {
+            pin = session.pin(true)?;
+            tpm = TpmFactor::new(session.tpm_tcti(), &pin);
+            &tpm
+        }
     };
     let mut factors: Vec<&dyn Factor> = vec![factor];
     let password;
@@ -105,5 +112,6 @@ fn remove(session: &mut Session, id: SlotId, json: bool, out: &mut Out) -> CliRe
 fn describe(factor: SlotFactor) -> &'static str {
     match factor {
         SlotFactor::Keyring => "OS keyring",
+        SlotFactor::Tpm => "TPM and PIN",
     }
 }

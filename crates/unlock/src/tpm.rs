@@ -1,0 +1,252 @@
+//! The TPM 2.0 factor: a random secret sealed under this machine's TPM,
+//! released only for the right PIN.
+//!
+//! Enrolling creates the storage primary key under the owner hierarchy
+//! (ECC P-256, AES-128-CFB; the same template always yields the same key,
+//! so nothing about it is stored), then a sealed data object holding 32
+//! random bytes, with authValue = SHA-256 of the PIN. The object is subject
+//! to the TPM's dictionary-attack protection (no `noDA`), so the TPM itself
+//! limits PIN guesses and locks out after too many. The slot stores the
+//! object's public and (TPM-encrypted) private parts: useless off this TPM.
+//!
+//! The TCTI comes from the caller (`--tpm-tcti`, `$TESSERA_TPM_TCTI`), else
+//! the kernel's resource manager `/dev/tpmrm0`. Every transient object is
+//! flushed before returning: simulators without a resource manager run out
+//! of object slots otherwise.
+
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use sha2::Digest as _;
+use tss_esapi::attributes::ObjectAttributesBuilder;
+use tss_esapi::constants::PropertyTag;
+use tss_esapi::constants::response_code::Tss2ResponseCodeKind;
+use tss_esapi::handles::{KeyHandle, ObjectHandle};
+use tss_esapi::interface_types::algorithm::{HashingAlgorithm, PublicAlgorithm};
+use tss_esapi::interface_types::ecc::EccCurve;
+use tss_esapi::interface_types::resource_handles::Hierarchy;
+use tss_esapi::interface_types::session_handles::AuthSession;
+use tss_esapi::structures::{
+    Auth, EccPoint, KeyedHashScheme, Private, Public, PublicBuilder, PublicEccParametersBuilder,
+    PublicKeyedHashParameters, SensitiveData, SymmetricDefinitionObject,
+};
+use tss_esapi::tcti_ldr::TctiNameConf;
+use tss_esapi::traits::{Marshall, UnMarshall};
+use tss_esapi::{Context, Error as TpmError};
+use zeroize::Zeroizing;
+
+use crate::error::UnlockError;
+use crate::factor::{Factor, FactorSecret};
+
+/// The TCTI used when none is given: the kernel's resource manager.
+pub const DEFAULT_TCTI: &str = "device:/dev/tpmrm0";
+
+#[derive(Serialize, Deserialize)]
+struct TpmParams {
+    kind: String,
+    /// The sealed object's TPM2B_PUBLIC, hex.
+    public: String,
+    /// The sealed object's TPM2B_PRIVATE (encrypted by the TPM), hex.
+    private: String,
+}
+
+/// The TPM factor: which TPM, and the PIN the user gives.
+pub struct TpmFactor<'a> {
+    tcti: String,
+    pin: &'a [u8],
+}
+
+impl std::fmt::Debug for TpmFactor<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TpmFactor").field("tcti", &self.tcti).field("pin", &"<redacted>").finish()
+    }
+}
+
+impl<'a> TpmFactor<'a> {
+    /// The factor kind in slot parameters.
+    pub const KIND: &'static str = "tpm";
+
+    /// A TPM factor on `tcti` (see [`DEFAULT_TCTI`]) with `pin`.
+    pub fn new(tcti: Option<&str>, pin: &'a [u8]) -> Self {
+        TpmFactor { tcti: tcti.unwrap_or(DEFAULT_TCTI).to_owned(), pin }
+    }
+
+    fn context(&self) -> Result<Context, UnlockError> {
+        let conf = TctiNameConf::from_str(&self.tcti).map_err(|_| UnlockError::FactorUnavailable {
+            kind: Self::KIND,
+            reason: format!(
+                "{:?} is not a TPM TCTI (e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321)",
+                self.tcti
+            ),
+        })?;
+        Context::new(conf).map_err(|e| UnlockError::FactorUnavailable {
+            kind: Self::KIND,
+            reason: format!("cannot reach the TPM at {} ({e})", self.tcti),
+        })
+    }
+
+    fn auth(&self) -> Result<Auth, UnlockError> {
+        if self.pin.is_empty() {
+            return Err(UnlockError::FactorUnavailable { kind: Self::KIND, reason: "the PIN is empty".into() });
+        }
+        let digest = Zeroizing::new(sha2::Sha256::digest(self.pin).to_vec());
+        Auth::try_from(digest.to_vec()).map_err(|e| failed("the PIN", &e))
+    }
+}
+
+/// The storage key every sealed object lives under: a fixed template, so
+/// the TPM re-derives the same key from its owner seed each time.
+fn storage_template() -> Result<Public, TpmError> {
+    let attributes = ObjectAttributesBuilder::new()
+        .with_fixed_tpm(true)
+        .with_fixed_parent(true)
+        .with_sensitive_data_origin(true)
+        .with_user_with_auth(true)
+        .with_decrypt(true)
+        .with_restricted(true)
+        .build()?;
+    PublicBuilder::new()
+        .with_public_algorithm(PublicAlgorithm::Ecc)
+        .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
+        .with_object_attributes(attributes)
+        .with_ecc_parameters(
+            PublicEccParametersBuilder::new_restricted_decryption_key(
+                SymmetricDefinitionObject::AES_128_CFB,
+                EccCurve::NistP256,
+            )
+            .build()?,
+        )
+        .with_ecc_unique_identifier(EccPoint::default())
+        .build()
+}
+
+/// A sealed data object: no sign or decrypt use, authorised by its
+/// authValue, under dictionary-attack protection.
+fn sealed_template() -> Result<Public, TpmError> {
+    let attributes = ObjectAttributesBuilder::new()
+        .with_fixed_tpm(true)
+        .with_fixed_parent(true)
+        .with_user_with_auth(true)
+        .build()?;
+    PublicBuilder::new()
+        .with_public_algorithm(PublicAlgorithm::KeyedHash)
+        .with_name_hashing_algorithm(HashingAlgorithm::Sha256)
+        .with_object_attributes(attributes)
+        .with_keyed_hash_parameters(PublicKeyedHashParameters::new(KeyedHashScheme::Null))
+        .with_keyed_hash_unique_identifier(Default::default())
+        .build()
+}
+
+fn failed(what: &str, e: &TpmError) -> UnlockError {
+    UnlockError::FactorUnavailable { kind: TpmFactor::KIND, reason: format!("the TPM refused {what} ({e})") }
+}
+
+/// Runs `f` with the storage primary loaded, flushing it afterwards.
+fn with_primary<T>(
+    ctx: &mut Context,
+    f: impl FnOnce(&mut Context, KeyHandle) -> Result<T, UnlockError>,
+) -> Result<T, UnlockError> {
+    let template = storage_template().map_err(|e| failed("the storage key template", &e))?;
+    let primary = ctx
+        .execute_with_session(Some(AuthSession::Password), |ctx| {
+            ctx.create_primary(Hierarchy::Owner, template, None, None, None, None)
+        })
+        .map_err(|e| failed("to create its storage key", &e))?
+        .key_handle;
+    let out = f(ctx, primary);
+    let _ = ctx.flush_context(ObjectHandle::from(primary));
+    out
+}
+
+impl Factor for TpmFactor<'_> {
+    fn kind(&self) -> &'static str {
+        Self::KIND
+    }
+
+    fn enroll(&self) -> Result<(serde_json::Value, FactorSecret), UnlockError> {
+        let auth = self.auth()?;
+        let mut ctx = self.context()?;
+        let mut secret = Zeroizing::new([0u8; 32]);
+        getrandom::fill(secret.as_mut()).expect("the operating system's random number generator failed");
+        let sensitive = SensitiveData::try_from(secret.to_vec()).map_err(|e| failed("the secret", &e))?;
+        let template = sealed_template().map_err(|e| failed("the sealed object template", &e))?;
+        let created = with_primary(&mut ctx, |ctx, primary| {
+            ctx.execute_with_session(Some(AuthSession::Password), |ctx| {
+                ctx.create(primary, template, Some(auth), Some(sensitive), None, None)
+            })
+            .map_err(|e| failed("to seal the secret", &e))
+        })?;
+        let public = created.out_public.marshall().map_err(|e| failed("to encode the sealed object", &e))?;
+        let params = TpmParams {
+            kind: Self::KIND.into(),
+            public: data_encoding::HEXLOWER.encode(&public),
+            private: data_encoding::HEXLOWER.encode(created.out_private.value()),
+        };
+        Ok((serde_json::to_value(params).expect("params serialise"), FactorSecret(secret)))
+    }
+
+    fn derive(&self, params: &serde_json::Value) -> Result<FactorSecret, UnlockError> {
+        let bad = |what: &str| UnlockError::BadParams(format!("the TPM slot's {what} is malformed"));
+        let params: TpmParams = serde_json::from_value(params.clone()).map_err(|_| bad("parameters"))?;
+        let public = data_encoding::HEXLOWER.decode(params.public.as_bytes()).map_err(|_| bad("public part"))?;
+        let public = Public::unmarshall(&public).map_err(|_| bad("public part"))?;
+        let private = data_encoding::HEXLOWER.decode(params.private.as_bytes()).map_err(|_| bad("private part"))?;
+        let private = Private::try_from(private).map_err(|_| bad("private part"))?;
+        let auth = self.auth()?;
+        let mut ctx = self.context()?;
+        let unsealed = with_primary(&mut ctx, |ctx, primary| {
+            let object = ctx
+                .execute_with_session(Some(AuthSession::Password), |ctx| ctx.load(primary, private, public))
+                .map_err(|e| match tss_kind(&e) {
+                    Some(Tss2ResponseCodeKind::Lockout) => lockout(),
+                    _ => UnlockError::FactorUnavailable {
+                        kind: Self::KIND,
+                        reason: "this TPM cannot load the slot's sealed key: the slot was made on another machine's \
+                                 TPM, or this TPM was cleared"
+                            .into(),
+                    },
+                })?;
+            let result = ctx.tr_set_auth(ObjectHandle::from(object), auth).and_then(|()| {
+                ctx.execute_with_session(Some(AuthSession::Password), |ctx| ctx.unseal(ObjectHandle::from(object)))
+            });
+            let _ = ctx.flush_context(ObjectHandle::from(object));
+            result.map_err(|e| pin_error(ctx, &e))
+        })?;
+        let bytes: [u8; 32] = unsealed.value().try_into().map_err(|_| bad("sealed secret"))?;
+        Ok(FactorSecret(Zeroizing::new(bytes)))
+    }
+}
+
+/// What a failed unseal means for the user: a wrong PIN (with the tries
+/// the TPM has left before it locks out), a lockout, or another failure.
+fn pin_error(ctx: &mut Context, e: &TpmError) -> UnlockError {
+    match tss_kind(e) {
+        Some(Tss2ResponseCodeKind::AuthFail | Tss2ResponseCodeKind::BadAuth) => {
+            let max = ctx.get_tpm_property(PropertyTag::MaxAuthFail).ok().flatten();
+            let counter = ctx.get_tpm_property(PropertyTag::LockoutCounter).ok().flatten();
+            let tries_left = match (max, counter) {
+                (Some(max), Some(counter)) => Some(max.saturating_sub(counter)),
+                _ => None,
+            };
+            UnlockError::WrongPin { tries_left }
+        }
+        Some(Tss2ResponseCodeKind::Lockout) => lockout(),
+        _ => failed("to unseal the secret", e),
+    }
+}
+
+fn tss_kind(e: &TpmError) -> Option<Tss2ResponseCodeKind> {
+    match e {
+        TpmError::Tss2Error(rc) => rc.kind(),
+        _ => None,
+    }
+}
+
+fn lockout() -> UnlockError {
+    UnlockError::FactorUnavailable {
+        kind: TpmFactor::KIND,
+        reason: "the TPM is locked out after too many wrong PINs; wait for its lockout interval to pass \
+                 (or reset it with the TPM's lockout authorization), then try again"
+            .into(),
+    }
+}
