@@ -11,7 +11,8 @@ case "$what" in
   test)  packages+=(oathtool argon2 keepassxc   # peers the tests compare against (keepassxc-cli reads our KDBX)
                    dbus gnome-keyring libsecret-tools  # a real Secret Service for the keyring factor
                    swtpm swtpm-tools) ;;               # a TPM 2.0 simulator for the TPM factor
-  bench) packages+=(argon2 keepassxc time) ;; # peers the benchmarks run side by side; GNU time
+  bench) packages+=(argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
+                   dbus gnome-keyring libsecret-tools swtpm swtpm-tools) ;; # the unlock factors' services
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 

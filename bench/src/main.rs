@@ -2,7 +2,7 @@
 //! with the peers the issues name run side by side on the same data.
 //!
 //! ```text
-//! tessera-bench [--items N] [--runs R] [--skip-keepassxc] [--only argon2|open|search|passwd|import]
+//! tessera-bench [--items N] [--runs R] [--skip-keepassxc] [--only argon2|open|search|passwd|import|unlock]
 //! ```
 //!
 //! Figures:
@@ -18,6 +18,9 @@
 //!    the N-entry KDBX, the source's KDF excluded (the same import with a
 //!    wrong source password, which stops right after the KDF, is subtracted),
 //!    against `keepassxc-cli ls -R -f` on the same file.
+//! 6. Unlock time per factor (median of 10, in process): the password slot
+//!    (Argon2id calibrated to 1 s, as `init` does), the recovery code, the OS
+//!    keyring (a private gnome-keyring) and the TPM (swtpm on loopback).
 //!
 //! Wall time and peak RSS of child processes come from GNU time
 //! (`/usr/bin/time -f "%e %M"`), so ours and the peers' are measured alike.
@@ -35,7 +38,7 @@ struct Options {
     items: usize,
     runs: usize,
     keepassxc: bool,
-    /// Run only this figure: argon2, open, search, passwd or import.
+    /// Run only this figure: argon2, open, search, passwd, import or unlock.
     only: Option<String>,
 }
 
@@ -51,6 +54,7 @@ fn main() {
         Some("child-open") => return child_open(Path::new(&args[2]), Path::new(&args[3])),
         Some("child-argon2") => return child_argon2(&args[2..]),
         Some("child-kdbx-read") => return child_kdbx_read(Path::new(&args[2]), &args[3]),
+        Some("child-unlock") => return child_unlock(Path::new(&args[2]), &args[3], &args[4..]),
         _ => {}
     }
     let mut options = Options { items: 100_000, runs: 5, keepassxc: true, only: None };
@@ -64,7 +68,7 @@ fn main() {
             other => {
                 eprintln!(
                     "unknown argument {other}; usage: tessera-bench [--items N] [--runs R] [--skip-keepassxc] \
-                     [--only argon2|open|search|passwd|import]"
+                     [--only argon2|open|search|passwd|import|unlock]"
                 );
                 std::process::exit(2);
             }
@@ -74,6 +78,9 @@ fn main() {
     println!("# Tessera benchmarks ({} items, medians of {} runs, {} cores)\n", options.items, options.runs, cores());
     if options.wants("argon2") {
         argon2_vs_reference(&options);
+    }
+    if options.only.as_deref() == Some("unlock") {
+        return unlock_per_factor();
     }
     let (vault, code_file) = big_vault(&work, options.items);
     if options.wants("open") {
@@ -87,6 +94,9 @@ fn main() {
     }
     if options.wants("import") {
         import_vs_keepassxc(&options, &work, &vault, &code_file);
+    }
+    if options.wants("unlock") {
+        unlock_per_factor();
     }
 }
 
@@ -549,5 +559,98 @@ fn import_vs_keepassxc(o: &Options, work: &Path, vault: &Path, code_file: &Path)
             median(crate_rss)
         );
     }
+    println!();
+}
+
+// --- 6. Unlock per factor ----------------------------------------------------
+
+const UNLOCK_RUNS: usize = 10;
+
+/// In a fresh process (so the Secret Service address can come from the
+/// environment): unlocks `vault` with `factor` ten times; prints the
+/// median seconds.
+fn child_unlock(vault: &Path, factor: &str, extra: &[String]) {
+    use tessera_unlock::{Factor, TpmFactor, UnlockError, unlock_with_factors};
+    let mut times = Vec::new();
+    for _ in 0..UNLOCK_RUNS {
+        let locked = LockedVault::open(vault, &OpenOptions::default()).expect("open");
+        let start = Instant::now();
+        let opened = match factor {
+            "password" => {
+                let password = Password::from_first_line(extra[0].as_bytes()).expect("password");
+                unlock(locked, &Credential::Password(&password))
+            }
+            "recovery" => {
+                let code = RecoveryCode::parse(&extra[0]).expect("code");
+                unlock(locked, &Credential::Recovery(&code))
+            }
+            "keyring" => unlock(locked, &Credential::Keyring),
+            "tpm" => {
+                let tpm = TpmFactor::new(Some(&extra[0]), extra[1].as_bytes());
+                let factors: [&dyn Factor; 1] = [&tpm];
+                unlock_with_factors(locked, &factors, UnlockError::WrongPassword)
+            }
+            other => panic!("unknown factor {other}"),
+        };
+        times.push(start.elapsed().as_secs_f64());
+        opened.expect("unlock");
+    }
+    println!("{}", median(times));
+}
+
+fn unlock_per_factor() {
+    use tessera_test_support::{SecretService, Swtpm};
+    use tessera_unlock::{Factor, TpmFactor, add_slot};
+    println!("## Unlock per factor (median of {UNLOCK_RUNS}, in process)\n");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let path = dir.path().join("unlock.tessera");
+    let service = SecretService::start();
+    let tpm = Swtpm::start();
+    let password = Password::from_first_line(b"bench password").expect("password");
+    eprintln!("calibrating the password slot's Argon2id to about 1 s…");
+    let kdf = KdfParams::calibrate(std::time::Duration::from_secs(1));
+    let (mut vault, code) = create_vault(&path, &password, kdf, &OpenOptions::default()).expect("create");
+    // The keyring factor must talk to the private Secret Service: enrol in
+    // a child that has its address.
+    drop(vault);
+    let status = service
+        .env(&mut Command::new(me().with_file_name("tessera")))
+        .arg("--vault")
+        .arg(&path)
+        .arg("--password-stdin")
+        .args(["slot", "add", "keyring"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .spawn()
+        .and_then(|mut child| {
+            child.stdin.take().expect("stdin").write_all(b"bench password\n")?;
+            child.wait()
+        })
+        .expect("tessera slot add keyring");
+    assert!(status.success(), "slot add keyring failed");
+    vault = unlock(LockedVault::open(&path, &OpenOptions::default()).expect("open"), &Credential::Password(&password))
+        .expect("unlock");
+    let tpm_factor = TpmFactor::new(Some(&tpm.tcti()), b"2468");
+    let factors: [&dyn Factor; 1] = [&tpm_factor];
+    add_slot(&mut vault, "TPM", &factors).expect("add the TPM slot");
+    drop(vault);
+
+    let run = |factor: &str, extra: &[&str]| -> f64 {
+        let mut cmd = Command::new(me());
+        cmd.arg("child-unlock").arg(&path).arg(factor).args(extra);
+        let out = service.env(&mut cmd).stderr(Stdio::inherit()).output().expect("child");
+        assert!(out.status.success(), "child-unlock {factor} failed");
+        String::from_utf8_lossy(&out.stdout).trim().parse().expect("seconds")
+    };
+    let ms = |s: f64| s * 1000.0;
+    println!("| factor | unlock (ms) |");
+    println!("|---|---|");
+    println!("| password ({}) | {:.0} |", kdf.describe(), ms(run("password", &["bench password"])));
+    println!("| recovery code (HKDF) | {:.2} |", ms(run("recovery", &[&code.to_display()])));
+    println!("| OS keyring (gnome-keyring over D-Bus) | {:.2} |", ms(run("keyring", &[])));
+    println!(
+        "| TPM 2.0 (swtpm on loopback: primary key, load, unseal) | {:.2} |",
+        ms(run("tpm", &[&tpm.tcti(), "2468"]))
+    );
     println!();
 }
