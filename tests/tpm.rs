@@ -73,6 +73,7 @@ fn wrong_pins_count_down_to_the_tpm_lockout() {
     assert!(messages[1].contains("wrong PIN; 1 more wrong try"), "{messages:?}");
     assert!(messages[2].contains("locks out"), "{messages:?}");
     assert!(messages.iter().all(|m| !m.contains("esys") && !m.contains("ERROR")), "TSS noise: {messages:?}");
+    assert!(messages.iter().all(|m| !m.contains("1111")), "a PIN is echoed: {messages:?}");
 
     // Locked out: even the right PIN is refused, with a clear message.
     let good = pin_file(&v, "good", "2468");

@@ -80,7 +80,7 @@ fn add(session: &mut Session, args: &SlotAddArgs, json: bool, out: &mut Out) -> 
             eprintln!("tessera: calibrating the key derivation to about one second…");
             password_factor = PasswordFactor::new(&password, KdfParams::calibrate(KDF_TARGET));
             factors.push(&password_factor);
-            format!("Master password and {}", describe(args.factor))
+            format!("{} and master password", describe(args.factor))
         }
         None => describe(args.factor).to_owned(),
     };
@@ -112,6 +112,6 @@ fn remove(session: &mut Session, id: SlotId, json: bool, out: &mut Out) -> CliRe
 fn describe(factor: SlotFactor) -> &'static str {
     match factor {
         SlotFactor::Keyring => "OS keyring",
-        SlotFactor::Tpm => "TPM and PIN",
+        SlotFactor::Tpm => "TPM",
     }
 }
