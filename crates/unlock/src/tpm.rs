@@ -8,6 +8,8 @@
 //! to the TPM's dictionary-attack protection (no `noDA`), so the TPM itself
 //! limits PIN guesses and locks out after too many. The slot stores the
 //! object's public and (TPM-encrypted) private parts: useless off this TPM.
+//! Sealing and unsealing run in an HMAC session salted with the storage
+//! key, so neither the PIN nor the secret crosses the bus in the clear.
 //!
 //! The TCTI comes from the caller (`--tpm-tcti`, `$TESSERA_TPM_TCTI`), else
 //! the kernel's resource manager `/dev/tpmrm0`. Every transient object is
@@ -18,17 +20,18 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
-use tss_esapi::attributes::ObjectAttributesBuilder;
+use tss_esapi::attributes::{ObjectAttributesBuilder, SessionAttributesBuilder};
 use tss_esapi::constants::PropertyTag;
+use tss_esapi::constants::SessionType;
 use tss_esapi::constants::response_code::Tss2ResponseCodeKind;
-use tss_esapi::handles::{KeyHandle, ObjectHandle};
+use tss_esapi::handles::{KeyHandle, ObjectHandle, SessionHandle};
 use tss_esapi::interface_types::algorithm::{HashingAlgorithm, PublicAlgorithm};
 use tss_esapi::interface_types::ecc::EccCurve;
 use tss_esapi::interface_types::resource_handles::Hierarchy;
 use tss_esapi::interface_types::session_handles::AuthSession;
 use tss_esapi::structures::{
     Auth, EccPoint, KeyedHashScheme, Private, Public, PublicBuilder, PublicEccParametersBuilder,
-    PublicKeyedHashParameters, SensitiveData, SymmetricDefinitionObject,
+    PublicKeyedHashParameters, SensitiveData, SymmetricDefinition, SymmetricDefinitionObject,
 };
 use tss_esapi::tcti_ldr::TctiNameConf;
 use tss_esapi::traits::{Marshall, UnMarshall};
@@ -141,6 +144,35 @@ fn failed(what: &str, e: &TpmError) -> UnlockError {
     UnlockError::FactorUnavailable { kind: TpmFactor::KIND, reason: format!("the TPM refused {what} ({e})") }
 }
 
+/// Runs `f` in an HMAC session salted with the storage key, so the PIN is
+/// proved by HMAC rather than sent, and the secret crosses the bus to or
+/// from the TPM encrypted (`decrypt`: the command's first parameter, as in
+/// TPM2_Create's sensitive data; `encrypt`: the response's, as in
+/// TPM2_Unseal's). The session is flushed afterwards.
+fn in_salted_session<T>(
+    ctx: &mut Context,
+    primary: KeyHandle,
+    decrypt: bool,
+    encrypt: bool,
+    f: impl FnOnce(&mut Context) -> Result<T, TpmError>,
+) -> Result<T, TpmError> {
+    let session = ctx
+        .start_auth_session(
+            Some(primary),
+            None,
+            None,
+            SessionType::Hmac,
+            SymmetricDefinition::AES_128_CFB,
+            HashingAlgorithm::Sha256,
+        )?
+        .ok_or(TpmError::WrapperError(tss_esapi::WrapperErrorKind::WrongValueFromTpm))?;
+    let (attributes, mask) = SessionAttributesBuilder::new().with_decrypt(decrypt).with_encrypt(encrypt).build();
+    let out =
+        ctx.tr_sess_set_attributes(session, attributes, mask).and_then(|()| ctx.execute_with_session(Some(session), f));
+    let _ = ctx.flush_context(ObjectHandle::from(SessionHandle::from(session)));
+    out
+}
+
 /// Runs `f` with the storage primary loaded, flushing it afterwards.
 fn with_primary<T>(
     ctx: &mut Context,
@@ -171,7 +203,7 @@ impl Factor for TpmFactor<'_> {
         let sensitive = SensitiveData::try_from(secret.to_vec()).map_err(|e| failed("the secret", &e))?;
         let template = sealed_template().map_err(|e| failed("the sealed object template", &e))?;
         let created = with_primary(&mut ctx, |ctx, primary| {
-            ctx.execute_with_session(Some(AuthSession::Password), |ctx| {
+            in_salted_session(ctx, primary, true, false, |ctx| {
                 ctx.create(primary, template, Some(auth), Some(sensitive), None, None)
             })
             .map_err(|e| failed("to seal the secret", &e))
@@ -207,7 +239,7 @@ impl Factor for TpmFactor<'_> {
                     },
                 })?;
             let result = ctx.tr_set_auth(ObjectHandle::from(object), auth).and_then(|()| {
-                ctx.execute_with_session(Some(AuthSession::Password), |ctx| ctx.unseal(ObjectHandle::from(object)))
+                in_salted_session(ctx, primary, false, true, |ctx| ctx.unseal(ObjectHandle::from(object)))
             });
             let _ = ctx.flush_context(ObjectHandle::from(object));
             result.map_err(|e| pin_error(ctx, &e))
