@@ -4,15 +4,17 @@
 set -euo pipefail
 
 what=${1:-test}
-# Build dependencies for every mode: tss-esapi links the system's tpm2-tss.
-packages=(libtss2-dev pkg-config)
+# Build dependencies for every mode: tss-esapi links the system's tpm2-tss,
+# the yubikey crate the system's PC/SC library.
+packages=(libtss2-dev libpcsclite-dev pkg-config)
 case "$what" in
   run)   ;;
   test)  packages+=(oathtool argon2 keepassxc   # peers the tests compare against (keepassxc-cli reads our KDBX)
                    dbus gnome-keyring libsecret-tools  # a real Secret Service for the keyring factor
-                   swtpm swtpm-tools) ;;               # a TPM 2.0 simulator for the TPM factor
+                   swtpm swtpm-tools                   # a TPM 2.0 simulator for the TPM factor
+                   pcscd vsmartcard-vpcd) ;;           # PC/SC with a virtual reader for the YubiKey factor
   bench) packages+=(argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
-                   dbus gnome-keyring libsecret-tools swtpm swtpm-tools) ;; # the unlock factors' services
+                   dbus gnome-keyring libsecret-tools swtpm swtpm-tools pcscd vsmartcard-vpcd) ;; # the factors' services
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 

@@ -20,7 +20,8 @@
 //!    against `keepassxc-cli ls -R -f` on the same file.
 //! 6. Unlock time per factor (median of 10, in process): the password slot
 //!    (Argon2id calibrated to 1 s, as `init` does), the recovery code, the OS
-//!    keyring (a private gnome-keyring) and the TPM (swtpm on loopback).
+//!    keyring (a private gnome-keyring), the TPM (swtpm on loopback) and the
+//!    YubiKey (the PIV simulator behind pcscd's virtual reader).
 //!
 //! Wall time and peak RSS of child processes come from GNU time
 //! (`/usr/bin/time -f "%e %M"`), so ours and the peers' are measured alike.
@@ -590,6 +591,11 @@ fn child_unlock(vault: &Path, factor: &str, extra: &[String]) {
                 let factors: [&dyn Factor; 1] = [&tpm];
                 unlock_with_factors(locked, &factors, UnlockError::WrongPassword)
             }
+            "yubikey" => {
+                let yubikey = tessera_unlock::YubiKeyFactor::new(None, extra[0].as_bytes(), false);
+                let factors: [&dyn Factor; 1] = [&yubikey];
+                unlock_with_factors(locked, &factors, UnlockError::WrongPassword)
+            }
             other => panic!("unknown factor {other}"),
         };
         times.push(start.elapsed().as_secs_f64());
@@ -599,7 +605,7 @@ fn child_unlock(vault: &Path, factor: &str, extra: &[String]) {
 }
 
 fn unlock_per_factor() {
-    use tessera_test_support::{SecretService, Swtpm};
+    use tessera_test_support::{Pcscd, PivCard, SecretService, Swtpm};
     use tessera_unlock::{Factor, TpmFactor, add_slot};
     println!("## Unlock per factor (median of {UNLOCK_RUNS}, in process)\n");
     let dir = tempfile::tempdir().expect("temporary directory");
@@ -633,6 +639,11 @@ fn unlock_per_factor() {
     let tpm_factor = TpmFactor::new(Some(&tpm.tcti()), b"2468");
     let factors: [&dyn Factor; 1] = [&tpm_factor];
     add_slot(&mut vault, "TPM", &factors).expect("add the TPM slot");
+    let _pcscd = Pcscd::start();
+    let _card = PivCard::insert(4242, "123456");
+    let yubikey = tessera_unlock::YubiKeyFactor::new(None, b"123456", false);
+    let factors: [&dyn Factor; 1] = [&yubikey];
+    add_slot(&mut vault, "YubiKey", &factors).expect("add the YubiKey slot");
     drop(vault);
 
     let run = |factor: &str, extra: &[&str]| -> f64 {
@@ -651,6 +662,10 @@ fn unlock_per_factor() {
     println!(
         "| TPM 2.0 (swtpm on loopback: primary key, load, unseal) | {:.2} |",
         ms(run("tpm", &[&tpm.tcti(), "2468"]))
+    );
+    println!(
+        "| YubiKey PIV (simulated card behind pcscd + vpcd: PIN, ECDH) | {:.2} |",
+        ms(run("yubikey", &["123456"]))
     );
     println!();
 }

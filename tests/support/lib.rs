@@ -12,13 +12,18 @@ use tempfile::TempDir;
 /// The master password every test vault uses.
 pub const PASSWORD: &str = "correct horse battery staple";
 
-/// The `tessera` binary next to this test executable's `deps/` directory
+/// The `tessera` binary next to this executable or its `deps/` directory
 /// (or `$TESSERA_BIN`).
 pub fn tessera_bin() -> PathBuf {
     if let Some(p) = std::env::var_os("TESSERA_BIN") {
         return PathBuf::from(p);
     }
     let exe = std::env::current_exe().expect("the test knows its own path");
+    // Beside this executable (the benchmark), or beside its `deps/` (tests).
+    let sibling = exe.with_file_name("tessera");
+    if sibling.exists() {
+        return sibling;
+    }
     let profile_dir = exe.parent().and_then(Path::parent).expect("tests run from target/<profile>/deps");
     let bin = profile_dir.join("tessera");
     assert!(bin.exists(), "{} is missing: run `cargo build --bins` (or `make test`) before these tests", bin.display());
@@ -315,5 +320,100 @@ fn free_port_pair() -> u16 {
         if port < u16::MAX && std::net::TcpListener::bind(("127.0.0.1", port + 1)).is_ok() {
             return port;
         }
+    }
+}
+
+/// The PC/SC daemon with vsmartcard's virtual reader (pcscd is one per
+/// machine). `start` uses a running one or starts its own, which is
+/// stopped on drop.
+pub struct Pcscd {
+    child: Option<std::process::Child>,
+}
+
+impl Pcscd {
+    /// Makes sure pcscd runs and its virtual reader listens.
+    pub fn start() -> Pcscd {
+        let running = Command::new("pgrep").args(["-x", "pcscd"]).stdout(Stdio::null()).status();
+        let child = if running.is_ok_and(|s| s.success()) {
+            None
+        } else {
+            Some(
+                Command::new("pcscd")
+                    .arg("--foreground")
+                    .stdin(Stdio::null())
+                    .stdout(Stdio::null())
+                    .stderr(Stdio::null())
+                    .spawn()
+                    .expect("pcscd runs (package pcscd; `make test` installs it with vsmartcard-vpcd)"),
+            )
+        };
+        for _ in 0..200 {
+            if std::net::TcpStream::connect(("127.0.0.1", 35963)).is_ok() {
+                // That probe connection was a card for a moment; let pcscd
+                // settle before a real one connects.
+                std::thread::sleep(std::time::Duration::from_millis(500));
+                return Pcscd { child };
+            }
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        panic!("pcscd's virtual reader (vpcd) does not listen on 127.0.0.1:35963");
+    }
+}
+
+impl Drop for Pcscd {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+    }
+}
+
+/// A simulated YubiKey PIV card (`tessera-piv-sim`) in the first virtual
+/// reader (start [`Pcscd`] first); removed from the reader on drop.
+pub struct PivCard {
+    child: std::process::Child,
+}
+
+impl PivCard {
+    /// Inserts a card with `serial` and PIV `pin`, and waits until PC/SC
+    /// sees it.
+    pub fn insert(serial: u32, pin: &str) -> PivCard {
+        let bin = tessera_bin().with_file_name("tessera-piv-sim");
+        assert!(bin.exists(), "{} is missing: run `cargo build --bins`", bin.display());
+        let mut child = Command::new(bin)
+            .args(["--serial", &serial.to_string(), "--pin", pin])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start the PIV simulator");
+        // The simulator says "inserted" once pcscd has powered the card.
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (seen, wait) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead;
+            for line in std::io::BufReader::new(stdout).lines() {
+                if line.is_ok_and(|l| l == "inserted") {
+                    let _ = seen.send(());
+                }
+            }
+        });
+        wait.recv_timeout(std::time::Duration::from_secs(15)).expect("pcscd did not see the simulated card");
+        // pcscd asks for the ATR before it marks the card present.
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        PivCard { child }
+    }
+
+    /// Takes the card out of the reader.
+    pub fn remove(self) {}
+}
+
+impl Drop for PivCard {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        // pcscd notices the card is gone on its next poll of the reader.
+        std::thread::sleep(std::time::Duration::from_millis(1500));
     }
 }

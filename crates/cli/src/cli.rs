@@ -32,7 +32,7 @@ pub struct Cli {
     #[arg(long, global = true, value_name = "FILE")]
     pub recovery_file: Option<PathBuf>,
 
-    /// Read the PIN (TPM) from the first line of FILE
+    /// Read the PIN (TPM, YubiKey) from the first line of FILE
     #[arg(long, global = true, value_name = "FILE")]
     pub pin_file: Option<PathBuf>,
 
@@ -61,6 +61,8 @@ pub enum UnlockWith {
     Keyring,
     /// The secret sealed in this machine's TPM 2.0, released by its PIN (`--pin-file`), from `slot add tpm`.
     Tpm,
+    /// ECDH with the YubiKey's PIV key (slot 9d) after its PIN (`--pin-file`), from `slot add yubikey`.
+    Yubikey,
     /// The recovery code printed by `init`.
     Recovery,
 }
@@ -385,6 +387,8 @@ pub enum SlotFactor {
     Keyring,
     /// A random secret sealed in this machine's TPM 2.0 under a PIN (`--pin-file` or a prompt)
     Tpm,
+    /// ECDH with a P-256 key in the YubiKey's PIV slot 9d (existing, or generated on the key), after its PIN
+    Yubikey,
 }
 
 /// What may be required alongside the factor.
@@ -406,4 +410,10 @@ pub struct SlotAddArgs {
     /// A label shown by `slot list`
     #[arg(long)]
     pub label: Option<String>,
+    /// The YubiKey to use, by serial number [default: the one inserted]
+    #[arg(long, value_name = "N")]
+    pub yubikey_serial: Option<u32>,
+    /// When generating the YubiKey's key, require a touch (cached for 15 s) to use it
+    #[arg(long)]
+    pub touch: bool,
 }

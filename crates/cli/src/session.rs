@@ -121,8 +121,12 @@ impl Session {
                 Ok(tessera_unlock::unlock(locked, &Credential::Recovery(&code))?)
             }
             UnlockWith::Keyring => self.unlock_with_keyring(locked),
+            UnlockWith::Yubikey => {
+                let pin = self.pin("YubiKey PIN: ", false)?;
+                Ok(self.unlock_with_factor(locked, &tessera_unlock::YubiKeyFactor::new(None, &pin, false))??)
+            }
             UnlockWith::Tpm => {
-                let pin = self.pin(false)?;
+                let pin = self.pin("TPM PIN: ", false)?;
                 let tcti = self.tpm_tcti.clone();
                 Ok(self.unlock_with_factor(locked, &tessera_unlock::TpmFactor::new(tcti.as_deref(), &pin))??)
             }
@@ -136,7 +140,7 @@ impl Session {
 
     /// The PIN from `--pin-file`, else a no-echo prompt (asked twice when
     /// `confirm`, for a new slot).
-    pub fn pin(&self, confirm: bool) -> CliResult<Zeroizing<Vec<u8>>> {
+    pub fn pin(&self, prompt: &str, confirm: bool) -> CliResult<Zeroizing<Vec<u8>>> {
         let text = match &self.pin_file {
             Some(file) => read_secret_file(file)?,
             None if std::io::stdin().is_terminal() => {
@@ -145,7 +149,7 @@ impl Session {
                         .map(|s| Zeroizing::new(s.into_bytes()))
                         .map_err(|e| Failure::other(format!("cannot read the PIN: {e}")))
                 };
-                let first = read("TPM PIN: ")?;
+                let first = read(prompt)?;
                 if confirm && *read("Repeat it: ")? != *first {
                     return Err(Failure::usage("the two PINs differ"));
                 }

@@ -30,14 +30,16 @@ pub enum UnlockError {
         /// The factor it needs.
         kind: String,
     },
-    /// The TPM refused the PIN. `tries_left` is what the TPM reports before
-    /// its dictionary-attack lockout.
+    /// The TPM or YubiKey refused the PIN. `tries_left` is what the device
+    /// reports before it locks out (TPM) or blocks the PIN (YubiKey).
     #[error("wrong PIN{}", match tries_left {
-        Some(0) => "; the TPM now locks out further tries for a while".to_owned(),
-        Some(n) => format!("; {n} more wrong {} before the TPM locks out", if *n == 1 { "try" } else { "tries" }),
+        Some(0) => format!("; the {device} now locks out further tries"),
+        Some(n) => format!("; {n} more wrong {} before the {device} locks out", if *n == 1 { "try" } else { "tries" }),
         None => String::new(),
     })]
     WrongPin {
+        /// Which device counted the try.
+        device: &'static str,
         /// Tries left before lockout, when the TPM says.
         tries_left: Option<u32>,
     },

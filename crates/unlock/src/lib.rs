@@ -36,6 +36,7 @@ mod keyring;
 mod password;
 mod recovery;
 mod tpm;
+mod yubikey;
 
 use std::path::Path;
 
@@ -48,6 +49,7 @@ pub use keyring::KeyringFactor;
 pub use password::{Password, PasswordFactor};
 pub use recovery::{InvalidRecoveryCode, RecoveryCode, RecoveryFactor};
 pub use tpm::{DEFAULT_TCTI, TpmFactor};
+pub use yubikey::YubiKeyFactor;
 
 use factor::SlotParams;
 

@@ -260,7 +260,7 @@ fn pin_error(ctx: &mut Context, e: &TpmError) -> UnlockError {
                 (Some(max), Some(counter)) => Some(max.saturating_sub(counter)),
                 _ => None,
             };
-            UnlockError::WrongPin { tries_left }
+            UnlockError::WrongPin { device: "TPM", tries_left }
         }
         Some(Tss2ResponseCodeKind::Lockout) => lockout(),
         _ => failed("to unseal the secret", e),

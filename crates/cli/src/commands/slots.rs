@@ -4,7 +4,7 @@ use serde_json::json;
 use std::time::Duration;
 use tessera_core::SlotId;
 
-use tessera_unlock::{Factor, KdfParams, KeyringFactor, PasswordFactor, TpmFactor, slot_requires};
+use tessera_unlock::{Factor, KdfParams, KeyringFactor, PasswordFactor, TpmFactor, YubiKeyFactor, slot_requires};
 
 use crate::cli::{AlsoRequire, SlotAddArgs, SlotCommand, SlotFactor};
 use crate::exit::CliResult;
@@ -61,12 +61,19 @@ fn add(session: &mut Session, args: &SlotAddArgs, json: bool, out: &mut Out) -> 
     let keyring = KeyringFactor::new();
     let pin;
     let tpm;
+    let yubikey;
     let factor: &dyn Factor = match args.factor {
         SlotFactor::Keyring => &keyring,
         SlotFactor::Tpm => {
-            pin = session.pin(true)?;
+            pin = session.pin("PIN for the TPM slot: ", true)?;
             tpm = TpmFactor::new(session.tpm_tcti(), &pin);
             &tpm
+        }
+        SlotFactor::Yubikey => {
+            // The YubiKey's own PIV PIN: asked once, the key checks it.
+            pin = session.pin("YubiKey PIN: ", false)?;
+            yubikey = YubiKeyFactor::new(args.yubikey_serial, &pin, args.touch);
+            &yubikey
         }
     };
     let mut factors: Vec<&dyn Factor> = vec![factor];
@@ -113,5 +120,6 @@ fn describe(factor: SlotFactor) -> &'static str {
     match factor {
         SlotFactor::Keyring => "OS keyring",
         SlotFactor::Tpm => "TPM",
+        SlotFactor::Yubikey => "YubiKey",
     }
 }
