@@ -153,3 +153,35 @@ fn the_last_slot_cannot_be_removed() {
     assert!(stderr(&out).contains("last key slot"), "{}", stderr(&out));
     assert_success(&run(&v, &service, true, &["list"]), "the vault still opens");
 }
+
+#[test]
+fn locked_keyring_says_so_and_falls_back_to_the_password() {
+    let service = SecretService::start();
+    let v = TestVault::new();
+    assert_success(&run(&v, &service, true, &["slot", "add", "keyring"]), "slot add keyring");
+    let locked = service
+        .env(&mut Command::new("dbus-send"))
+        .args([
+            "--session",
+            "--print-reply",
+            "--dest=org.freedesktop.secrets",
+            "/org/freedesktop/secrets",
+            "org.freedesktop.Secret.Service.Lock",
+            "array:objpath:/org/freedesktop/secrets/collection/login",
+        ])
+        .stdout(Stdio::null())
+        .status()
+        .expect("dbus-send runs");
+    assert!(locked.success(), "lock the login collection");
+
+    // Headless, the keyring's unlock prompt cannot show: a clear refusal,
+    // not a hang.
+    let started = std::time::Instant::now();
+    let out = run(&v, &service, false, &["--unlock", "keyring", "list"]);
+    assert_code(&out, 3, "keyring unlock with the keyring locked");
+    assert!(stderr(&out).contains("locked"), "{}", stderr(&out));
+    assert!(started.elapsed() < std::time::Duration::from_secs(30));
+    let out = run(&v, &service, true, &["--unlock", "keyring", "list"]);
+    assert_success(&out, "fallback to the password");
+    assert!(stderr(&out).contains("using the master password instead"), "{}", stderr(&out));
+}

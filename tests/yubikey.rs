@@ -67,32 +67,42 @@ fn yubikey_piv_factor_end_to_end() {
         .collect();
     assert_eq!(keys.len(), 2);
     assert_eq!(keys[0], keys[1], "the second slot reuses the card's key");
+    drop(stmt);
+    drop(db);
+
+    // With only the composite slot left for the YubiKey, it needs both.
+    let alone = added["id"].to_string();
+    assert_success(&run(&v, true, &["slot", "remove", &alone]), "remove the YubiKey-only slot");
+    let mut args = unlock_args(pin);
+    args.push("list");
+    assert_code(&run(&v, false, &args), 2, "YubiKey without the password");
+    assert_success(&run(&v, true, &args), "YubiKey and password");
 
     // Wrong PINs count down, then the card blocks its PIN.
     let mut args = unlock_args(bad);
     args.push("list");
-    let first = run(&v, false, &args);
+    let first = run(&v, true, &args);
     assert_code(&first, 3, "wrong PIN");
     assert!(stderr(&first).contains("2 more wrong tries before the YubiKey locks out"), "{}", stderr(&first));
     assert!(!stderr(&first).contains("654321"));
-    assert_code(&run(&v, false, &args), 3, "wrong PIN again");
-    let blocked = run(&v, false, &args);
+    assert_code(&run(&v, true, &args), 3, "wrong PIN again");
+    let blocked = run(&v, true, &args);
     assert_code(&blocked, 3, "wrong PIN a third time");
     let mut args = unlock_args(pin);
     args.push("list");
-    let after = run(&v, false, &args);
+    let after = run(&v, true, &args);
     assert_code(&after, 3, "right PIN after the block");
     assert!(stderr(&after).contains("PIN is blocked"), "{}", stderr(&after));
     card.remove();
 
     // No card in the reader.
-    let missing = run(&v, false, &args);
+    let missing = run(&v, true, &args);
     assert_code(&missing, 3, "no card");
     assert!(stderr(&missing).contains("needs YubiKey serial 4242"), "{}", stderr(&missing));
 
     // Another YubiKey is not the one the slot needs.
     let other = PivCard::insert(7777, "123456");
-    let wrong_key = run(&v, false, &args);
+    let wrong_key = run(&v, true, &args);
     assert_code(&wrong_key, 3, "another YubiKey");
     assert!(stderr(&wrong_key).contains("needs YubiKey serial 4242"), "{}", stderr(&wrong_key));
     drop(other);
