@@ -157,12 +157,8 @@ impl Session {
             }
             None => return Err(Failure::usage("no PIN: give --pin-file FILE or run in a terminal")),
         };
-        let line = text.split(|&b| b == b'\n').next().unwrap_or_default();
-        let line = line.strip_suffix(b"\r").unwrap_or(line);
-        if line.is_empty() {
-            return Err(Failure::usage("the PIN is empty"));
-        }
-        Ok(Zeroizing::new(line.to_vec()))
+        let pin = Password::from_first_line(&text).map_err(|_| Failure::usage("the PIN is empty"))?;
+        Ok(Zeroizing::new(pin.as_bytes().to_vec()))
     }
 
     /// Unlocks with `factor`: a slot it opens alone, else a slot that needs

@@ -82,7 +82,8 @@ pub fn open(bytes: &[u8], key: &SourceKey) -> Result<Database, ImportError> {
         // (KeePassXC reports the same). KDBX 4 checks its header HMAC first.
         E::Cryptography(_) => ImportError::WrongPassword,
         E::Io(_) => ImportError::malformed(Format::Keepass, "the file could not be read"),
-        E::Format(inner) => ImportError::malformed(Format::Keepass, format_error_reason(&inner)),
+        // Not the crate's message: it may quote the decrypted XML.
+        E::Format(_) => ImportError::malformed(Format::Keepass, "the decrypted database is damaged or not KeePass XML"),
         _ => ImportError::malformed(Format::Keepass, "the database could not be read"),
     })
 }
@@ -202,21 +203,6 @@ fn variant_dictionary_numbers(bytes: &[u8]) -> Option<Vec<(String, u64)>> {
         pos = at + 4 + value_len;
     }
     Some(out)
-}
-
-/// A reason for a format error without its details: the `keepass` crate's
-/// messages may quote parts of the decrypted XML.
-fn format_error_reason(e: &keepass::db::DatabaseFormatError) -> &'static str {
-    let debug = format!("{e:?}");
-    if debug.contains("Compression") || debug.contains("Decompress") {
-        "the compressed content is damaged"
-    } else if debug.contains("Xml") || debug.contains("xml") || debug.contains("De(") {
-        "the database XML is damaged or not KeePass XML"
-    } else if debug.contains("Hmac") || debug.contains("HeaderHash") || debug.contains("BlockHash") {
-        "a checksum does not match: the file is damaged"
-    } else {
-        "the database header or content is damaged"
-    }
 }
 
 /// Reads a KDBX 3.1 or 4 file (see the module docs for the mapping).
@@ -382,8 +368,8 @@ fn version_of(entry: &EntryRef<'_>, folder: &str) -> Result<NewVersion, String> 
     }
     attachments.sort_by(|a, b| a.name.cmp(&b.name));
 
-    let mut check = item.clone();
-    check.normalize().map_err(|e| e.to_string())?;
+    // Checked here so a bad entry is skipped, not the whole import failed.
+    item.normalize().map_err(|e| e.to_string())?;
     Ok(NewVersion { item, attachments })
 }
 

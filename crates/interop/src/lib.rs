@@ -232,9 +232,6 @@ pub enum ImportError {
     /// The format could not be detected; `--from` names it.
     #[error("could not tell the file's format: name it with --from ({})", Format::ALL.map(Format::name).join(", "))]
     UnknownFormat,
-    /// The format can be exported but not imported, or the reverse.
-    #[error("{0} cannot be used in this direction")]
-    WrongDirection(Format),
 }
 
 impl ImportError {
