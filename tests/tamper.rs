@@ -327,3 +327,21 @@ mod sha2_free {
         }
     }
 }
+
+/// When each slot was last used is written when a session ends, and only by
+/// a session that met no integrity failure: finding tampering writes nothing.
+#[test]
+fn a_session_that_finds_tampering_does_not_record_its_slot_use() {
+    let v = TestVault::new();
+    let id = v.add_login("Mail", "me");
+    assert_code(&v.run(&["list"]), 0, "list");
+    let used = |v: &TestVault| -> Option<i64> {
+        v.sqlite().query_row("SELECT last_used FROM slot_usage WHERE slot_id = 1", [], |r| r.get(0)).ok()
+    };
+    let before = used(&v).expect("a clean session records the password slot's use");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    let rowid = rowids(&v, "items")[0];
+    flip(&v, "items", "ciphertext", rowid, 40);
+    assert_code(&v.run(&["show", &id]), 5, "show after tampering");
+    assert_eq!(used(&v), Some(before), "the failed session recorded its slot use");
+}

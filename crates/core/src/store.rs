@@ -314,8 +314,10 @@ const SLOT_USAGE_TABLE: &str =
 
 pub(crate) fn record_slot_use(tx: &Connection, slot: i64, at: i64) -> Result<()> {
     tx.execute_batch(SLOT_USAGE_TABLE)?;
+    // Only for a slot that still exists: the session may have removed it.
     tx.execute(
-        "INSERT INTO slot_usage (slot_id, last_used) VALUES (?1, ?2)
+        "INSERT INTO slot_usage (slot_id, last_used)
+         SELECT ?1, ?2 WHERE EXISTS (SELECT 1 FROM slots WHERE id = ?1)
          ON CONFLICT (slot_id) DO UPDATE SET last_used = excluded.last_used",
         params![slot, at],
     )?;

@@ -139,7 +139,7 @@ pub fn unlock_with_factors(
         match locked.open_slot(slot.id, &kek) {
             Ok(vault_key) => {
                 let mut vault = locked.unlock_with(vault_key)?;
-                vault.record_slot_use(slot.id);
+                vault.mark_opened_by(slot.id);
                 return Ok(vault);
             }
             Err(tessera_core::UnlockError::WrongKey) => continue,

@@ -225,6 +225,10 @@ pub struct Vault {
     keys: RefCell<KeyRing>,
     /// Whether this session already checked the item manifest.
     manifest_checked: Cell<bool>,
+    /// The slot that opened this session, recorded as used when it ends.
+    opened_by: Option<SlotId>,
+    /// Set by any integrity failure: then the session ends without writing.
+    integrity_failed: Cell<bool>,
 }
 
 impl Vault {
@@ -309,6 +313,8 @@ impl Vault {
             subkeys,
             keys: RefCell::new(keys),
             manifest_checked: Cell::new(false),
+            opened_by: None,
+            integrity_failed: Cell::new(false),
         })
     }
 
@@ -332,13 +338,13 @@ impl Vault {
         self.read(false, |r| Ok(slot_infos(&r.header.slots)))
     }
 
-    /// Notes that slot `slot` has just opened the vault, for
-    /// [`Vault::slot_last_used`]. Advisory and best effort: it is skipped
-    /// when another process holds the write lock, so it never makes a
-    /// reader wait.
-    pub fn record_slot_use(&mut self, slot: SlotId) {
-        let at = now().unix_timestamp();
-        let _ = self.store.write_if_free(|tx| store::record_slot_use(tx, i64::from(slot.0), at));
+    /// Notes that slot `slot` opened this session. When the session ends
+    /// (the vault is dropped or locked) without having met an integrity
+    /// failure, the slot's last use is recorded for
+    /// [`Vault::slot_last_used`]. Recording waits for the end so a session
+    /// that found the file tampered with leaves it byte for byte as it was.
+    pub fn mark_opened_by(&mut self, slot: SlotId) {
+        self.opened_by = Some(slot);
     }
 
     /// When each slot last opened the vault (slots never used since this
@@ -407,6 +413,20 @@ impl Vault {
             w.audit(AuditEvent::SlotRemoved { slot: id.0, kind: row.kind })?;
             Ok(())
         })
+    }
+}
+
+impl Drop for Vault {
+    /// Records the opening slot's use: advisory and best effort, skipped
+    /// when another process holds the write lock so it never makes anyone
+    /// wait, and skipped after an integrity failure.
+    fn drop(&mut self) {
+        if let Some(slot) = self.opened_by {
+            if !self.integrity_failed.get() {
+                let at = now().unix_timestamp();
+                let _ = self.store.write_if_free(|tx| store::record_slot_use(tx, i64::from(slot.0), at));
+            }
+        }
     }
 }
 

@@ -32,6 +32,16 @@ impl Vault {
         items: bool,
         f: impl FnOnce(&ReadCtx<'_>) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
+        let result = self.read_checked(items, f);
+        self.note_integrity(&result);
+        result
+    }
+
+    fn read_checked<T>(
+        &self,
+        items: bool,
+        f: impl FnOnce(&ReadCtx<'_>) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
         let tx = self.store.read()?;
         let (header, state) = load_header(&tx, &self.subkeys)?;
         refresh_keys(&mut self.keys.borrow_mut(), &header, &self.vault_id, &self.subkeys)?;
@@ -50,6 +60,24 @@ impl Vault {
     /// `f` keeps the manifest in step with its own changes, so any
     /// disagreement left is one that was there before.
     pub(super) fn write<T>(
+        &mut self,
+        items: bool,
+        f: impl FnOnce(&mut WriteCtx<'_>) -> Result<T, VaultError>,
+    ) -> Result<T, VaultError> {
+        let result = self.write_checked(items, f);
+        self.note_integrity(&result);
+        result
+    }
+
+    /// Remembers that this session met an integrity failure, so nothing is
+    /// written on its behalf afterwards (see [`Vault::mark_opened_by`]).
+    pub(super) fn note_integrity<T>(&self, result: &Result<T, VaultError>) {
+        if matches!(result, Err(VaultError::Integrity(_))) {
+            self.integrity_failed.set(true);
+        }
+    }
+
+    fn write_checked<T>(
         &mut self,
         items: bool,
         f: impl FnOnce(&mut WriteCtx<'_>) -> Result<T, VaultError>,

@@ -20,6 +20,15 @@ impl Vault {
     /// chain. Problems are collected, not stopped at, so one report names
     /// all of them. `progress(done, total)` counts item rows.
     pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport, VaultError> {
+        let result = self.verify_all(progress);
+        if result.as_ref().is_ok_and(|r| !r.problems.is_empty()) {
+            self.integrity_failed.set(true);
+        }
+        self.note_integrity(&result);
+        result
+    }
+
+    fn verify_all(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport, VaultError> {
         let mut report = VerifyReport::default();
         for problem in self.store.integrity_check()? {
             report.problems.push(IntegrityError::File(problem));
