@@ -62,6 +62,11 @@ pub enum AuditEvent {
         /// What they came from (a format name such as `keepass`).
         source: String,
     },
+    /// Changes from other devices of the sync account were applied.
+    ItemsSynced {
+        /// How many items changed.
+        count: u64,
+    },
     /// An item was edited.
     ItemUpdated {
         /// Its id.
@@ -125,6 +130,7 @@ impl AuditEvent {
             AuditEvent::ItemCreated { item, title } => format!("created {title:?} ({item})"),
             AuditEvent::ItemsCreated { count } => format!("created {count} items"),
             AuditEvent::ItemsImported { count, source } => format!("imported {count} items from {source}"),
+            AuditEvent::ItemsSynced { count } => format!("applied {count} changes from other devices"),
             AuditEvent::ItemUpdated { item, title } => format!("edited {title:?} ({item})"),
             AuditEvent::ItemTrashed { item, title } => format!("moved {title:?} ({item}) to the trash"),
             AuditEvent::ItemRestored { item, title } => format!("restored {title:?} ({item}) from the trash"),

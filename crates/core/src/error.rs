@@ -46,6 +46,9 @@ pub enum IntegrityError {
         /// Item rows found.
         found: u64,
     },
+    /// This device's sealed sync state fails to open.
+    #[error("the vault's sync state failed authentication: it was altered outside Tessera")]
+    SyncState,
     /// An earlier version in an item's history is damaged.
     #[error("history version {revision} of item {item} failed its integrity check")]
     History {

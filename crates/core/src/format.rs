@@ -29,6 +29,15 @@ pub(crate) enum Aad<'a> {
     Attachment { vault: &'a VaultId, item: &'a ItemId, attachment: &'a AttachmentId, key_version: KeyVersion },
     /// The details of one audit entry.
     Audit { vault: &'a VaultId, seq: u64 },
+    /// An item's sync record: item id ‖ server revision ‖ tombstone flag. No
+    /// vault id: every device of an account has its own vault id, and the
+    /// sync record key is already unique to the account's Vault Key.
+    SyncRecord { item: &'a ItemId, revision: u64, deleted: bool },
+    /// The Vault Key wrapped for a sync account; `account` is the account's
+    /// KDF salt, so a wrapped key cannot be moved between accounts.
+    AccountVaultKey { account: &'a [u8] },
+    /// This device's sync state, sealed inside its vault file.
+    SyncState { vault: &'a VaultId },
 }
 
 impl Aad<'_> {
@@ -74,6 +83,21 @@ impl Aad<'_> {
                 out.push(6);
                 out.extend_from_slice(vault.as_bytes());
                 out.extend_from_slice(&seq.to_be_bytes());
+            }
+            Aad::SyncRecord { item, revision, deleted } => {
+                out.push(7);
+                out.extend_from_slice(item.as_bytes());
+                out.extend_from_slice(&revision.to_be_bytes());
+                out.push(u8::from(*deleted));
+            }
+            Aad::AccountVaultKey { account } => {
+                out.push(8);
+                out.extend_from_slice(&(account.len() as u32).to_be_bytes());
+                out.extend_from_slice(account);
+            }
+            Aad::SyncState { vault } => {
+                out.push(9);
+                out.extend_from_slice(vault.as_bytes());
             }
         }
         out

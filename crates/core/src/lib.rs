@@ -80,9 +80,10 @@ pub use error::{CreateError, IntegrityError, ItemProblem, OpenError, UnlockError
 pub use ids::{AttachmentId, ItemId, KeyVersion, SlotId, VaultId};
 pub use item::{AttachmentRef, Field, InvalidItem, Item, ItemSummary, ItemType};
 pub use keys::{KeyEncryptionKey, VaultKey};
+pub use manifest::ManifestSum;
 pub use search::SearchIndex;
 pub use store::StoreError;
 pub use vault::{
-    LockedVault, NewAttachment, NewItem, NewSlot, NewVersion, OpenOptions, RotateReport, Scope, SlotInfo, Vault,
-    VerifyReport,
+    LockedVault, NewAttachment, NewItem, NewSlot, NewVersion, NotAuthentic, OpenOptions, RemoteChange, RotateReport,
+    Scope, SlotInfo, SyncKeys, Vault, VerifyReport,
 };

@@ -12,12 +12,14 @@
 use crate::ids::{ItemId, KeyVersion};
 use crate::primitives::hash::HmacKey;
 
-/// A sum of contributions, little-endian, modulo 2^256.
+/// A sum of contributions, little-endian, modulo 2^256. The sync manifest
+/// (`tessera-sync`) uses the same multiset hash over its own entries.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
-pub(crate) struct ManifestSum(pub(crate) [u8; 32]);
+pub struct ManifestSum(pub [u8; 32]);
 
 impl ManifestSum {
-    pub(crate) fn add(&mut self, c: &[u8; 32]) {
+    /// Adds one contribution.
+    pub fn add(&mut self, c: &[u8; 32]) {
         let mut carry = 0u16;
         for (a, b) in self.0.iter_mut().zip(c) {
             let s = u16::from(*a) + u16::from(*b) + carry;
@@ -26,7 +28,8 @@ impl ManifestSum {
         }
     }
 
-    pub(crate) fn sub(&mut self, c: &[u8; 32]) {
+    /// Takes one contribution away.
+    pub fn sub(&mut self, c: &[u8; 32]) {
         let mut borrow = 0i16;
         for (a, b) in self.0.iter_mut().zip(c) {
             let d = i16::from(*a) - i16::from(*b) - borrow;

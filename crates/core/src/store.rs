@@ -739,3 +739,29 @@ pub(crate) fn audit_rows(tx: &Connection) -> Result<Vec<AuditRow>> {
         stmt.query_map([], |r| Ok(AuditRow { seq: r.get(0)?, at: r.get(1)?, details: r.get(2)?, hash: r.get(3)? }))?;
     Ok(rows.collect::<Result<_, _>>()?)
 }
+
+// --- sync state -------------------------------------------------------------
+
+/// (id, revision) of every item row.
+pub(crate) fn item_revisions(tx: &Connection) -> Result<Vec<(Vec<u8>, i64)>> {
+    let mut stmt = tx.prepare_cached("SELECT id, revision FROM items")?;
+    let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?)))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+/// The sealed sync state of this device, if it has an account.
+pub(crate) fn get_sync_state(tx: &Connection) -> Result<Option<Vec<u8>>> {
+    Ok(tx.query_row("SELECT value FROM sync_state WHERE key = 'state'", [], |r| r.get(0)).optional()?)
+}
+
+pub(crate) fn put_sync_state(tx: &Connection, sealed: Option<&[u8]>) -> Result<()> {
+    match sealed {
+        Some(value) => tx.execute(
+            "INSERT INTO sync_state (key, value) VALUES ('state', ?1)
+             ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [value],
+        )?,
+        None => tx.execute("DELETE FROM sync_state WHERE key = 'state'", [])?,
+    };
+    Ok(())
+}

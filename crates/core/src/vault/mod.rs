@@ -14,6 +14,7 @@
 mod import;
 mod items;
 mod rotate;
+mod sync;
 mod transaction;
 mod verify;
 
@@ -38,6 +39,7 @@ use crate::store::{self, DataKeyRow, MetaRow, SlotRow, Store, StoreError};
 use transaction::refresh_keys;
 
 pub use import::{NewAttachment, NewItem, NewVersion};
+pub use sync::{NotAuthentic, RemoteChange, SyncKeys};
 
 /// Rows decrypted per parallel batch when reading every item: large enough
 /// to keep both cores busy, small enough that a 100,000-item vault never
@@ -236,7 +238,16 @@ impl Vault {
     /// the vault is built in a temporary file beside `path` and linked into
     /// place only if nothing is there, so a crash leaves no half-made vault.
     pub fn create(path: impl AsRef<Path>, slots: Vec<NewSlot>, options: &OpenOptions) -> Result<Vault, CreateError> {
-        let path = path.as_ref().to_path_buf();
+        Vault::create_inner(path.as_ref(), None, slots, options)
+    }
+
+    fn create_inner(
+        path: &Path,
+        vault_key: Option<VaultKey>,
+        slots: Vec<NewSlot>,
+        options: &OpenOptions,
+    ) -> Result<Vault, CreateError> {
+        let path = path.to_path_buf();
         if slots.is_empty() {
             return Err(CreateError::NoSlots);
         }
@@ -254,7 +265,7 @@ impl Vault {
 
         let result = (|| -> Result<(VaultId, VaultKey), CreateError> {
             let vault_id = VaultId::random();
-            let vault_key = VaultKey::generate();
+            let vault_key = vault_key.unwrap_or_else(VaultKey::generate);
             {
                 let mut store = Store::create(&temp)?;
                 set_private(&temp).map_err(io)?;
