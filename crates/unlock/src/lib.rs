@@ -80,6 +80,22 @@ pub fn create_vault(
     Ok((vault, code))
 }
 
+/// Like [`create_vault`], around an existing Vault Key: a new device of a
+/// sync account, whose key came from the account.
+pub fn create_vault_with_key(
+    path: &Path,
+    password: &Password,
+    kdf: KdfParams,
+    options: &OpenOptions,
+    vault_key: tessera_core::VaultKey,
+) -> Result<(Vault, RecoveryCode), CreateVaultError> {
+    let code = RecoveryCode::generate();
+    let password_slot = new_slot("Master password", &[&PasswordFactor::new(password, kdf)])?;
+    let recovery_slot = new_slot("Recovery code", &[&RecoveryFactor::new(&code)])?;
+    let vault = Vault::create_with_key(path, vault_key, vec![password_slot, recovery_slot], options)?;
+    Ok((vault, code))
+}
+
 /// Creating a vault failed.
 #[derive(Debug, thiserror::Error)]
 pub enum CreateVaultError {

@@ -1,0 +1,212 @@
+//! The HTTP surface: routes grouped by resource (`accounts`, `vault`), the
+//! one place that authenticates a request (`Authed`), request ids, logs and
+//! metrics, `/health`, `/metrics` and the OpenAPI document.
+
+pub mod accounts;
+pub mod vault;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use axum::extract::rejection::JsonRejection;
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath, Request, State};
+use axum::http::request::Parts;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use utoipa::OpenApi;
+
+use crate::db::Db;
+use crate::error::ApiError;
+use crate::metrics::Metrics;
+use crate::rate_limit::AddressLimiter;
+use crate::secrets::{ServerKeys, random_id};
+
+/// What every handler shares.
+pub struct AppState {
+    pub db: Db,
+    pub keys: ServerKeys,
+    pub limiter: AddressLimiter,
+    pub metrics: Metrics,
+}
+
+pub type Shared = Arc<AppState>;
+
+/// Seconds since the Unix epoch.
+pub fn now() -> i64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+}
+
+/// The router with every route and layer.
+pub fn router(state: Shared, max_body: usize) -> Router {
+    let api = Router::new()
+        .route("/accounts/prelogin", post(accounts::prelogin))
+        .route("/accounts/register", post(accounts::register))
+        .route("/accounts/login", post(accounts::login))
+        .route("/accounts/refresh", post(accounts::refresh))
+        .route("/accounts/logout", post(accounts::logout))
+        .route("/accounts", delete(accounts::delete_account))
+        .route("/accounts/events", get(accounts::events))
+        .route("/accounts/2fa/enroll", post(accounts::totp_enroll))
+        .route("/accounts/2fa/verify", post(accounts::totp_verify))
+        .route("/accounts/2fa/disable", post(accounts::totp_disable))
+        .route("/vault", get(vault::info))
+        .route("/vault/index", get(vault::index))
+        .route("/vault/changes", get(vault::changes))
+        .route("/vault/push", post(vault::push))
+        .route("/openapi.json", get(openapi));
+    Router::new()
+        .nest(tessera_sync::wire::API_PREFIX, api)
+        .route("/health", get(health))
+        .route("/metrics", get(metrics))
+        .fallback(|| async { ApiError::NotFound })
+        .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
+        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
+        .with_state(state)
+}
+
+/// Request id, one JSON log line and metrics for every request. Logs carry
+/// the route template, status and time, never a body, header or query.
+async fn observe(State(state): State<Shared>, request: Request, next: Next) -> Response {
+    let start = Instant::now();
+    let request_id = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .filter(|v| v.len() <= 64 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-'))
+        .map_or_else(random_id, str::to_string);
+    let method = request.method().to_string();
+    let route = request.extensions().get::<MatchedPath>().map_or("unmatched", |m| m.as_str()).to_string();
+    let mut response = next.run(request).await;
+    let took = start.elapsed();
+    let status = response.status().as_u16();
+    state.metrics.record(&method, &route, status, took);
+    tracing::info!(
+        request_id = %request_id,
+        method = %method,
+        route = %route,
+        status,
+        micros = took.as_micros() as u64,
+        "request"
+    );
+    if let Ok(v) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert("x-request-id", v);
+    }
+    response
+}
+
+/// The client's address (for rate limits and the event log).
+pub struct ClientAddr(pub std::net::IpAddr);
+
+impl<S: Send + Sync> FromRequestParts<S> for ClientAddr {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, Self::Rejection> {
+        let addr = parts
+            .extensions
+            .get::<ConnectInfo<SocketAddr>>()
+            .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+        Ok(ClientAddr(addr))
+    }
+}
+
+/// An authenticated device: a valid access token whose device is not revoked.
+pub struct Authed {
+    pub account: String,
+    pub device: String,
+}
+
+impl FromRequestParts<Shared> for Authed {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Shared) -> Result<Self, Self::Rejection> {
+        let token = parts
+            .headers
+            .get(header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .ok_or(ApiError::Unauthorized)?;
+        let claims = state.keys.check_access(token, now()).ok_or(ApiError::Unauthorized)?;
+        if !state.db.device_active(&claims.account, &claims.device).await? {
+            return Err(ApiError::Unauthorized);
+        }
+        Ok(Authed { account: claims.account, device: claims.device })
+    }
+}
+
+/// A JSON body whose rejection is our error shape, not axum's plain text.
+pub struct Body<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> {
+    type Rejection = ApiError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        match Json::<T>::from_request(req, state).await {
+            Ok(Json(v)) => Ok(Body(v)),
+            Err(JsonRejection::BytesRejection(_)) => Err(ApiError::BadRequest("the request body is too large".into())),
+            Err(e) => Err(ApiError::BadRequest(e.body_text())),
+        }
+    }
+}
+
+/// `GET /health`: 200 when the database answers, 503 otherwise.
+#[utoipa::path(get, path = "/health", responses((status = 200, description = "up"), (status = 503, description = "database unavailable")))]
+pub async fn health(State(state): State<Shared>) -> Response {
+    match state.db.health().await {
+        Ok(()) => (StatusCode::OK, "ok\n").into_response(),
+        Err(_) => (StatusCode::SERVICE_UNAVAILABLE, "database unavailable\n").into_response(),
+    }
+}
+
+/// `GET /metrics`: Prometheus text format.
+#[utoipa::path(get, path = "/metrics", responses((status = 200, description = "Prometheus metrics")))]
+pub async fn metrics(State(state): State<Shared>) -> Response {
+    let body = state.metrics.render(state.db.pool_stats());
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "Tessera sync API", description = "The blind server: ciphertext and wrapped keys only."),
+    paths(
+        accounts::prelogin,
+        accounts::register,
+        accounts::login,
+        accounts::refresh,
+        accounts::logout,
+        accounts::delete_account,
+        accounts::events,
+        accounts::totp_enroll,
+        accounts::totp_verify,
+        accounts::totp_disable,
+        vault::info,
+        vault::index,
+        vault::changes,
+        vault::push,
+        health,
+        metrics,
+    ),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// `GET /api/v1/openapi.json`, generated from the handlers' annotations.
+async fn openapi() -> Response {
+    Json(ApiDoc::openapi()).into_response()
+}

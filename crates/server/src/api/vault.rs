@@ -1,0 +1,93 @@
+//! `/api/v1/vault/…`: the wrapped Vault Key, the index, pulls and pushes.
+//! Every query is scoped to the authenticated account: another account's
+//! ids look exactly like missing ones.
+
+use std::collections::HashSet;
+
+use axum::Json;
+use axum::extract::{Query, State};
+use serde::Deserialize;
+use tessera_sync::wire::{
+    Changes, ErrorBody, MAX_PAGE, MAX_PUSH_ITEMS, PushRequest, PushResponse, VaultIndex, VaultInfo, from_b64,
+    is_item_id,
+};
+
+use super::{Authed, Body, Shared};
+use crate::db::PushRefused;
+use crate::error::ApiError;
+
+/// What a new device needs to join: the wrapped Vault Key, salt and KDF.
+#[utoipa::path(get, path = "/api/v1/vault", security(("bearer" = [])),
+    responses((status = 200, body = VaultInfo), (status = 401, body = ErrorBody)))]
+pub async fn info(State(state): State<Shared>, who: Authed) -> Result<Json<VaultInfo>, ApiError> {
+    let a = state.db.account(&who.account).await?.ok_or(ApiError::Unauthorized)?;
+    Ok(Json(VaultInfo {
+        wrapped_vault_key: a.wrapped_vault_key,
+        salt: a.salt,
+        kdf: serde_json::from_str(&a.kdf).map_err(|_| ApiError::Unavailable)?,
+    }))
+}
+
+/// The signed manifest and every item's revision.
+#[utoipa::path(get, path = "/api/v1/vault/index", security(("bearer" = [])),
+    responses((status = 200, body = VaultIndex), (status = 401, body = ErrorBody)))]
+pub async fn index(State(state): State<Shared>, who: Authed) -> Result<Json<VaultIndex>, ApiError> {
+    state.db.index(&who.account).await?.map(Json).ok_or(ApiError::Unauthorized)
+}
+
+/// Pull query: changes after `since`, at most `limit` (≤ 1000).
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct Since {
+    /// The cursor: the `next` of the previous page, 0 at first.
+    #[serde(default)]
+    pub since: u64,
+    /// Page size, at most 1000.
+    pub limit: Option<u32>,
+}
+
+/// Changes since a cursor, paged.
+#[utoipa::path(get, path = "/api/v1/vault/changes", params(Since), security(("bearer" = [])),
+    responses((status = 200, body = Changes), (status = 401, body = ErrorBody)))]
+pub async fn changes(
+    State(state): State<Shared>,
+    who: Authed,
+    Query(q): Query<Since>,
+) -> Result<Json<Changes>, ApiError> {
+    let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
+    Ok(Json(state.db.changes(&who.account, q.since, limit).await?))
+}
+
+/// A batch of changes in one transaction. A stale base revision (or a
+/// manifest another device replaced) refuses the whole batch with 409.
+#[utoipa::path(post, path = "/api/v1/vault/push", request_body = PushRequest, security(("bearer" = [])),
+    responses((status = 200, body = PushResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+pub async fn push(
+    State(state): State<Shared>,
+    who: Authed,
+    Body(req): Body<PushRequest>,
+) -> Result<Json<PushResponse>, ApiError> {
+    if req.items.len() > MAX_PUSH_ITEMS {
+        return Err(ApiError::BadRequest(format!("at most {MAX_PUSH_ITEMS} items per push")));
+    }
+    if req.manifest_version != req.base_manifest_version + 1 {
+        return Err(ApiError::BadRequest("manifest_version must be base_manifest_version + 1".into()));
+    }
+    if from_b64(&req.manifest).is_none_or(|m| m.len() > 1024) {
+        return Err(ApiError::BadRequest("manifest must be base64 of at most 1024 bytes".into()));
+    }
+    let mut seen = HashSet::new();
+    for item in &req.items {
+        if !is_item_id(&item.id) || !seen.insert(item.id.as_str()) {
+            return Err(ApiError::BadRequest(format!("bad or repeated item id {:?}", item.id)));
+        }
+        if from_b64(&item.blob).is_none() {
+            return Err(ApiError::BadRequest(format!("item {}: blob is not base64", item.id)));
+        }
+    }
+    match state.db.push(&who.account, &req).await? {
+        Ok(seq) => Ok(Json(PushResponse { seq })),
+        Err(PushRefused::Stale(items)) => Err(ApiError::Stale(items)),
+        Err(PushRefused::ManifestStale) => Err(ApiError::ManifestStale),
+        Err(PushRefused::NoAccount) => Err(ApiError::Unauthorized),
+    }
+}

@@ -1,0 +1,92 @@
+//! API errors: one JSON shape (`wire::ErrorBody`) with a stable code.
+
+use axum::Json;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use tessera_sync::wire::{ErrorBody, StaleItem};
+
+use crate::db::DbError;
+
+/// Every way a request can fail.
+#[derive(Debug)]
+pub enum ApiError {
+    BadRequest(String),
+    Unauthorized,
+    InvalidCredentials,
+    TotpRequired,
+    NotFound,
+    Exists,
+    Stale(Vec<StaleItem>),
+    ManifestStale,
+    RateLimited(u64),
+    Unavailable,
+}
+
+impl From<DbError> for ApiError {
+    fn from(e: DbError) -> Self {
+        // Logged without the query's values; the client sees only "unavailable".
+        tracing::error!(error = %e, "database error");
+        ApiError::Unavailable
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let (status, code, message, retry_after, stale) = match self {
+            ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m, None, vec![]),
+            ApiError::Unauthorized => {
+                (StatusCode::UNAUTHORIZED, "unauthorized", "log in again".to_string(), None, vec![])
+            }
+            ApiError::InvalidCredentials => (
+                StatusCode::UNAUTHORIZED,
+                "invalid_credentials",
+                "wrong email, password, Secret Key or code".into(),
+                None,
+                vec![],
+            ),
+            ApiError::TotpRequired => (
+                StatusCode::UNAUTHORIZED,
+                "totp_required",
+                "this account needs a TOTP code or a recovery code".into(),
+                None,
+                vec![],
+            ),
+            ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such resource".into(), None, vec![]),
+            ApiError::Exists => {
+                (StatusCode::CONFLICT, "exists", "an account with that email exists".into(), None, vec![])
+            }
+            ApiError::Stale(items) => (
+                StatusCode::CONFLICT,
+                "stale",
+                "some items changed on the server since your last pull".into(),
+                None,
+                items,
+            ),
+            ApiError::ManifestStale => {
+                (StatusCode::CONFLICT, "stale", "another device pushed since your last pull".into(), None, vec![])
+            }
+            ApiError::RateLimited(secs) => (
+                StatusCode::TOO_MANY_REQUESTS,
+                "rate_limited",
+                format!("too many attempts; try again in {secs} s"),
+                Some(secs),
+                vec![],
+            ),
+            ApiError::Unavailable => (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                "the server's database is unavailable; try again".into(),
+                None,
+                vec![],
+            ),
+        };
+        let mut response =
+            (status, Json(ErrorBody { error: code.into(), message, retry_after, stale })).into_response();
+        if let Some(secs) = retry_after
+            && let Ok(v) = secs.to_string().parse()
+        {
+            response.headers_mut().insert(axum::http::header::RETRY_AFTER, v);
+        }
+        response
+    }
+}

@@ -1,0 +1,869 @@
+//! Register, clone, sync, status, logout and the account's second factor:
+//! the client's whole protocol (DESIGN §5).
+//!
+//! A sync is: log in if the session is gone (the master password is always
+//! at hand); read the server's index and signed manifest and check them
+//! against each other and against what this device last saw; pull every
+//! change up to the index's sequence number and open each record (item id,
+//! server revision and tombstone flag are in its AAD); merge with local
+//! edits; apply the result and the new sync state in one vault
+//! transaction; push local changes with a new signed manifest. A push that
+//! raced another device gets 409 and the whole round starts again.
+//! Anything the server got wrong on purpose or by accident is an error
+//! naming the item, and nothing of that round is applied.
+
+use std::collections::{HashMap, HashSet};
+use std::path::Path;
+use std::str::FromStr;
+
+use tessera_core::{
+    Item, ItemId, NewAttachment, NewVersion, OpenOptions, RemoteChange, SyncKeys, Vault, VaultError, VaultKey,
+};
+use tessera_unlock::{KdfError, KdfParams, Password, RecoveryCode};
+
+use super::account::{self, SecretKey};
+use super::http::{Api, HttpError};
+use super::manifest::Manifest;
+use super::merge::{Side, merge3};
+use super::record::{self, Record};
+use super::state::{SyncState, Tokens, Tracked};
+use crate::wire::{
+    Change, LoginRequest, MAX_PUSH_ITEMS, PushItem, PushRequest, RecoveryCodes, RegisterRequest, Session,
+    TotpEnrollment, b64, from_b64,
+};
+
+/// Rounds of pull-merge-push before giving up on a busy account.
+const MAX_ROUNDS: usize = 8;
+
+/// What a sync did.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct SyncReport {
+    /// Items sent to the server.
+    pub pushed: u64,
+    /// Changes from other devices applied here.
+    pub pulled: u64,
+    /// Items edited on both sides in the same field: kept both.
+    pub conflicts: u64,
+}
+
+/// Long work, for a progress bar.
+#[derive(Clone, Copy, Debug)]
+pub enum Progress {
+    /// Changes received so far.
+    Pulling(u64),
+    /// Items sent, of how many.
+    Pushing(u64, u64),
+}
+
+/// What the user gives every command that may need to log in.
+pub struct Credentials<'a> {
+    /// The master password (also the account password).
+    pub password: &'a Password,
+    /// A TOTP or recovery code for an account with a second factor.
+    pub totp: Option<&'a str>,
+}
+
+/// A sync failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SyncError {
+    /// The vault has no sync account.
+    #[error("this vault is not linked to a sync account: run `tessera sync register` or `tessera sync clone`")]
+    NotLinked,
+    /// The vault already has one.
+    #[error("this vault is already linked to {email} on {server}")]
+    AlreadyLinked {
+        /// Account email.
+        email: String,
+        /// Server.
+        server: String,
+    },
+    /// The vault refused.
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// The server could not be reached, after retries.
+    #[error("cannot reach {server} ({detail}); local changes stay queued for the next sync")]
+    Unreachable {
+        /// Server URL.
+        server: String,
+        /// What failed.
+        detail: String,
+    },
+    /// Email, password or Secret Key wrong, or a wrong second-factor code.
+    #[error("the server refused the login: wrong email, master password, Secret Key or code")]
+    WrongCredentials,
+    /// The account asks for its second factor.
+    #[error("this account has two-factor login: pass --totp CODE (a TOTP code or a recovery code)")]
+    TotpRequired,
+    /// Too many attempts.
+    #[error("too many attempts; try again in {0} s")]
+    RateLimited(u64),
+    /// Registration: the email has an account.
+    #[error("the server already has an account for that email: use `tessera sync clone` to join it")]
+    Exists,
+    /// The Secret Key is not the account's.
+    #[error("{0}")]
+    BadSecretKey(String),
+    /// The server's answer is not trustworthy: named, and nothing applied.
+    #[error("the server's data failed verification, nothing was applied: {0}")]
+    Hostile(String),
+    /// KDF parameters refused.
+    #[error(transparent)]
+    Kdf(#[from] KdfError),
+    /// The server refused a request.
+    #[error("the server refused: {0}")]
+    Rejected(String),
+    /// Other devices kept pushing while this one tried.
+    #[error("the account kept changing during {MAX_ROUNDS} sync rounds; try again")]
+    Busy,
+    /// The local file for the emergency kit or the new vault.
+    #[error("{0}")]
+    Local(String),
+}
+
+impl SyncError {
+    fn from_http(server: &str, e: HttpError) -> SyncError {
+        match e {
+            HttpError::Unreachable(detail) => SyncError::Unreachable { server: server.into(), detail },
+            HttpError::Protocol(m) => SyncError::Hostile(format!("malformed answer ({m})")),
+            HttpError::Status(_, body) => match body.error.as_str() {
+                "invalid_credentials" => SyncError::WrongCredentials,
+                "totp_required" => SyncError::TotpRequired,
+                "rate_limited" => SyncError::RateLimited(body.retry_after.unwrap_or(60)),
+                "exists" => SyncError::Exists,
+                "unauthorized" => SyncError::Rejected("the session is no longer valid".into()),
+                "stale" => SyncError::Busy,
+                _ => SyncError::Rejected(body.message),
+            },
+        }
+    }
+}
+
+fn unix_now() -> i64 {
+    time::OffsetDateTime::now_utc().unix_timestamp()
+}
+
+fn hostile(msg: impl Into<String>) -> SyncError {
+    SyncError::Hostile(msg.into())
+}
+
+fn tokens(s: &Session) -> Tokens {
+    Tokens {
+        device_id: s.device_id.clone(),
+        access_token: s.access_token.clone(),
+        access_expires: unix_now() + s.expires_in as i64,
+        refresh_token: s.refresh_token.clone(),
+    }
+}
+
+/// A device name: the host name, else "Tessera".
+pub fn default_device_name() -> String {
+    std::fs::read_to_string("/etc/hostname")
+        .ok()
+        .map(|h| h.trim().to_string())
+        .filter(|h| !h.is_empty())
+        .unwrap_or_else(|| "Tessera".into())
+}
+
+// --- sessions ----------------------------------------------------------------
+
+fn status_of(e: &HttpError) -> Option<&str> {
+    match e {
+        HttpError::Status(_, body) => Some(body.error.as_str()),
+        _ => None,
+    }
+}
+
+/// Logs in with the master password and the stored Secret Key.
+fn login(api: &mut Api, state: &mut SyncState, creds: &Credentials<'_>) -> Result<(), SyncError> {
+    let kdf = account::kdf_from_spec(&state.kdf)?;
+    let salt = from_b64(&state.salt).ok_or_else(|| SyncError::Local("the stored account salt is damaged".into()))?;
+    let secret = SecretKey::parse(&state.secret_key).map_err(|e| SyncError::Local(e.to_string()))?;
+    let keys = account::derive(creds.password, &salt, &kdf, &secret)?;
+    let session = api
+        .login(&LoginRequest {
+            email: state.email.clone(),
+            auth: b64(keys.auth.as_ref()),
+            totp: creds.totp.map(str::to_string),
+            device_name: state.device_name.clone(),
+        })
+        .map_err(|e| SyncError::from_http(&state.server, e))?;
+    if session.account_id != state.account_id {
+        return Err(hostile("the server logged this device into a different account"));
+    }
+    api.access_token = Some(session.access_token.clone());
+    state.session = Some(tokens(&session));
+    Ok(())
+}
+
+/// A client with a live session: the stored one, a refreshed one, or a new
+/// login. The caller saves `state` (refresh tokens are single-use).
+fn connect(state: &mut SyncState, creds: &Credentials<'_>) -> Result<Api, SyncError> {
+    let mut api = Api::new(&state.server).map_err(|e| SyncError::from_http(&state.server, e))?;
+    if let Some(s) = &state.session {
+        if s.access_expires > unix_now() + 30 {
+            api.access_token = Some(s.access_token.clone());
+            return Ok(api);
+        }
+        match api.refresh(&s.refresh_token) {
+            Ok(session) if session.account_id == state.account_id => {
+                api.access_token = Some(session.access_token.clone());
+                state.session = Some(tokens(&session));
+                return Ok(api);
+            }
+            Ok(_) => return Err(hostile("the server refreshed this device into a different account")),
+            Err(e) if status_of(&e) == Some("unauthorized") => state.session = None,
+            Err(e) => return Err(SyncError::from_http(&state.server, e)),
+        }
+    }
+    login(&mut api, state, creds)?;
+    Ok(api)
+}
+
+/// Runs `f` with a session; if the server forgot the session meanwhile
+/// (revoked, restored, expired), logs in again once and retries.
+fn with_session<T>(
+    vault: &mut Vault,
+    state: &mut SyncState,
+    creds: &Credentials<'_>,
+    mut f: impl FnMut(&mut Vault, &mut SyncState, &Api) -> Result<T, HttpOr>,
+) -> Result<T, SyncError> {
+    let mut api = connect(state, creds)?;
+    state.save(vault)?;
+    match f(vault, state, &api) {
+        Err(HttpOr::Http(e)) if status_of(&e) == Some("unauthorized") => {
+            state.session = None;
+            login(&mut api, state, creds)?;
+            state.save(vault)?;
+            f(vault, state, &api).map_err(|e| e.into_sync(&state.server))
+        }
+        other => other.map_err(|e| e.into_sync(&state.server)),
+    }
+}
+
+/// An HTTP error (which may call for a new login) or any other.
+enum HttpOr {
+    Http(HttpError),
+    Sync(SyncError),
+}
+
+impl HttpOr {
+    fn into_sync(self, server: &str) -> SyncError {
+        match self {
+            HttpOr::Http(e) => SyncError::from_http(server, e),
+            HttpOr::Sync(e) => e,
+        }
+    }
+}
+
+impl From<HttpError> for HttpOr {
+    fn from(e: HttpError) -> Self {
+        HttpOr::Http(e)
+    }
+}
+
+impl From<SyncError> for HttpOr {
+    fn from(e: SyncError) -> Self {
+        HttpOr::Sync(e)
+    }
+}
+
+impl From<VaultError> for HttpOr {
+    fn from(e: VaultError) -> Self {
+        HttpOr::Sync(SyncError::Vault(e))
+    }
+}
+
+// --- register and clone ------------------------------------------------------
+
+/// What `register` made.
+pub struct Registered {
+    /// The Secret Key, to show once and put in the emergency kit.
+    pub secret_key: SecretKey,
+    /// The first sync.
+    pub report: SyncReport,
+}
+
+/// Creates an account on `server` from this vault and pushes every item.
+pub fn register(
+    vault: &mut Vault,
+    server: &str,
+    email: &str,
+    device_name: &str,
+    password: &Password,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Registered, SyncError> {
+    if let Some(s) = SyncState::load(vault)? {
+        return Err(SyncError::AlreadyLinked { email: s.email.clone(), server: s.server.clone() });
+    }
+    let secret = SecretKey::generate();
+    let mut salt = [0u8; 16];
+    getrandom::fill(&mut salt).expect("the system random source failed");
+    // The Secret Key already puts 128 unguessable bits into every guess,
+    // so the floor is enough here; the vault's own slot keeps its
+    // calibrated KDF.
+    let kdf = KdfParams::ARGON2_FLOOR;
+    let keys = account::derive(password, &salt, &kdf, &secret)?;
+    let sync_keys = vault.sync_keys();
+    let api = Api::new(server).map_err(|e| SyncError::from_http(server, e))?;
+    let session = api
+        .register(&RegisterRequest {
+            email: email.into(),
+            auth: b64(keys.auth.as_ref()),
+            salt: b64(&salt),
+            kdf: account::spec_of(&kdf),
+            wrapped_vault_key: b64(&vault.wrap_for_account(&keys.wrap, &salt)),
+            manifest: Manifest::empty().sign(&sync_keys),
+            device_name: device_name.into(),
+        })
+        .map_err(|e| SyncError::from_http(server, e))?;
+    let mut state = SyncState {
+        server: server.trim_end_matches('/').into(),
+        email: email.into(),
+        account_id: session.account_id.clone(),
+        secret_key: secret.to_display().to_string(),
+        salt: b64(&salt),
+        kdf: account::spec_of(&kdf),
+        device_name: device_name.into(),
+        session: Some(tokens(&session)),
+        cursor: 0,
+        manifest_version: 0,
+        manifest_count: 0,
+        manifest_sum: String::new(),
+        items: Default::default(),
+        last_sync: None,
+    };
+    state.set_manifest(&Manifest::empty());
+    state.save(vault)?;
+    let report = sync_with_state(vault, &mut state, &Credentials { password, totp: None }, progress)?;
+    Ok(Registered { secret_key: secret, report })
+}
+
+/// What `clone` made.
+pub struct Cloned {
+    /// The new vault, unlocked.
+    pub vault: Vault,
+    /// Its recovery code, to show once.
+    pub recovery_code: RecoveryCode,
+    /// The first sync.
+    pub report: SyncReport,
+}
+
+/// Makes a new local vault at `path` from an account.
+#[allow(clippy::too_many_arguments)]
+pub fn clone_account(
+    path: &Path,
+    server: &str,
+    email: &str,
+    secret: &SecretKey,
+    device_name: &str,
+    creds: &Credentials<'_>,
+    vault_kdf: KdfParams,
+    options: &OpenOptions,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<Cloned, SyncError> {
+    if path.symlink_metadata().is_ok() {
+        return Err(SyncError::Local(format!("{} already exists; choose a new --vault path", path.display())));
+    }
+    let mut api = Api::new(server).map_err(|e| SyncError::from_http(server, e))?;
+    let pre = api.prelogin(email).map_err(|e| SyncError::from_http(server, e))?;
+    // A hostile server's cheapest attack: weak KDF parameters. Refused.
+    let kdf = account::kdf_from_spec(&pre.kdf).map_err(|e| match e {
+        KdfError::BelowFloor { given, floor } => {
+            hostile(format!("the server offered KDF parameters below the floor ({given}; floor {floor})"))
+        }
+        other => SyncError::Kdf(other),
+    })?;
+    let salt = from_b64(&pre.salt).filter(|s| (16..=64).contains(&s.len())).ok_or_else(|| hostile("bad salt"))?;
+    let keys = account::derive(creds.password, &salt, &kdf, secret)?;
+    let session = api
+        .login(&LoginRequest {
+            email: email.into(),
+            auth: b64(keys.auth.as_ref()),
+            totp: creds.totp.map(str::to_string),
+            device_name: device_name.into(),
+        })
+        .map_err(|e| SyncError::from_http(server, e))?;
+    api.access_token = Some(session.access_token.clone());
+    let info = api.vault_info().map_err(|e| SyncError::from_http(server, e))?;
+    if info.salt != pre.salt || info.kdf != pre.kdf {
+        return Err(hostile("the account's salt or KDF parameters differ between prelogin and the vault"));
+    }
+    let wrapped = from_b64(&info.wrapped_vault_key).ok_or_else(|| hostile("the wrapped Vault Key is not base64"))?;
+    // The login just proved password and Secret Key; a key that does not
+    // open now was substituted.
+    let vault_key = VaultKey::unwrap_for_account(&keys.wrap, &salt, &wrapped)
+        .map_err(|_| hostile("the account's wrapped Vault Key fails authentication"))?;
+    let (mut vault, recovery_code) =
+        tessera_unlock::create_vault_with_key(path, creds.password, vault_kdf, options, vault_key).map_err(
+            |e| match e {
+                tessera_unlock::CreateVaultError::Create(c) => SyncError::Local(c.to_string()),
+                tessera_unlock::CreateVaultError::Factor(f) => SyncError::Local(f.to_string()),
+            },
+        )?;
+    let mut state = SyncState {
+        server: server.trim_end_matches('/').into(),
+        email: email.into(),
+        account_id: session.account_id.clone(),
+        secret_key: secret.to_display().to_string(),
+        salt: pre.salt.clone(),
+        kdf: pre.kdf.clone(),
+        device_name: device_name.into(),
+        session: Some(tokens(&session)),
+        cursor: 0,
+        manifest_version: 0,
+        manifest_count: 0,
+        manifest_sum: String::new(),
+        items: Default::default(),
+        last_sync: None,
+    };
+    state.set_manifest(&Manifest { version: 0, ..Manifest::empty() });
+    state.save(&mut vault)?;
+    let report = sync_with_state(&mut vault, &mut state, creds, progress)?;
+    Ok(Cloned { vault, recovery_code, report })
+}
+
+// --- sync ----------------------------------------------------------------------
+
+/// Pushes and pulls.
+pub fn sync(
+    vault: &mut Vault,
+    creds: &Credentials<'_>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport, SyncError> {
+    let mut state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
+    sync_with_state(vault, &mut state, creds, progress)
+}
+
+fn sync_with_state(
+    vault: &mut Vault,
+    state: &mut SyncState,
+    creds: &Credentials<'_>,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<SyncReport, SyncError> {
+    let keys = vault.sync_keys();
+    with_session(vault, state, creds, |vault, state, api| {
+        check_account(state, api)?;
+        let mut report = SyncReport::default();
+        for _ in 0..MAX_ROUNDS {
+            match round(vault, state, api, &keys, &mut report, progress)? {
+                true => {
+                    state.last_sync = Some(unix_now());
+                    state.save(vault)?;
+                    return Ok(report);
+                }
+                false => continue,
+            }
+        }
+        Err(SyncError::Busy.into())
+    })
+}
+
+/// The account's salt and KDF must be what this device trusts.
+fn check_account(state: &SyncState, api: &Api) -> Result<(), HttpOr> {
+    let info = api.vault_info()?;
+    if info.kdf != state.kdf {
+        let what = match account::kdf_from_spec(&info.kdf) {
+            Err(KdfError::BelowFloor { given, floor }) => {
+                format!("KDF parameters below the floor ({given}; floor {floor})")
+            }
+            _ => "different KDF parameters".to_string(),
+        };
+        return Err(hostile(format!("the server now offers {what} for this account; refused")).into());
+    }
+    if info.salt != state.salt {
+        return Err(hostile("the server changed the account's salt").into());
+    }
+    Ok(())
+}
+
+fn parse_id(hex: &str) -> Result<ItemId, SyncError> {
+    ItemId::from_str(hex).map_err(|_| hostile(format!("malformed item id {hex:?}")))
+}
+
+/// One pull-merge-push round. `Ok(false)`: a push raced another device;
+/// run another round.
+fn round(
+    vault: &mut Vault,
+    state: &mut SyncState,
+    api: &Api,
+    keys: &SyncKeys,
+    report: &mut SyncReport,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<bool, HttpOr> {
+    // 1. The index, checked against the signed manifest and our memory.
+    let index = api.index()?;
+    let signed = Manifest::verify(keys, &index.manifest)
+        .map_err(|_| hostile("the account manifest fails authentication (not signed with this account's key)"))?;
+    if signed.version != index.manifest_version {
+        return Err(hostile("the manifest's version disagrees with the server's").into());
+    }
+    let known = state.manifest();
+    if signed.version < known.version {
+        return Err(hostile(format!(
+            "the account was rolled back: the server's manifest is version {} but this device has seen version {}",
+            signed.version, known.version
+        ))
+        .into());
+    }
+    if signed.version == known.version && known.version > 0 && signed != known {
+        return Err(hostile("the server's manifest differs from the one this device signed").into());
+    }
+    let mut server: HashMap<ItemId, (u64, bool)> = HashMap::with_capacity(index.items.len());
+    for e in &index.items {
+        if server.insert(parse_id(&e.id)?, (e.revision, e.deleted)).is_some() {
+            return Err(hostile(format!("item {} is listed twice", e.id)).into());
+        }
+    }
+    for (hex, t) in &state.items {
+        match server.get(&parse_id(hex)?) {
+            None => return Err(hostile(format!("item {hex} was dropped by the server")).into()),
+            Some((rev, _)) if *rev < t.revision => {
+                return Err(hostile(format!(
+                    "item {hex} was rolled back from revision {} to revision {rev}",
+                    t.revision
+                ))
+                .into());
+            }
+            _ => {}
+        }
+    }
+    let recount = Manifest::of(keys, signed.version, server.iter().map(|(id, (rev, _))| (id, *rev)));
+    if recount.count != signed.count || recount.sum != signed.sum {
+        let extra: Vec<String> =
+            server.keys().filter(|id| !state.items.contains_key(&id.to_hex())).map(ItemId::to_hex).take(3).collect();
+        return Err(hostile(format!(
+            "the server's items do not match the account's signed manifest ({} items, {} signed): an item was \
+             dropped, added from elsewhere or rolled back{}",
+            recount.count,
+            signed.count,
+            if extra.is_empty() { String::new() } else { format!(" (unknown to this device: {})", extra.join(", ")) }
+        ))
+        .into());
+    }
+
+    // 2. Pull every change up to the index's sequence number.
+    let mut changes: Vec<Change> = Vec::new();
+    let mut cursor = state.cursor.min(index.seq);
+    'pages: loop {
+        let page = api.changes(cursor)?;
+        let last = page.next;
+        for c in page.changes {
+            if c.seq > index.seq {
+                break 'pages;
+            }
+            changes.push(c);
+        }
+        progress(Progress::Pulling(changes.len() as u64));
+        if !page.more || last <= cursor {
+            break;
+        }
+        cursor = last;
+    }
+    let mut fed: HashMap<ItemId, &Change> = HashMap::with_capacity(changes.len());
+    for c in &changes {
+        fed.insert(parse_id(&c.id)?, c);
+    }
+    for (id, (rev, deleted)) in &server {
+        let tracked = state.items.get(&id.to_hex());
+        if tracked.is_some_and(|t| t.revision == *rev) {
+            continue;
+        }
+        match fed.get(id) {
+            Some(c) if c.revision == *rev && c.deleted == *deleted => {}
+            _ => {
+                return Err(hostile(format!(
+                    "item {id}: the change feed does not carry its revision {rev} (a change was hidden or replayed)"
+                ))
+                .into());
+            }
+        }
+    }
+
+    // 3. Open what is new to us and merge it with local edits.
+    let local: HashMap<ItemId, u64> = vault.item_revisions()?.into_iter().collect();
+    let mut remote_changes: Vec<RemoteChange> = Vec::new();
+    let mut tracked_after: Vec<(ItemId, Tracked, bool)> = Vec::new(); // (id, tracked, dirty)
+    for (id, c) in &fed {
+        let hex = id.to_hex();
+        let t = state.items.get(&hex).copied();
+        if t.is_some_and(|t| t.revision == c.revision) {
+            continue;
+        }
+        let rec = record::open(keys, id, c.revision, c.deleted, &c.blob).map_err(|_| {
+            hostile(format!(
+                "item {id}: its record fails authentication at revision {} (swapped with another item, replayed \
+                 from an older revision, or taken from another account)",
+                c.revision
+            ))
+        })?;
+        report.pulled += 1;
+        let local_rev = local.get(id).copied();
+        let dirty = match (t, local_rev) {
+            (Some(t), Some(r)) => t.local != r || t.deleted,
+            (Some(t), None) => !t.deleted,
+            (None, Some(_)) => true,
+            (None, None) => false,
+        };
+        let base = Tracked { revision: c.revision, local: 0, deleted: c.deleted };
+        match (rec, dirty, local_rev) {
+            (Record::Tombstone, false, _) | (Record::Tombstone, true, None) => {
+                remote_changes.push(RemoteChange::Remove(*id));
+                tracked_after.push((*id, base, false));
+            }
+            // Deleted there, edited here: the edit wins and goes back up.
+            (Record::Tombstone, true, Some(_)) => tracked_after.push((*id, base, true)),
+            // Unchanged here, or deleted here but edited there (the edit wins).
+            (Record::Put(v), false, _) | (Record::Put(v), true, None) => {
+                remote_changes.push(RemoteChange::Put(v));
+                tracked_after.push((*id, base, false));
+            }
+            (Record::Put(remote), true, Some(_)) => {
+                let remote = *remote;
+                let mine = vault.get(*id)?;
+                let history = vault.history(*id)?;
+                let ancestor = t.and_then(|t| history.into_iter().find(|h| h.revision == t.local));
+                match ancestor.as_ref().and_then(|a| merge3(a, &mine, &remote.item)) {
+                    Some(merged) => {
+                        let attachments = match merged.attachments {
+                            Side::Remote => remote.attachments,
+                            Side::Local => contents(vault, &mine)?,
+                        };
+                        let same_as_remote =
+                            merged.attachments == Side::Remote && same_content(&merged.item, &remote.item);
+                        remote_changes.push(RemoteChange::Put(Box::new(NewVersion { item: merged.item, attachments })));
+                        tracked_after.push((*id, base, !same_as_remote));
+                    }
+                    None => {
+                        // Both changed the same field: theirs in place, ours as a copy.
+                        report.conflicts += 1;
+                        let mut copy = mine.clone();
+                        copy.id = ItemId::random();
+                        copy.title = format!("{} (conflict copy from {})", mine.title, state.device_name);
+                        let copy_attachments = contents(vault, &mine)?;
+                        remote_changes.push(RemoteChange::Put(Box::new(remote)));
+                        remote_changes.push(RemoteChange::Put(Box::new(NewVersion {
+                            item: copy,
+                            attachments: copy_attachments,
+                        })));
+                        tracked_after.push((*id, base, false));
+                    }
+                }
+            }
+        }
+    }
+
+    // 4. Apply, and record it, in one transaction.
+    let dirty: HashSet<ItemId> = tracked_after.iter().filter(|(_, _, d)| *d).map(|(id, _, _)| *id).collect();
+    let after: HashMap<ItemId, Tracked> = tracked_after.iter().map(|(id, t, _)| (*id, *t)).collect();
+    {
+        let st = &mut *state;
+        vault.apply_remote(remote_changes, |applied| {
+            let new_local: HashMap<ItemId, u64> = applied.iter().filter_map(|(id, r)| Some((*id, (*r)?))).collect();
+            for (id, t) in &after {
+                let local = if dirty.contains(id) { 0 } else { new_local.get(id).copied().unwrap_or(0) };
+                st.items.insert(id.to_hex(), Tracked { local, ..*t });
+            }
+            st.cursor = index.seq;
+            st.set_manifest(&signed);
+            st.to_bytes().to_vec()
+        })?;
+    }
+
+    // 5. Push what changed here.
+    let mut pending: Vec<(ItemId, u64, Option<u64>)> = Vec::new(); // (id, base revision, local revision or tombstone)
+    let revisions = vault.item_revisions()?;
+    let present: HashSet<ItemId> = revisions.iter().map(|(id, _)| *id).collect();
+    for (id, rev) in &revisions {
+        let t = state.items.get(&id.to_hex());
+        if t.is_none_or(|t| t.local != *rev || t.deleted) {
+            pending.push((*id, t.map_or(0, |t| t.revision), Some(*rev)));
+        }
+    }
+    for (hex, t) in &state.items {
+        let id = parse_id(hex)?;
+        if !t.deleted && !present.contains(&id) {
+            pending.push((id, t.revision, None));
+        }
+    }
+    if pending.is_empty() {
+        return Ok(true);
+    }
+    let total = pending.len() as u64;
+    let mut sent = 0u64;
+    for batch in pending.chunks(MAX_PUSH_ITEMS) {
+        let mut manifest = state.manifest();
+        let base_version = manifest.version;
+        manifest.version += 1;
+        let mut items = Vec::with_capacity(batch.len());
+        for (id, base, local_rev) in batch {
+            manifest.advance(keys, id, *base, base + 1);
+            let blob = match local_rev {
+                Some(_) => {
+                    let item = vault.get(*id)?;
+                    let attachments = contents(vault, &item)?;
+                    record::seal(keys, &NewVersion { item, attachments }, base + 1)
+                }
+                None => record::seal_tombstone(keys, id, base + 1),
+            };
+            items.push(PushItem { id: id.to_hex(), base_revision: *base, deleted: local_rev.is_none(), blob });
+        }
+        let req = PushRequest {
+            base_manifest_version: base_version,
+            manifest: manifest.sign(keys),
+            manifest_version: manifest.version,
+            items,
+        };
+        match api.push(&req) {
+            Ok(resp) => {
+                for (id, base, local_rev) in batch {
+                    state.items.insert(
+                        id.to_hex(),
+                        Tracked { revision: base + 1, local: local_rev.unwrap_or(0), deleted: local_rev.is_none() },
+                    );
+                }
+                state.set_manifest(&manifest);
+                state.cursor = resp.seq;
+                state.save(vault)?;
+                sent += batch.len() as u64;
+                report.pushed += batch.len() as u64;
+                progress(Progress::Pushing(sent, total));
+            }
+            Err(e) if status_of(&e) == Some("stale") => return Ok(false),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Ok(true)
+}
+
+/// Every field a merge looks at, equal.
+fn same_content(a: &Item, b: &Item) -> bool {
+    a.item_type == b.item_type
+        && a.title == b.title
+        && a.username == b.username
+        && a.password == b.password
+        && a.urls == b.urls
+        && a.notes == b.notes
+        && a.otp == b.otp
+        && a.fields == b.fields
+        && a.tags == b.tags
+        && a.folder == b.folder
+        && a.favourite == b.favourite
+        && a.expires == b.expires
+        && a.deleted == b.deleted
+}
+
+/// The contents of an item's attachments.
+fn contents(vault: &Vault, item: &Item) -> Result<Vec<NewAttachment>, VaultError> {
+    item.attachments
+        .iter()
+        .map(|a| Ok(NewAttachment { name: a.name.clone(), content: vault.attachment_content(item.id, a)? }))
+        .collect()
+}
+
+// --- status, logout, second factor ------------------------------------------------
+
+/// `sync status`.
+#[derive(Debug, serde::Serialize)]
+pub struct Status {
+    /// Server URL.
+    pub server: String,
+    /// Account email.
+    pub email: String,
+    /// Account id.
+    pub account_id: String,
+    /// This device's id, while logged in.
+    pub device_id: Option<String>,
+    /// Whether this device holds a session.
+    pub logged_in: bool,
+    /// Unix seconds of the last successful sync.
+    pub last_sync: Option<i64>,
+    /// Local changes waiting to go up.
+    pub pending: u64,
+    /// Items the server holds, as of the last sync (tombstones included).
+    pub items: u64,
+    /// The last manifest version seen.
+    pub manifest_version: u64,
+}
+
+/// The local view, without contacting the server.
+pub fn status(vault: &Vault) -> Result<Status, SyncError> {
+    let state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
+    let revisions = vault.item_revisions()?;
+    let present: HashSet<String> = revisions.iter().map(|(id, _)| id.to_hex()).collect();
+    let mut pending = revisions
+        .iter()
+        .filter(|(id, rev)| state.items.get(&id.to_hex()).is_none_or(|t| t.local != *rev || t.deleted))
+        .count();
+    pending += state.items.iter().filter(|(hex, t)| !t.deleted && !present.contains(*hex)).count();
+    Ok(Status {
+        server: state.server.clone(),
+        email: state.email.clone(),
+        account_id: state.account_id.clone(),
+        device_id: state.session.as_ref().map(|s| s.device_id.clone()),
+        logged_in: state.session.is_some(),
+        last_sync: state.last_sync,
+        pending: pending as u64,
+        items: state.items.len() as u64,
+        manifest_version: state.manifest_version,
+    })
+}
+
+/// Revokes this device's session on the server (best effort when the
+/// server is away) and forgets its tokens; with `forget`, unlinks the vault
+/// from the account too. Returns whether the server confirmed.
+pub fn logout(vault: &mut Vault, forget: bool) -> Result<bool, SyncError> {
+    let mut state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
+    let mut confirmed = false;
+    if let Some(s) = &state.session {
+        let mut api = Api::new(&state.server).map_err(|e| SyncError::from_http(&state.server, e))?;
+        api.access_token = Some(s.access_token.clone());
+        confirmed = match api.logout() {
+            Ok(()) => true,
+            // Expired access token: refresh to revoke properly.
+            Err(e) if status_of(&e) == Some("unauthorized") => match api.refresh(&s.refresh_token) {
+                Ok(session) => {
+                    api.access_token = Some(session.access_token);
+                    api.logout().is_ok()
+                }
+                Err(_) => true, // the server no longer knows this session
+            },
+            Err(_) => false,
+        };
+    }
+    state.session = None;
+    if forget {
+        vault.save_sync_state(None)?;
+    } else {
+        state.save(vault)?;
+    }
+    Ok(confirmed)
+}
+
+/// `sync 2fa enable`: without a code, the (pending) TOTP secret to add to
+/// an authenticator; with one, switches the factor on.
+pub enum TwoFactor {
+    /// Add this to an authenticator, then confirm with a code.
+    Enroll(TotpEnrollment),
+    /// On; show these once.
+    Enabled(RecoveryCodes),
+}
+
+/// Starts or confirms TOTP for the account.
+pub fn enable_totp(vault: &mut Vault, password: &Password, code: Option<&str>) -> Result<TwoFactor, SyncError> {
+    let mut state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
+    let creds = Credentials { password, totp: None };
+    with_session(vault, &mut state, &creds, |_, _, api| {
+        let enrollment = api.totp_enroll()?;
+        Ok(match code {
+            None => TwoFactor::Enroll(enrollment),
+            Some(code) => TwoFactor::Enabled(api.totp_verify(code)?),
+        })
+    })
+}
+
+/// Switches TOTP off (needs a current code or a recovery code).
+pub fn disable_totp(vault: &mut Vault, password: &Password, code: &str) -> Result<(), SyncError> {
+    let mut state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
+    let creds = Credentials { password, totp: Some(code) };
+    with_session(vault, &mut state, &creds, |_, _, api| Ok(api.totp_disable(code)?))
+}

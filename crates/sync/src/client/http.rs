@@ -1,0 +1,188 @@
+//! The HTTP side of the client: one method per route, JSON in and out,
+//! retries with backoff while the server is away.
+
+use std::time::Duration;
+
+use reqwest::Method;
+use reqwest::blocking::{Client, Response};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use crate::wire::{
+    API_PREFIX, Changes, ErrorBody, LoginRequest, MAX_PAGE, PreloginRequest, PreloginResponse, PushRequest,
+    PushResponse, RecoveryCodes, RefreshRequest, RegisterRequest, Session, TotpCode, TotpEnrollment, VaultIndex,
+    VaultInfo,
+};
+
+/// Waits between attempts while the server cannot be reached.
+const BACKOFF: [Duration; 4] =
+    [Duration::from_millis(250), Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2)];
+
+/// A request failed.
+#[derive(Debug)]
+pub enum HttpError {
+    /// No answer after every retry (connection refused, timeout, 503).
+    Unreachable(String),
+    /// The server answered with an error.
+    Status(u16, ErrorBody),
+    /// The answer was not what the API promises.
+    Protocol(String),
+}
+
+/// A client for one server.
+pub struct Api {
+    base: String,
+    http: Client,
+    /// The access token for authenticated routes.
+    pub access_token: Option<String>,
+}
+
+impl Api {
+    /// A client for `server` (its base URL).
+    pub fn new(server: &str) -> Result<Api, HttpError> {
+        let http = Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(120))
+            .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HttpError::Protocol(format!("cannot set up HTTP: {e}")))?;
+        Ok(Api { base: server.trim_end_matches('/').to_string(), http, access_token: None })
+    }
+
+    fn send<B: Serialize, R: DeserializeOwned>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+    ) -> Result<R, HttpError> {
+        let url = format!("{}{API_PREFIX}{path}", self.base);
+        let mut attempt = 0;
+        loop {
+            let mut req = self.http.request(method.clone(), &url);
+            if let Some(t) = &self.access_token {
+                req = req.bearer_auth(t);
+            }
+            if let Some(b) = body {
+                req = req.json(b);
+            }
+            let outcome = req.send();
+            let retry = match &outcome {
+                Err(e) => e.is_connect() || e.is_timeout(),
+                Ok(r) => r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE,
+            };
+            if retry && attempt < BACKOFF.len() {
+                std::thread::sleep(BACKOFF[attempt]);
+                attempt += 1;
+                continue;
+            }
+            return match outcome {
+                Err(e) => Err(HttpError::Unreachable(without_url(&e))),
+                Ok(r) => decode(r),
+            };
+        }
+    }
+
+    fn get<R: DeserializeOwned>(&self, path: &str) -> Result<R, HttpError> {
+        self.send::<(), R>(Method::GET, path, None)
+    }
+
+    fn post<B: Serialize, R: DeserializeOwned>(&self, path: &str, body: &B) -> Result<R, HttpError> {
+        self.send(Method::POST, path, Some(body))
+    }
+
+    /// `POST /accounts/prelogin`.
+    pub fn prelogin(&self, email: &str) -> Result<PreloginResponse, HttpError> {
+        self.post("/accounts/prelogin", &PreloginRequest { email: email.into() })
+    }
+
+    /// `POST /accounts/register`.
+    pub fn register(&self, req: &RegisterRequest) -> Result<Session, HttpError> {
+        self.post("/accounts/register", req)
+    }
+
+    /// `POST /accounts/login`.
+    pub fn login(&self, req: &LoginRequest) -> Result<Session, HttpError> {
+        self.post("/accounts/login", req)
+    }
+
+    /// `POST /accounts/refresh`.
+    pub fn refresh(&self, token: &str) -> Result<Session, HttpError> {
+        self.post("/accounts/refresh", &RefreshRequest { refresh_token: token.into() })
+    }
+
+    /// `POST /accounts/logout`.
+    pub fn logout(&self) -> Result<(), HttpError> {
+        self.send::<(), Empty>(Method::POST, "/accounts/logout", None).map(|_| ())
+    }
+
+    /// `GET /vault`.
+    pub fn vault_info(&self) -> Result<VaultInfo, HttpError> {
+        self.get("/vault")
+    }
+
+    /// `GET /vault/index`.
+    pub fn index(&self) -> Result<VaultIndex, HttpError> {
+        self.get("/vault/index")
+    }
+
+    /// `GET /vault/changes`, one page.
+    pub fn changes(&self, since: u64) -> Result<Changes, HttpError> {
+        self.get(&format!("/vault/changes?since={since}&limit={MAX_PAGE}"))
+    }
+
+    /// `POST /vault/push`.
+    pub fn push(&self, req: &PushRequest) -> Result<PushResponse, HttpError> {
+        self.post("/vault/push", req)
+    }
+
+    /// `POST /accounts/2fa/enroll`.
+    pub fn totp_enroll(&self) -> Result<TotpEnrollment, HttpError> {
+        self.send::<(), TotpEnrollment>(Method::POST, "/accounts/2fa/enroll", None)
+    }
+
+    /// `POST /accounts/2fa/verify`.
+    pub fn totp_verify(&self, code: &str) -> Result<RecoveryCodes, HttpError> {
+        self.post("/accounts/2fa/verify", &TotpCode { code: code.into() })
+    }
+
+    /// `POST /accounts/2fa/disable`.
+    pub fn totp_disable(&self, code: &str) -> Result<(), HttpError> {
+        self.post::<_, Empty>("/accounts/2fa/disable", &TotpCode { code: code.into() }).map(|_| ())
+    }
+
+    /// `GET /accounts/events`.
+    pub fn events(&self) -> Result<Vec<crate::wire::AccountEvent>, HttpError> {
+        self.get("/accounts/events")
+    }
+}
+
+/// A 204 or any body we do not need.
+struct Empty;
+
+impl<'de> serde::Deserialize<'de> for Empty {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        serde::de::IgnoredAny::deserialize(d).map(|_| Empty)
+    }
+}
+
+fn decode<R: DeserializeOwned>(r: Response) -> Result<R, HttpError> {
+    let status = r.status();
+    let bytes = r.bytes().map_err(|e| HttpError::Unreachable(without_url(&e)))?;
+    if status.is_success() {
+        let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
+        return serde_json::from_slice(bytes).map_err(|e| HttpError::Protocol(format!("unexpected answer: {e}")));
+    }
+    match serde_json::from_slice::<ErrorBody>(&bytes) {
+        Ok(body) => Err(HttpError::Status(status.as_u16(), body)),
+        Err(_) => Err(HttpError::Protocol(format!("HTTP {status} without an error body"))),
+    }
+}
+
+/// reqwest's messages include the URL, which may carry a query; keep the kind.
+fn without_url(e: &reqwest::Error) -> String {
+    let mut msg = e.to_string();
+    if let Some(url) = e.url() {
+        msg = msg.replace(url.as_str(), "the server");
+    }
+    msg
+}

@@ -1,0 +1,15 @@
+//! The sync client.
+
+pub mod account;
+pub mod engine;
+pub mod http;
+pub mod manifest;
+pub mod merge;
+pub mod record;
+pub mod state;
+
+pub use account::SecretKey;
+pub use engine::{
+    Cloned, Credentials, Progress, Registered, Status, SyncError, SyncReport, TwoFactor, clone_account,
+    default_device_name, disable_totp, enable_totp, logout, register, status, sync,
+};

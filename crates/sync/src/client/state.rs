@@ -1,0 +1,121 @@
+//! This device's sync state, kept sealed inside its vault file (core seals
+//! it under a key derived from the Vault Key): the server, the account,
+//! the Secret Key, this device's tokens, the pull cursor, the last verified
+//! manifest and, per item, the server revision and local revision last
+//! synced.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use tessera_core::{ManifestSum, Vault, VaultError};
+use zeroize::Zeroizing;
+
+use super::manifest::Manifest;
+use crate::wire::KdfSpec;
+
+/// The tokens of this device's session.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct Tokens {
+    /// This device's id on the server.
+    pub device_id: String,
+    /// Bearer token.
+    pub access_token: String,
+    /// Unix seconds when the access token stops working.
+    pub access_expires: i64,
+    /// Single-use refresh token.
+    pub refresh_token: String,
+}
+
+/// What this device last agreed with the server about one item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Tracked {
+    /// Server revision.
+    pub revision: u64,
+    /// Local revision that revision corresponds to (0: none).
+    pub local: u64,
+    /// The server holds a tombstone.
+    pub deleted: bool,
+}
+
+/// The whole state.
+#[derive(Clone, Serialize, Deserialize)]
+pub struct SyncState {
+    /// Server base URL.
+    pub server: String,
+    /// Account email.
+    pub email: String,
+    /// Account id.
+    pub account_id: String,
+    /// The Secret Key, displayed form.
+    pub secret_key: String,
+    /// Account salt, base64.
+    pub salt: String,
+    /// Account KDF parameters (trusted from registration or first login,
+    /// never from a later prelogin).
+    pub kdf: KdfSpec,
+    /// This device's name.
+    pub device_name: String,
+    /// Current session, if any.
+    pub session: Option<Tokens>,
+    /// Pull cursor.
+    pub cursor: u64,
+    /// The newest manifest this device has verified or signed.
+    pub manifest_version: u64,
+    /// Its entry count.
+    pub manifest_count: u64,
+    /// Its sum, hex.
+    pub manifest_sum: String,
+    /// Per item (hex id).
+    pub items: BTreeMap<String, Tracked>,
+    /// Unix seconds of the last successful sync.
+    pub last_sync: Option<i64>,
+}
+
+impl Drop for SyncState {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.secret_key);
+        if let Some(s) = &mut self.session {
+            zeroize::Zeroize::zeroize(&mut s.access_token);
+            zeroize::Zeroize::zeroize(&mut s.refresh_token);
+        }
+    }
+}
+
+impl SyncState {
+    /// Reads the state from the vault; `None` if it has no account.
+    pub fn load(vault: &Vault) -> Result<Option<SyncState>, VaultError> {
+        let Some(bytes) = vault.sync_state()? else { return Ok(None) };
+        // Sealed by us; a parse failure means a newer format or damage.
+        serde_json::from_slice(&bytes)
+            .map(Some)
+            .map_err(|_| VaultError::Integrity(tessera_core::IntegrityError::SyncState))
+    }
+
+    /// Serialised, for the vault to seal.
+    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
+        Zeroizing::new(serde_json::to_vec(self).expect("the sync state always serialises"))
+    }
+
+    /// Saves the state on its own.
+    pub fn save(&self, vault: &mut Vault) -> Result<(), VaultError> {
+        vault.save_sync_state(Some(&self.to_bytes()))
+    }
+
+    /// The last manifest as a value.
+    pub fn manifest(&self) -> Manifest {
+        let mut sum = [0u8; 32];
+        if let Ok(bytes) = data_encoding::HEXLOWER.decode(self.manifest_sum.as_bytes())
+            && bytes.len() == 32
+        {
+            sum.copy_from_slice(&bytes);
+        }
+        Manifest { version: self.manifest_version, count: self.manifest_count, sum: ManifestSum(sum) }
+    }
+
+    /// Records a manifest.
+    pub fn set_manifest(&mut self, m: &Manifest) {
+        self.manifest_version = m.version;
+        self.manifest_count = m.count;
+        self.manifest_sum = data_encoding::HEXLOWER.encode(&m.sum.0);
+    }
+}

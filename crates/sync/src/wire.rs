@@ -1,0 +1,320 @@
+//! The JSON the client and the blind server exchange under `/api/v1`.
+//!
+//! Everything here is either public (an email address, KDF parameters, ids,
+//! revisions) or opaque to the server: `auth` is a key derived from the
+//! master password that the server only hashes, and every `blob` or
+//! `manifest` is sealed or MACed by the client under keys the server never
+//! sees. Item ids are 32 lowercase hex digits; binary values are standard
+//! base64.
+
+use serde::{Deserialize, Serialize};
+
+/// Every API route lives under this prefix.
+pub const API_PREFIX: &str = "/api/v1";
+
+/// The most changes one pull page returns.
+pub const MAX_PAGE: u32 = 1000;
+
+/// The most items one push may carry.
+pub const MAX_PUSH_ITEMS: usize = 1000;
+
+macro_rules! wire {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+        #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
+        $vis struct $name { $($body)* }
+    };
+}
+
+wire! {
+    /// Account password-KDF parameters (Argon2id). The client refuses any
+    /// below its floor, whoever sends them.
+    pub struct KdfSpec {
+        /// Always `argon2id`.
+        pub algorithm: String,
+        /// Memory in KiB.
+        pub memory_kib: u32,
+        /// Passes.
+        pub iterations: u32,
+        /// Lanes.
+        pub parallelism: u32,
+    }
+}
+
+wire! {
+    /// `POST /accounts/prelogin`.
+    pub struct PreloginRequest {
+        /// The account's email address.
+        pub email: String,
+    }
+}
+
+wire! {
+    /// The salt and KDF parameters to derive `auth` with. For an unknown
+    /// email the server answers with a stable fake, so prelogin does not
+    /// reveal which accounts exist.
+    pub struct PreloginResponse {
+        /// Account salt, base64 (16 bytes).
+        pub salt: String,
+        /// KDF parameters.
+        pub kdf: KdfSpec,
+    }
+}
+
+wire! {
+    /// `POST /accounts/register`.
+    pub struct RegisterRequest {
+        /// Email address (the login name).
+        pub email: String,
+        /// `auth`, base64 (32 bytes): the server stores Argon2id(auth, pepper).
+        pub auth: String,
+        /// Account salt, base64.
+        pub salt: String,
+        /// KDF parameters the client used.
+        pub kdf: KdfSpec,
+        /// The Vault Key wrapped by the client's `wrap` key, base64.
+        pub wrapped_vault_key: String,
+        /// The first signed manifest, base64.
+        pub manifest: String,
+        /// A name for this device, shown in the account's event log.
+        pub device_name: String,
+    }
+}
+
+wire! {
+    /// `POST /accounts/login`.
+    pub struct LoginRequest {
+        /// Email address.
+        pub email: String,
+        /// `auth`, base64.
+        pub auth: String,
+        /// The account's TOTP code or one of its recovery codes, when it
+        /// has a second factor.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub totp: Option<String>,
+        /// A name for this device.
+        pub device_name: String,
+    }
+}
+
+wire! {
+    /// Tokens for one device: a short-lived access token and a refresh
+    /// token that rotates on every use.
+    pub struct Session {
+        /// The account's id.
+        pub account_id: String,
+        /// This device's id (one refresh-token family).
+        pub device_id: String,
+        /// Bearer token for every other route.
+        pub access_token: String,
+        /// Seconds until the access token expires.
+        pub expires_in: u64,
+        /// Single-use: trade it at `/accounts/refresh` for a new pair.
+        pub refresh_token: String,
+    }
+}
+
+wire! {
+    /// `POST /accounts/refresh`.
+    pub struct RefreshRequest {
+        /// The current refresh token. A token used twice revokes its device.
+        pub refresh_token: String,
+    }
+}
+
+wire! {
+    /// `DELETE /accounts`: deleting an account needs `auth` again.
+    pub struct DeleteAccountRequest {
+        /// `auth`, base64.
+        pub auth: String,
+    }
+}
+
+wire! {
+    /// `POST /accounts/2fa/enroll`: a new TOTP secret, not active until
+    /// verified.
+    pub struct TotpEnrollment {
+        /// Base32 secret.
+        pub secret: String,
+        /// `otpauth://` URI for an authenticator app.
+        pub uri: String,
+    }
+}
+
+wire! {
+    /// `POST /accounts/2fa/verify` and `/accounts/2fa/disable`.
+    pub struct TotpCode {
+        /// A current TOTP code (or, to disable, a recovery code).
+        pub code: String,
+    }
+}
+
+wire! {
+    /// One-time recovery codes, shown once when 2FA is switched on.
+    pub struct RecoveryCodes {
+        /// Each works once in place of a TOTP code.
+        pub codes: Vec<String>,
+    }
+}
+
+wire! {
+    /// One entry of the account's event log.
+    pub struct AccountEvent {
+        /// Unix seconds.
+        pub at: i64,
+        /// What happened (`registered`, `login`, `login_failed`, `refresh_reuse`, …).
+        pub event: String,
+        /// The device's name, when known.
+        pub device: String,
+        /// The client's address.
+        pub address: String,
+    }
+}
+
+wire! {
+    /// `GET /vault`: what a new device needs to join.
+    pub struct VaultInfo {
+        /// The Vault Key wrapped by the account's `wrap` key, base64.
+        pub wrapped_vault_key: String,
+        /// Account salt, base64.
+        pub salt: String,
+        /// KDF parameters.
+        pub kdf: KdfSpec,
+    }
+}
+
+wire! {
+    /// One item in the index.
+    pub struct IndexEntry {
+        /// Item id.
+        pub id: String,
+        /// Server revision.
+        pub revision: u64,
+        /// A tombstone.
+        pub deleted: bool,
+    }
+}
+
+wire! {
+    /// `GET /vault/index`: the signed manifest and every item's revision,
+    /// read in one transaction.
+    pub struct VaultIndex {
+        /// The signed manifest, base64.
+        pub manifest: String,
+        /// Its version (also inside it, MACed).
+        pub manifest_version: u64,
+        /// The account's latest sequence number.
+        pub seq: u64,
+        /// Every item, tombstones included.
+        pub items: Vec<IndexEntry>,
+    }
+}
+
+wire! {
+    /// One changed item in a pull.
+    pub struct Change {
+        /// Item id.
+        pub id: String,
+        /// Server revision.
+        pub revision: u64,
+        /// Sequence number of the change (the cursor).
+        pub seq: u64,
+        /// A tombstone.
+        pub deleted: bool,
+        /// The sealed record, base64.
+        pub blob: String,
+    }
+}
+
+wire! {
+    /// `GET /vault/changes?since=SEQ&limit=N`.
+    pub struct Changes {
+        /// Changes after `since`, in sequence order.
+        pub changes: Vec<Change>,
+        /// The cursor to ask from next.
+        pub next: u64,
+        /// Whether more changes follow.
+        pub more: bool,
+    }
+}
+
+wire! {
+    /// One item in a push.
+    pub struct PushItem {
+        /// Item id.
+        pub id: String,
+        /// The server revision this change is based on (0: a new item).
+        pub base_revision: u64,
+        /// A tombstone.
+        pub deleted: bool,
+        /// The sealed record for revision `base_revision + 1`, base64.
+        pub blob: String,
+    }
+}
+
+wire! {
+    /// `POST /vault/push`: a batch applied in one transaction, or not at all.
+    pub struct PushRequest {
+        /// The manifest version the client built on.
+        pub base_manifest_version: u64,
+        /// The new signed manifest, base64.
+        pub manifest: String,
+        /// Its version (`base_manifest_version + 1`).
+        pub manifest_version: u64,
+        /// The changes.
+        pub items: Vec<PushItem>,
+    }
+}
+
+wire! {
+    /// A push was applied.
+    pub struct PushResponse {
+        /// The account's sequence number after the push.
+        pub seq: u64,
+    }
+}
+
+wire! {
+    /// An item whose base revision was stale.
+    pub struct StaleItem {
+        /// Item id.
+        pub id: String,
+        /// Its current server revision.
+        pub revision: u64,
+    }
+}
+
+wire! {
+    /// Every error: a stable code, a message for people, and what a client
+    /// needs to act on it.
+    pub struct ErrorBody {
+        /// Stable code: `bad_request`, `unauthorized`, `invalid_credentials`,
+        /// `totp_required`, `not_found`, `exists`, `stale`, `too_large`,
+        /// `rate_limited`, `unavailable`, `internal`.
+        pub error: String,
+        /// One line for people.
+        pub message: String,
+        /// For `rate_limited`: seconds to wait.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub retry_after: Option<u64>,
+        /// For `stale`: the current revision of each stale item.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        pub stale: Vec<StaleItem>,
+    }
+}
+
+/// Standard base64, as every binary value on the wire.
+pub fn b64(bytes: &[u8]) -> String {
+    data_encoding::BASE64.encode(bytes)
+}
+
+/// Decodes standard base64.
+pub fn from_b64(text: &str) -> Option<Vec<u8>> {
+    data_encoding::BASE64.decode(text.as_bytes()).ok()
+}
+
+/// Whether `id` is a well-formed item id (32 lowercase hex digits).
+pub fn is_item_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+}
