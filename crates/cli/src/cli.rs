@@ -153,6 +153,72 @@ pub enum Command {
     Audit,
     /// Check every slot, item, attachment and the audit chain; exit 5 on any failure
     Verify,
+    /// Sync through a tessera-server that stores ciphertext only (no subcommand: push and pull now)
+    Sync(SyncArgs),
+}
+
+#[derive(Args, Debug)]
+pub struct SyncArgs {
+    /// A TOTP code or a recovery code, for an account with two-factor login
+    #[arg(long, global = true, value_name = "CODE")]
+    pub totp: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<SyncCommand>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum SyncCommand {
+    /// Create a sync account from this vault and upload every item
+    Register {
+        /// Server base URL, e.g. http://127.0.0.1:8743
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// The account's email address (the login name)
+        #[arg(long)]
+        email: String,
+        /// Also write the emergency kit (server, email, Secret Key) to FILE (mode 0600, never overwritten)
+        #[arg(long, value_name = "FILE")]
+        emergency_kit: Option<PathBuf>,
+        /// A name for this device in the account's event log [default: the host name]
+        #[arg(long, value_name = "NAME")]
+        device_name: Option<String>,
+    },
+    /// Make a new local vault (--vault NEW) from a sync account
+    Clone {
+        /// Server base URL
+        #[arg(long, value_name = "URL")]
+        server: String,
+        /// The account's email address
+        #[arg(long)]
+        email: String,
+        /// The emergency kit, or a file holding the Secret Key [default: asked for]
+        #[arg(long, value_name = "FILE")]
+        secret_key_file: Option<PathBuf>,
+        /// A name for this device [default: the host name]
+        #[arg(long, value_name = "NAME")]
+        device_name: Option<String>,
+        #[command(flatten)]
+        init: InitArgs,
+    },
+    /// Show the account, this device's session and what waits to go up (no network)
+    Status,
+    /// End this device's session on the server
+    Logout {
+        /// Also unlink this vault from the account
+        #[arg(long)]
+        forget: bool,
+    },
+    /// Two-factor (TOTP) login for the account
+    #[command(name = "2fa", subcommand)]
+    TwoFactor(TwoFactorCommand),
+}
+
+#[derive(Subcommand, Debug)]
+pub enum TwoFactorCommand {
+    /// Without --totp: show the secret to add to an authenticator; with --totp CODE: switch it on
+    Enable,
+    /// Switch it off (--totp CODE: a current code or a recovery code)
+    Disable,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]

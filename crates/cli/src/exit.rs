@@ -52,16 +52,20 @@ fn store_exit(e: &StoreError) -> Exit {
     }
 }
 
+/// The exit code for a vault error.
+pub fn vault_exit(e: &VaultError) -> Exit {
+    match e {
+        VaultError::NotFound(_) | VaultError::NoSuchAttachment { .. } => Exit::NotFound,
+        VaultError::Ambiguous { .. } | VaultError::WrongState { .. } | VaultError::Invalid(_) => Exit::Usage,
+        VaultError::Slot(_) => Exit::Usage,
+        VaultError::Integrity(_) => Exit::Integrity,
+        VaultError::Store(s) => store_exit(s),
+    }
+}
+
 impl From<VaultError> for Failure {
     fn from(e: VaultError) -> Self {
-        let exit = match &e {
-            VaultError::NotFound(_) | VaultError::NoSuchAttachment { .. } => Exit::NotFound,
-            VaultError::Ambiguous { .. } | VaultError::WrongState { .. } | VaultError::Invalid(_) => Exit::Usage,
-            VaultError::Slot(_) => Exit::Usage,
-            VaultError::Integrity(_) => Exit::Integrity,
-            VaultError::Store(s) => store_exit(s),
-        };
-        Failure::new(exit, e)
+        Failure::new(vault_exit(&e), e)
     }
 }
 

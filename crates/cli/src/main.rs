@@ -15,7 +15,7 @@ mod session;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use commands::{attachments, generate, interop, items, keys, reports, slots, vault};
+use commands::{attachments, generate, interop, items, keys, reports, slots, sync, vault};
 use exit::CliResult;
 use output::Out;
 use session::Session;
@@ -80,6 +80,7 @@ fn run(cli: &Cli, out: &mut Out) -> CliResult {
         Command::Health => reports::health(s, json, out),
         Command::Audit => reports::audit(s, json, out),
         Command::Verify => reports::verify(s, json, out),
+        Command::Sync(args) => sync::sync(s, args, json, out),
         Command::Generate(args) => generate::generate(args, json, out),
     }
 }

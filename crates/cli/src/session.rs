@@ -32,6 +32,9 @@ pub struct Session {
     /// The master password as read from standard input, for a command
     /// that needs it twice (stdin can be read only once).
     stdin_password: Option<Zeroizing<Vec<u8>>>,
+    /// The master password as last given, for `sync`, which needs it to
+    /// unlock and again to log in to the account.
+    last_password: Option<Zeroizing<Vec<u8>>>,
 }
 
 impl Session {
@@ -54,6 +57,7 @@ impl Session {
             tpm_tcti: cli.tpm_tcti.clone(),
             stdin_rest: None,
             stdin_password: None,
+            last_password: None,
         })
     }
 
@@ -65,17 +69,28 @@ impl Session {
     /// The master password from `--password-file`, `--password-stdin` or a
     /// prompt (asked twice when `confirm`).
     pub fn master_password(&mut self, prompt: &str, confirm: bool) -> CliResult<Password> {
-        if let Some(file) = &self.password_file {
-            return password_from(&read_secret_file(file)?, "--password-file");
-        }
-        if self.password_stdin {
+        let password = if let Some(file) = &self.password_file {
+            password_from(&read_secret_file(file)?, "--password-file")?
+        } else if self.password_stdin {
             let input = read_stdin()?;
             let split = input.iter().position(|&b| b == b'\n').map(|i| i + 1).unwrap_or(input.len());
             self.stdin_rest = Some(Zeroizing::new(input[split..].to_vec()));
             self.stdin_password = Some(Zeroizing::new(input[..split].to_vec()));
-            return password_from(&input, "standard input");
+            password_from(&input, "standard input")?
+        } else {
+            prompt_password(prompt, confirm)?
+        };
+        self.last_password = Some(Zeroizing::new(password.as_bytes().to_vec()));
+        Ok(password)
+    }
+
+    /// The master password for a sync account: the one already given to
+    /// unlock, else asked for as for unlocking.
+    pub fn account_password(&mut self) -> CliResult<Password> {
+        match &self.last_password {
+            Some(bytes) => password_from(bytes, "the master password"),
+            None => self.master_password("Master password (for the sync account): ", false),
         }
-        prompt_password(prompt, confirm)
     }
 
     /// The master password again, for a command that needs it after

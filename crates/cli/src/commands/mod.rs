@@ -8,4 +8,5 @@ pub mod items;
 pub mod keys;
 pub mod reports;
 pub mod slots;
+pub mod sync;
 pub mod vault;

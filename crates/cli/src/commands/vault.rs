@@ -5,7 +5,7 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use serde_json::json;
-use tessera_unlock::{KdfParams, create_vault, describe_slot};
+use tessera_unlock::{KdfParams, RecoveryCode, create_vault, describe_slot};
 
 use crate::cli::{InitArgs, KdfChoice};
 use crate::exit::{CliResult, Failure};
@@ -15,7 +15,7 @@ use crate::session::Session;
 /// What `init` calibrates Argon2id to.
 const KDF_TARGET: Duration = Duration::from_secs(1);
 
-fn kdf_from_args(args: &InitArgs) -> CliResult<Option<KdfParams>> {
+pub(crate) fn kdf_from_args(args: &InitArgs) -> CliResult<Option<KdfParams>> {
     use tessera_unlock::kdf::{
         ARGON2_MIN_ITERATIONS, ARGON2_MIN_MEMORY_KIB, ARGON2_MIN_PARALLELISM, PBKDF2_MIN_ITERATIONS,
     };
@@ -46,6 +46,30 @@ fn kdf_from_args(args: &InitArgs) -> CliResult<Option<KdfParams>> {
 pub fn init(session: &mut Session, args: &InitArgs, json: bool, out: &mut Out) -> CliResult {
     // Check everything that can be refused before asking for a password.
     let kdf = kdf_from_args(args)?;
+    check_new_vault(session, args)?;
+    let password = session.master_password("New master password: ", true)?;
+    let kdf = kdf_or_calibrate(kdf);
+    let (vault, code) = create_vault(&session.vault_path, &password, kdf, &session.options)?;
+    let vault_id = vault.vault_id();
+    vault.lock();
+    let mut v = json!({
+        "vault": session.vault_path.display().to_string(),
+        "vault_id": vault_id.to_hex(),
+        "kdf": kdf,
+    });
+    if !json {
+        out.line(format!("Created {} ({}).", session.vault_path.display(), kdf.describe()));
+    }
+    deliver_recovery_code(args, &code, json.then_some(&mut v), out)?;
+    if json {
+        out.json(&v);
+    }
+    Ok(())
+}
+
+/// Refuses before any work when the vault path or the recovery-code file
+/// exists (`init`, `sync clone`).
+pub(crate) fn check_new_vault(session: &Session, args: &InitArgs) -> CliResult {
     if session.vault_path.symlink_metadata().is_ok() {
         return Err(Failure::usage(format!(
             "{} already exists; Tessera never overwrites a vault (choose another --vault path)",
@@ -57,18 +81,25 @@ pub fn init(session: &mut Session, args: &InitArgs, json: bool, out: &mut Out) -
             return Err(Failure::usage(format!("{} already exists; not overwriting it", file.display())));
         }
     }
-    let password = session.master_password("New master password: ", true)?;
-    let kdf = match kdf {
-        Some(k) => k,
-        None => {
-            note("Calibrating the key derivation to about one second on this machine…");
-            KdfParams::calibrate(KDF_TARGET)
-        }
-    };
-    let (vault, code) = create_vault(&session.vault_path, &password, kdf, &session.options)?;
-    let vault_id = vault.vault_id();
-    vault.lock();
+    Ok(())
+}
 
+/// The KDF the flags ask for, or one calibrated to about a second.
+pub(crate) fn kdf_or_calibrate(kdf: Option<KdfParams>) -> KdfParams {
+    kdf.unwrap_or_else(|| {
+        note("Calibrating the key derivation to about one second on this machine…");
+        KdfParams::calibrate(KDF_TARGET)
+    })
+}
+
+/// Shows a new vault's recovery code once: into `--recovery-code-file`,
+/// else into the JSON (`json`) or as text.
+pub(crate) fn deliver_recovery_code(
+    args: &InitArgs,
+    code: &RecoveryCode,
+    json: Option<&mut serde_json::Value>,
+    out: &mut Out,
+) -> CliResult {
     if let Some(file) = &args.recovery_code_file {
         let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file).map_err(|e| {
             Failure::other(format!(
@@ -84,32 +115,23 @@ pub fn init(session: &mut Session, args: &InitArgs, json: bool, out: &mut Out) -
                 ))
             },
         )?;
-    }
-    if json {
-        let mut v = json!({
-            "vault": session.vault_path.display().to_string(),
-            "vault_id": vault_id.to_hex(),
-            "kdf": kdf,
-        });
-        if args.recovery_code_file.is_none() {
-            v["recovery_code"] = json!(code.to_display().as_str());
-        }
-        out.json(&v);
-    } else {
-        out.line(format!("Created {} ({}).", session.vault_path.display(), kdf.describe()));
-        match &args.recovery_code_file {
-            Some(file) => out.line(format!(
+        if json.is_none() {
+            out.line(format!(
                 "The recovery code is in {}. Print it, keep it safe, then delete the file.",
                 file.display()
-            )),
-            None => {
-                out.line("");
-                out.line("Your recovery code (shown once; it opens the vault if you forget the master password):");
-                out.line("");
-                out.line(format!("    {}", code.to_display().as_str()));
-                out.line("");
-                out.line("Write it down and keep it somewhere safe, away from this computer.");
-            }
+            ));
+        }
+        return Ok(());
+    }
+    match json {
+        Some(v) => v["recovery_code"] = json!(code.to_display().as_str()),
+        None => {
+            out.line("");
+            out.line("Your recovery code (shown once; it opens the vault if you forget the master password):");
+            out.line("");
+            out.line(format!("    {}", code.to_display().as_str()));
+            out.line("");
+            out.line("Write it down and keep it somewhere safe, away from this computer.");
         }
     }
     Ok(())
