@@ -12,9 +12,11 @@ case "$what" in
   test)  packages+=(oathtool argon2 keepassxc   # peers the tests compare against (keepassxc-cli reads our KDBX)
                    dbus gnome-keyring libsecret-tools  # a real Secret Service for the keyring factor
                    swtpm swtpm-tools                   # a TPM 2.0 simulator for the TPM factor
-                   pcscd vsmartcard-vpcd) ;;           # PC/SC with a virtual reader for the YubiKey factor
+                   pcscd vsmartcard-vpcd               # PC/SC with a virtual reader for the YubiKey factor
+                   postgresql) ;;                      # sync tests start private clusters (initdb, pg_ctl, psql)
   bench) packages+=(argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
-                   dbus gnome-keyring libsecret-tools swtpm swtpm-tools pcscd vsmartcard-vpcd) ;; # the factors' services
+                   dbus gnome-keyring libsecret-tools swtpm swtpm-tools pcscd vsmartcard-vpcd # the factors' services
+                   postgresql) ;;                      # the sync server's load run on PostgreSQL
   *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
 esac
 

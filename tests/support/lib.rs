@@ -9,6 +9,8 @@ use std::process::{Command, Output, Stdio};
 
 use tempfile::TempDir;
 
+pub mod server;
+
 /// The master password every test vault uses.
 pub const PASSWORD: &str = "correct horse battery staple";
 
@@ -61,6 +63,17 @@ impl TestVault {
         ]);
         assert_success(&out, "init");
         v
+    }
+
+    /// A place for a vault that does not exist yet (for `sync clone`), with
+    /// the password file ready; the recovery code goes to `recovery_file`.
+    pub fn uninitialised() -> TestVault {
+        let dir = tempfile::tempdir().expect("a temporary directory");
+        let path = dir.path().join("vault.tessera");
+        let password_file = dir.path().join("password");
+        let recovery_file = dir.path().join("recovery");
+        std::fs::write(&password_file, format!("{PASSWORD}\n")).expect("write the password file");
+        TestVault { dir, path, password_file, recovery_file }
     }
 
     /// A command for this vault with the master password from the file.
@@ -416,4 +429,10 @@ impl Drop for PivCard {
         // pcscd notices the card is gone on its next poll of the reader.
         std::thread::sleep(std::time::Duration::from_millis(1500));
     }
+}
+
+/// A number unique within this process, for names.
+pub fn unique() -> u64 {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    u64::from(std::process::id()) * 1000 + NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }

@@ -251,7 +251,8 @@ pub async fn events(State(state): State<Shared>, who: Authed) -> Result<Json<Vec
     Ok(Json(state.db.events(&who.account).await?))
 }
 
-/// Starts TOTP enrolment: a secret that is not active until verified.
+/// Starts TOTP enrolment: a secret that is not active until verified (the
+/// same one until then).
 #[utoipa::path(post, path = "/api/v1/accounts/2fa/enroll", security(("bearer" = [])),
     responses((status = 200, body = TotpEnrollment), (status = 400, body = ErrorBody)))]
 pub async fn totp_enroll(State(state): State<Shared>, who: Authed) -> Result<Json<TotpEnrollment>, ApiError> {
@@ -259,8 +260,16 @@ pub async fn totp_enroll(State(state): State<Shared>, who: Authed) -> Result<Jso
     if account.totp_enabled {
         return Err(ApiError::BadRequest("two-factor login is already on; disable it first".into()));
     }
-    let secret = totp::new_secret();
-    state.db.set_totp(&who.account, Some(&secret), false).await?;
+    // A pending secret is shown again rather than replaced, so "enroll,
+    // then confirm with a code" works in two separate calls.
+    let secret = match account.totp_secret {
+        Some(pending) => pending,
+        None => {
+            let secret = totp::new_secret();
+            state.db.set_totp(&who.account, Some(&secret), false).await?;
+            secret
+        }
+    };
     let uri = format!("otpauth://totp/Tessera:{}?secret={secret}&issuer=Tessera", account.email.replace('@', "%40"));
     Ok(Json(TotpEnrollment { secret, uri }))
 }
