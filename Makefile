@@ -11,7 +11,7 @@ CARGO ?= cargo
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tessera/target
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test bench soak fuzz lint build clean
+.PHONY: run test bench soak fuzz lint ui-check build clean
 
 run:
 	scripts/setup.sh run
@@ -22,12 +22,19 @@ lint:
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
+# The desktop web UI: install from the lockfile, lint, type-check, unit and
+# component tests, build.
+ui-check:
+	cd ui && npm ci --no-audit --no-fund --loglevel=error
+	cd ui && npm run lint && npm run check && npm test && npm run build
+
 build:
 	$(CARGO) build --workspace --bins --locked
 
 test:
 	scripts/setup.sh test
 	$(MAKE) --no-print-directory lint
+	$(MAKE) --no-print-directory ui-check
 	$(MAKE) --no-print-directory build
 	if command -v cargo-nextest >/dev/null; then \
 	  $(CARGO) nextest run --workspace --locked --no-fail-fast; \
@@ -38,7 +45,7 @@ test:
 
 bench:
 	scripts/setup.sh bench
-	$(CARGO) build --release --locked -p tessera-bench -p tessera-cli
+	$(CARGO) build --release --locked -p tessera-bench -p tessera-cli -p tessera-server
 	"$(CARGO_TARGET_DIR)/release/tessera-bench" $(BENCH_ARGS)
 
 soak:

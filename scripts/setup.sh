@@ -55,3 +55,13 @@ if [ "$what" = test ]; then
     cargo "${c/rustfmt/fmt}" --version >/dev/null 2>&1 || rustup component add "$c"
   done
 fi
+
+# The desktop web UI (ui/) builds with Node.js 20.19 or newer and npm.
+if [ "$what" = test ]; then
+  if ! command -v npm >/dev/null; then
+    sudo=""
+    [ "$(id -u)" -eq 0 ] || sudo="sudo"
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  fi
+  node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Node.js "+process.versions.node+" is too old for ui/ (needs 20.19+)"); process.exit(1) }'
+fi

@@ -1,0 +1,589 @@
+// The one module that talks to Rust. Every Tauri command the UI calls and
+// every event it listens for is declared here, with its exact argument and
+// result types; ui/API.md is the same contract in prose. Nothing else in the
+// UI imports @tauri-apps/api (an ESLint rule enforces it).
+//
+// What never crosses this boundary in a list, search or view payload:
+// passwords, protected custom-field values, notes, TOTP secrets. Those come
+// only from `reveal_field` (one value the user asked to see) and
+// `get_item_for_edit` (the user is editing them); copies are done by Rust.
+
+import { invoke as tauriInvoke } from '@tauri-apps/api/core';
+import { listen as tauriListen } from '@tauri-apps/api/event';
+
+// ---------------------------------------------------------------------------
+// Shared types
+
+/** An item id: 32 lower-case hexadecimal characters. */
+export type ItemId = string;
+/** Seconds since the Unix epoch (UTC). */
+export type UnixSeconds = number;
+
+export type ItemType = 'login' | 'note' | 'card' | 'identity';
+export const ITEM_TYPES: readonly ItemType[] = ['login', 'note', 'card', 'identity'];
+
+/** Which items a search covers. */
+export type SearchScope = 'live' | 'favourites' | 'trash';
+
+/** What lists and search show of an item: no secret in it. */
+export interface ItemSummary {
+  id: ItemId;
+  type: ItemType;
+  title: string;
+  /** Second line: username for a login, cardholder for a card, full name for an identity, '' otherwise. Never a secret. */
+  subtitle: string;
+  /** The first URL, if any. */
+  url: string | null;
+  folder: string;
+  tags: string[];
+  favourite: boolean;
+  hasPassword: boolean;
+  hasTotp: boolean;
+  updatedAt: UnixSeconds;
+  expiresAt: UnixSeconds | null;
+  /** When it went to the trash; null while live. */
+  deletedAt: UnixSeconds | null;
+}
+
+/** One page of a ranked search result. */
+export interface SearchPage {
+  /** How many items match in all. */
+  total: number;
+  /** Index of `items[0]` in the full result. */
+  offset: number;
+  /** At most `limit` summaries, in Rust's rank order. */
+  items: ItemSummary[];
+}
+
+/** A custom field as the item view shows it. */
+export interface ViewField {
+  name: string;
+  protected: boolean;
+  /** The value of an unprotected field; always null for a protected one. */
+  value: string | null;
+}
+
+export interface AttachmentInfo {
+  name: string;
+  /** Bytes. */
+  size: number;
+}
+
+/** What the view may know of an item's one-time-password generator (never its secret). */
+export type OtpInfo =
+  | { kind: 'totp'; period: number; digits: number; issuer: string | null; account: string | null }
+  | { kind: 'hotp'; digits: number; issuer: string | null; account: string | null };
+
+/** An item as the item view shows it: no secret in it. */
+export interface ItemDetails {
+  id: ItemId;
+  type: ItemType;
+  title: string;
+  username: string;
+  urls: string[];
+  hasPassword: boolean;
+  hasNotes: boolean;
+  otp: OtpInfo | null;
+  fields: ViewField[];
+  tags: string[];
+  folder: string;
+  favourite: boolean;
+  attachments: AttachmentInfo[];
+  createdAt: UnixSeconds;
+  updatedAt: UnixSeconds;
+  passwordChangedAt: UnixSeconds;
+  expiresAt: UnixSeconds | null;
+  deletedAt: UnixSeconds | null;
+  revision: number;
+}
+
+/** Names one value of an item, for `reveal_field` and `copy_field`. */
+export type FieldRef =
+  | { kind: 'username' }
+  | { kind: 'password' }
+  | { kind: 'notes' }
+  | { kind: 'totp' }
+  | { kind: 'url'; index: number }
+  | { kind: 'custom'; name: string };
+
+/** The fields `reveal_field` accepts: the secret ones. */
+export type RevealableField = Extract<FieldRef, { kind: 'password' | 'notes' | 'custom' }>;
+
+export const PASSWORD: FieldRef = { kind: 'password' };
+export const USERNAME: FieldRef = { kind: 'username' };
+export const TOTP: FieldRef = { kind: 'totp' };
+
+export interface CopyReceipt {
+  /** Seconds until Rust clears the clipboard (if it still holds the value); null if clearing is off. */
+  clearAfterSeconds: number | null;
+}
+
+export interface TotpCode {
+  code: string;
+  /** Seconds per code; null for HOTP. */
+  period: number | null;
+  /** Seconds the code stays valid; null for HOTP. */
+  remaining: number | null;
+}
+
+export interface DraftField {
+  name: string;
+  value: string;
+  protected: boolean;
+}
+
+/** An item as the editor edits it, secrets included. */
+export interface ItemDraft {
+  type: ItemType;
+  title: string;
+  username: string;
+  password: string;
+  urls: string[];
+  notes: string;
+  /** An otpauth:// URI, or a bare base32 secret (Rust makes a default TOTP URI of it); '' for none. */
+  otp: string;
+  fields: DraftField[];
+  tags: string[];
+  folder: string;
+  favourite: boolean;
+  expiresAt: UnixSeconds | null;
+}
+
+/** An item's attachments after one was added or removed, and the item's new revision. */
+export interface AttachmentChange {
+  attachments: AttachmentInfo[];
+  revision: number;
+}
+
+export interface EditableItem {
+  id: ItemId;
+  /** The revision the draft was read at; `update_item` refuses a stale one with kind 'conflict'. */
+  revision: number;
+  draft: ItemDraft;
+  attachments: AttachmentInfo[];
+}
+
+export interface HistoryEntry {
+  revision: number;
+  /** When this version was saved. */
+  savedAt: UnixSeconds;
+  title: string;
+  username: string;
+  /** Names of what differs from the next newer version: 'title', 'password', 'notes', 'otp', 'urls', 'field:NAME', … (never values). */
+  changed: string[];
+}
+
+export type PasswordOptions = {
+  mode: 'password';
+  length: number;
+  lowercase: boolean;
+  uppercase: boolean;
+  digits: boolean;
+  symbols: boolean;
+  avoidAmbiguous: boolean;
+};
+export type PassphraseOptions = {
+  mode: 'passphrase';
+  words: number;
+  separator: string;
+  capitalize: boolean;
+};
+export type GeneratorOptions = PasswordOptions | PassphraseOptions;
+
+export interface GeneratedPassword {
+  value: string;
+  entropyBits: number;
+}
+
+export interface PasswordStrength {
+  /** zxcvbn score 0–4. */
+  score: 0 | 1 | 2 | 3 | 4;
+  guessesLog10: number;
+  /** e.g. "centuries", for people. */
+  crackTime: string;
+  warning: string | null;
+  suggestions: string[];
+}
+
+export interface HealthItemRef {
+  id: ItemId;
+  title: string;
+}
+export interface HealthReport {
+  weak: { id: ItemId; title: string; score: number; warning: string | null }[];
+  reused: { items: HealthItemRef[] }[];
+  old: { id: ItemId; title: string; changedAt: UnixSeconds; ageDays: number }[];
+  expiring: { id: ItemId; title: string; expiresAt: UnixSeconds; expired: boolean }[];
+}
+
+export interface AuditEntry {
+  seq: number;
+  at: UnixSeconds;
+  /** The event's kind, snake_case as in tessera-core: 'item_created', 'slot_added', … */
+  event: string;
+  /** One line for people, from AuditEvent::describe. */
+  description: string;
+  itemId: ItemId | null;
+}
+export interface AuditPage {
+  /** Newest first. */
+  entries: AuditEntry[];
+  /** Entries in the whole log. */
+  total: number;
+}
+
+export type Theme = 'system' | 'light' | 'dark';
+
+export interface Settings {
+  /** Lock after this many idle minutes; 0 = never. */
+  autoLockMinutes: number;
+  lockOnSleep: boolean;
+  lockOnScreenLock: boolean;
+  /** Clear a copied value after this many seconds; 0 = never. Default 20. */
+  clipboardClearSeconds: number;
+  theme: Theme;
+  /** Global shortcut that opens Quick Access, in Tauri's accelerator syntax. Default "Ctrl+Shift+Space". */
+  quickAccessShortcut: string;
+}
+
+export type VaultState = 'no_vault' | 'locked' | 'unlocked';
+export interface AppState {
+  state: VaultState;
+  vaultPath: string | null;
+  /** Where a new vault goes unless the user picks another place. */
+  defaultVaultPath: string;
+  version: string;
+}
+
+export type HardwareFactorKind = 'keyring' | 'tpm' | 'yubikey';
+
+/** A slot that opens the vault with a hardware factor (shown as a button on the unlock screen). */
+export interface UnlockFactor {
+  slot: number;
+  kind: HardwareFactorKind;
+  label: string;
+  /** TPM and YubiKey ask for a PIN. */
+  needsPin: boolean;
+  /** A composite slot: the master password is needed as well. */
+  requiresPassword: boolean;
+}
+
+export type Credential =
+  | { kind: 'password'; password: string }
+  | { kind: 'recovery'; code: string }
+  | { kind: 'keyring'; slot: number }
+  | { kind: 'tpm'; slot: number; pin: string; password: string | null }
+  | { kind: 'yubikey'; slot: number; pin: string; password: string | null };
+
+export interface SlotInfo {
+  id: number;
+  /** 'password', 'recovery', 'keyring', 'tpm', 'yubikey', or a composite such as 'password+tpm'. */
+  kind: string;
+  label: string;
+  /** e.g. "password (Argon2id m=256 MiB t=3 p=4)". */
+  description: string;
+  createdAt: UnixSeconds;
+  lastUsedAt: UnixSeconds | null;
+}
+
+export interface AddSlotRequest {
+  factor: HardwareFactorKind;
+  label: string | null;
+  /** TPM and YubiKey PIN; null for the keyring. */
+  pin: string | null;
+  /** Make a composite slot that also needs the master password. */
+  alsoRequirePassword: boolean;
+  /** The master password, when `alsoRequirePassword`. */
+  password: string | null;
+  /** YubiKey: require a touch when generating its key. */
+  touch: boolean;
+}
+
+export type ImportFormat =
+  | 'keepass'
+  | 'bitwarden-json'
+  | 'bitwarden-csv'
+  | 'csv'
+  | '1password-csv'
+  | 'chrome-csv'
+  | 'firefox-csv'
+  | 'otpauth'
+  | 'aegis'
+  | 'tessera-backup';
+export const IMPORT_FORMATS: readonly ImportFormat[] = [
+  'keepass',
+  'bitwarden-json',
+  'bitwarden-csv',
+  'csv',
+  '1password-csv',
+  'chrome-csv',
+  'firefox-csv',
+  'otpauth',
+  'aegis',
+  'tessera-backup',
+];
+export type ExportFormat = 'keepass' | 'bitwarden-json' | 'tessera-backup';
+export const EXPORT_FORMATS: readonly ExportFormat[] = ['keepass', 'bitwarden-json', 'tessera-backup'];
+
+export interface ImportSource {
+  path: string;
+  fileName: string;
+  /** The format Rust detected from the content, if it could. */
+  detectedFormat: ImportFormat | null;
+  /** KeePass and Tessera backups are encrypted. */
+  needsPassword: boolean;
+}
+
+export interface SyncStatus {
+  server: string;
+  account: string;
+  state: 'idle' | 'syncing' | 'error' | 'offline';
+  lastSyncAt: UnixSeconds | null;
+  /** The last problem, for people; null when none. */
+  message: string | null;
+}
+
+// ---------------------------------------------------------------------------
+// Commands: name → argument object (camelCase, as Tauri 2 maps Rust's
+// snake_case parameters) and result.
+
+type NoArgs = Record<string, never>;
+
+export interface CommandMap {
+  app_state: { args: NoArgs; result: AppState };
+  pick_vault_path: { args: { mode: 'create' | 'open' }; result: string | null };
+  create_vault: { args: { path: string; password: string }; result: { recoveryCode: string } };
+  open_vault: { args: { path: string }; result: AppState };
+  unlock_factors: { args: NoArgs; result: UnlockFactor[] };
+  unlock: { args: { credential: Credential }; result: AppState };
+  lock: { args: NoArgs; result: null };
+  password_strength: { args: { password: string }; result: PasswordStrength };
+
+  search_items: {
+    args: { query: string; scope: SearchScope; offset: number; limit: number };
+    result: SearchPage;
+  };
+  get_item: { args: { id: ItemId }; result: ItemDetails };
+  reveal_field: { args: { id: ItemId; field: RevealableField }; result: string };
+  copy_field: { args: { id: ItemId; field: FieldRef }; result: CopyReceipt };
+  totp_code: { args: { id: ItemId }; result: TotpCode };
+  open_url: { args: { id: ItemId; index: number }; result: null };
+  new_item_template: { args: { type: ItemType }; result: ItemDraft };
+  get_item_for_edit: { args: { id: ItemId }; result: EditableItem };
+  create_item: { args: { item: ItemDraft }; result: ItemDetails };
+  update_item: { args: { id: ItemId; baseRevision: number; item: ItemDraft }; result: ItemDetails };
+  set_favourite: { args: { id: ItemId; favourite: boolean }; result: null };
+  trash_item: { args: { id: ItemId }; result: null };
+  restore_item: { args: { id: ItemId }; result: null };
+  purge_item: { args: { id: ItemId }; result: null };
+  empty_trash: { args: NoArgs; result: number };
+  item_history: { args: { id: ItemId }; result: HistoryEntry[] };
+  restore_version: { args: { id: ItemId; revision: number }; result: ItemDetails };
+  add_attachment: { args: { id: ItemId }; result: AttachmentChange | null };
+  remove_attachment: { args: { id: ItemId; name: string }; result: AttachmentChange };
+  save_attachment: { args: { id: ItemId; name: string }; result: boolean };
+
+  generate_password: { args: { options: GeneratorOptions }; result: GeneratedPassword };
+  copy_text: { args: { text: string }; result: CopyReceipt };
+  health_report: { args: NoArgs; result: HealthReport };
+  audit_log: { args: { beforeSeq: number | null; limit: number }; result: AuditPage };
+
+  get_settings: { args: NoArgs; result: Settings };
+  update_settings: { args: { settings: Settings }; result: Settings };
+  list_slots: { args: NoArgs; result: SlotInfo[] };
+  add_slot: { args: { request: AddSlotRequest }; result: SlotInfo };
+  remove_slot: { args: { slot: number }; result: string | null };
+  change_master_password: { args: { currentPassword: string; newPassword: string }; result: null };
+  pick_import_file: { args: NoArgs; result: ImportSource | null };
+  import_items: {
+    args: { path: string; format: ImportFormat | null; password: string | null; folder: string | null };
+    result: { imported: number };
+  };
+  export_vault: { args: { format: ExportFormat; password: string | null }; result: string | null };
+  sync_status: { args: NoArgs; result: SyncStatus | null };
+  sync_now: { args: NoArgs; result: SyncStatus };
+
+  quick_access_hide: { args: NoArgs; result: null };
+  show_main_window: { args: NoArgs; result: null };
+}
+export type CommandName = keyof CommandMap;
+
+// ---------------------------------------------------------------------------
+// Events Rust emits: name → payload.
+
+export type LockReason = 'user' | 'idle' | 'sleep' | 'screen-lock';
+
+export interface EventMap {
+  'vault-locked': { reason: LockReason };
+  'vault-unlocked': Record<string, never>;
+  'vault-changed': { ids: ItemId[] };
+  'clipboard-cleared': Record<string, never>;
+  'settings-changed': Settings;
+  'health-progress': { done: number; total: number };
+  'quick-access-shown': Record<string, never>;
+  'sync-status': SyncStatus;
+}
+export type EventName = keyof EventMap;
+
+// ---------------------------------------------------------------------------
+// Errors
+
+export type ErrorKind =
+  | 'wrong_password'
+  | 'wrong_pin'
+  | 'locked'
+  | 'not_found'
+  | 'conflict'
+  | 'invalid'
+  | 'factor_unavailable'
+  | 'integrity'
+  | 'io'
+  | 'cancelled'
+  | 'busy'
+  | 'internal';
+
+const ERROR_KINDS: readonly ErrorKind[] = [
+  'wrong_password',
+  'wrong_pin',
+  'locked',
+  'not_found',
+  'conflict',
+  'invalid',
+  'factor_unavailable',
+  'integrity',
+  'io',
+  'cancelled',
+  'busy',
+  'internal',
+];
+
+function asErrorKind(kind: unknown): ErrorKind {
+  return ERROR_KINDS.find((k) => k === kind) ?? 'internal';
+}
+
+/** A failed command. Only `message` is ever shown to people. */
+export class ApiError extends Error {
+  readonly kind: ErrorKind;
+
+  constructor(kind: ErrorKind, message: string) {
+    super(message);
+    this.name = 'ApiError';
+    this.kind = kind;
+  }
+}
+
+/** Turns whatever a rejected invoke carried into an ApiError with a message for people. */
+export function toApiError(e: unknown): ApiError {
+  if (e instanceof ApiError) return e;
+  if (typeof e === 'object' && e !== null) {
+    const rec = e as { kind?: unknown; message?: unknown };
+    if (typeof rec.message === 'string' && rec.message !== '') {
+      return new ApiError(asErrorKind(rec.kind), rec.message);
+    }
+  }
+  if (typeof e === 'string' && e !== '') return new ApiError('internal', e);
+  return new ApiError('internal', 'Something went wrong. Please try again.');
+}
+
+// ---------------------------------------------------------------------------
+// Transport
+
+export type Unlisten = () => void;
+
+/** How commands reach Rust. Production uses Tauri; tests install a fake. */
+export interface Transport {
+  invoke(cmd: string, args: Record<string, unknown>): Promise<unknown>;
+  listen(event: string, handler: (payload: unknown) => void): Promise<Unlisten>;
+}
+
+const tauriTransport: Transport = {
+  invoke: (cmd, args) => tauriInvoke(cmd, args),
+  listen: (event, handler) => tauriListen(event, (e) => handler(e.payload)),
+};
+
+let transport: Transport = tauriTransport;
+
+/** Test-only hook: routes every command and event through `fake` (null restores Tauri). Refused outside Vitest. */
+export function installTestTransport(fake: Transport | null): void {
+  if (import.meta.env.MODE !== 'test') {
+    throw new Error('installTestTransport is for tests only');
+  }
+  transport = fake ?? tauriTransport;
+}
+
+/** Calls a Rust command; a failure rejects with an ApiError. */
+export async function call<K extends CommandName>(
+  cmd: K,
+  ...args: CommandMap[K]['args'] extends NoArgs ? [] : [CommandMap[K]['args']]
+): Promise<CommandMap[K]['result']> {
+  try {
+    const payload: Record<string, unknown> = args[0] ?? {};
+    return (await transport.invoke(cmd, payload)) as CommandMap[K]['result'];
+  } catch (e) {
+    throw toApiError(e);
+  }
+}
+
+/** Listens for a Rust event; resolves to the function that stops listening. */
+export function on<E extends EventName>(event: E, handler: (payload: EventMap[E]) => void): Promise<Unlisten> {
+  return transport.listen(event, (payload) => handler(payload as EventMap[E]));
+}
+
+// ---------------------------------------------------------------------------
+// Named helpers, one per command, for readable call sites.
+
+export const api = {
+  appState: () => call('app_state'),
+  pickVaultPath: (mode: 'create' | 'open') => call('pick_vault_path', { mode }),
+  createVault: (path: string, password: string) => call('create_vault', { path, password }),
+  openVault: (path: string) => call('open_vault', { path }),
+  unlockFactors: () => call('unlock_factors'),
+  unlock: (credential: Credential) => call('unlock', { credential }),
+  lock: () => call('lock'),
+  passwordStrength: (password: string) => call('password_strength', { password }),
+
+  searchItems: (query: string, scope: SearchScope, offset: number, limit: number) =>
+    call('search_items', { query, scope, offset, limit }),
+  getItem: (id: ItemId) => call('get_item', { id }),
+  revealField: (id: ItemId, field: RevealableField) => call('reveal_field', { id, field }),
+  copyField: (id: ItemId, field: FieldRef) => call('copy_field', { id, field }),
+  totpCode: (id: ItemId) => call('totp_code', { id }),
+  openUrl: (id: ItemId, index: number) => call('open_url', { id, index }),
+  newItemTemplate: (type: ItemType) => call('new_item_template', { type }),
+  getItemForEdit: (id: ItemId) => call('get_item_for_edit', { id }),
+  createItem: (item: ItemDraft) => call('create_item', { item }),
+  updateItem: (id: ItemId, baseRevision: number, item: ItemDraft) =>
+    call('update_item', { id, baseRevision, item }),
+  setFavourite: (id: ItemId, favourite: boolean) => call('set_favourite', { id, favourite }),
+  trashItem: (id: ItemId) => call('trash_item', { id }),
+  restoreItem: (id: ItemId) => call('restore_item', { id }),
+  purgeItem: (id: ItemId) => call('purge_item', { id }),
+  emptyTrash: () => call('empty_trash'),
+  itemHistory: (id: ItemId) => call('item_history', { id }),
+  restoreVersion: (id: ItemId, revision: number) => call('restore_version', { id, revision }),
+  addAttachment: (id: ItemId) => call('add_attachment', { id }),
+  removeAttachment: (id: ItemId, name: string) => call('remove_attachment', { id, name }),
+  saveAttachment: (id: ItemId, name: string) => call('save_attachment', { id, name }),
+
+  generatePassword: (options: GeneratorOptions) => call('generate_password', { options }),
+  copyText: (text: string) => call('copy_text', { text }),
+  healthReport: () => call('health_report'),
+  auditLog: (beforeSeq: number | null, limit: number) => call('audit_log', { beforeSeq, limit }),
+
+  getSettings: () => call('get_settings'),
+  updateSettings: (settings: Settings) => call('update_settings', { settings }),
+  listSlots: () => call('list_slots'),
+  addSlot: (request: AddSlotRequest) => call('add_slot', { request }),
+  removeSlot: (slot: number) => call('remove_slot', { slot }),
+  changeMasterPassword: (currentPassword: string, newPassword: string) =>
+    call('change_master_password', { currentPassword, newPassword }),
+  pickImportFile: () => call('pick_import_file'),
+  importItems: (path: string, format: ImportFormat | null, password: string | null, folder: string | null) =>
+    call('import_items', { path, format, password, folder }),
+  exportVault: (format: ExportFormat, password: string | null) => call('export_vault', { format, password }),
+  syncStatus: () => call('sync_status'),
+  syncNow: () => call('sync_now'),
+
+  quickAccessHide: () => call('quick_access_hide'),
+  showMainWindow: () => call('show_main_window'),
+} as const;

@@ -1,0 +1,238 @@
+import { fireEvent, render, screen } from '@testing-library/svelte';
+import { describe, expect, it } from 'vitest';
+import App from '../src/App.svelte';
+import { hexId, installFake, settle } from './fakeTauri';
+
+const CODE = 'ABCD-EFGH-IJKL-MNOP-QRST-UVWX-YZ23-4567';
+
+function withState(state: 'no_vault' | 'locked' | 'unlocked', items = 20) {
+  const fake = installFake(items);
+  fake.handle('app_state', () => ({
+    state,
+    vaultPath: state === 'no_vault' ? null : '/v/vault.tessera',
+    defaultVaultPath: '/home/me/vault.tessera',
+    version: '0.1.0',
+  }));
+  return fake;
+}
+
+describe('App: first run', () => {
+  it('creates a vault, shows the recovery code once, and needs its last group to go on', async () => {
+    const fake = withState('no_vault');
+    fake.handle('create_vault', () => ({ recoveryCode: CODE }));
+    render(App);
+    await settle();
+
+    expect(screen.getByTestId<HTMLInputElement>('first-run-path').value).toBe('/home/me/vault.tessera');
+    const create = screen.getByTestId<HTMLButtonElement>('first-run-create');
+    await fireEvent.input(screen.getByTestId('first-run-password'), { target: { value: 'a long and strong passphrase' } });
+    await fireEvent.input(screen.getByTestId('first-run-password-confirm'), { target: { value: 'a long and strong passphrase!' } });
+    await new Promise((r) => setTimeout(r, 200));
+    await settle();
+    expect(screen.getByTestId('first-run-mismatch')).toBeTruthy();
+    expect(create.disabled).toBe(true);
+    expect(screen.getByTestId('password-strength').dataset['score']).toBe('4');
+
+    await fireEvent.input(screen.getByTestId('first-run-password-confirm'), { target: { value: 'a long and strong passphrase' } });
+    expect(create.disabled).toBe(false);
+    await fireEvent.click(create);
+    await settle();
+    expect(fake.callsTo('create_vault')).toEqual([{ path: '/home/me/vault.tessera', password: 'a long and strong passphrase' }]);
+
+    expect(screen.getByTestId('recovery-code').textContent).toBe(CODE.replace(/-/g, ''));
+    await fireEvent.click(screen.getByTestId('recovery-code-saved'));
+    expect(screen.queryByTestId('recovery-code')).toBeNull();
+
+    await fireEvent.input(screen.getByTestId('recovery-confirm-input'), { target: { value: 'ABCD' } });
+    await fireEvent.click(screen.getByTestId('recovery-confirm-submit'));
+    expect(screen.getByTestId('recovery-confirm-error')).toBeTruthy();
+    expect(screen.queryByTestId('main-screen')).toBeNull();
+
+    await fireEvent.input(screen.getByTestId('recovery-confirm-input'), { target: { value: '4567' } });
+    await fireEvent.click(screen.getByTestId('recovery-confirm-submit'));
+    await settle();
+    expect(screen.getByTestId('main-screen')).toBeTruthy();
+    expect(document.body.innerHTML).not.toContain('4567');
+  });
+
+  it('refuses a weak master password', async () => {
+    withState('no_vault');
+    render(App);
+    await settle();
+    await fireEvent.input(screen.getByTestId('first-run-password'), { target: { value: 'short' } });
+    await fireEvent.input(screen.getByTestId('first-run-password-confirm'), { target: { value: 'short' } });
+    await new Promise((r) => setTimeout(r, 200));
+    await settle();
+    expect(screen.getByTestId<HTMLButtonElement>('first-run-create').disabled).toBe(true);
+  });
+
+  it('opens an existing vault and then asks to unlock it', async () => {
+    const fake = withState('no_vault');
+    fake.handle('pick_vault_path', () => '/data/old.tessera');
+    fake.handle('open_vault', ({ path }) => ({ state: 'locked', vaultPath: path, defaultVaultPath: '', version: '0.1.0' }));
+    render(App);
+    await settle();
+    await fireEvent.click(screen.getByTestId('first-run-open-tab'));
+    await fireEvent.click(screen.getByTestId('first-run-open-choose'));
+    await settle();
+    expect(screen.getByTestId<HTMLInputElement>('first-run-open-path').value).toBe('/data/old.tessera');
+    await fireEvent.click(screen.getByTestId('first-run-open'));
+    await settle();
+    expect(fake.callsTo('open_vault')).toEqual([{ path: '/data/old.tessera' }]);
+    expect(screen.getByTestId('unlock-screen')).toBeTruthy();
+  });
+});
+
+describe('App: unlock', () => {
+  it('unlocks with the master password', async () => {
+    const fake = withState('locked');
+    fake.handle('unlock', () => ({ state: 'unlocked', vaultPath: '/v/vault.tessera', defaultVaultPath: '', version: '0.1.0' }));
+    render(App);
+    await settle();
+    await fireEvent.input(screen.getByTestId('unlock-password'), { target: { value: 'correct horse' } });
+    await fireEvent.click(screen.getByTestId('unlock-submit'));
+    await settle();
+    expect(fake.callsTo('unlock')).toEqual([{ credential: { kind: 'password', password: 'correct horse' } }]);
+    expect(screen.getByTestId('main-screen')).toBeTruthy();
+    expect(screen.getAllByTestId('item-row').length).toBeGreaterThan(0);
+  });
+
+  it('shows a wrong password as a toast message and stays locked', async () => {
+    const fake = withState('locked');
+    fake.fail('unlock', 'wrong_password', 'The master password is wrong.');
+    render(App);
+    await settle();
+    await fireEvent.input(screen.getByTestId('unlock-password'), { target: { value: 'nope' } });
+    await fireEvent.click(screen.getByTestId('unlock-submit'));
+    await settle();
+    expect(screen.getByTestId('toast').textContent).toContain('The master password is wrong.');
+    expect(screen.getByTestId('toast').textContent).not.toMatch(/at \w+ \(|Error:/);
+    expect(screen.getByTestId('unlock-screen')).toBeTruthy();
+  });
+
+  it('offers one button per hardware factor; TPM and YubiKey ask for a PIN', async () => {
+    const fake = withState('locked');
+    fake.handle('unlock_factors', () => [
+      { slot: 2, kind: 'keyring', label: 'This login', needsPin: false, requiresPassword: false },
+      { slot: 3, kind: 'tpm', label: 'Laptop TPM', needsPin: true, requiresPassword: false },
+      { slot: 4, kind: 'yubikey', label: 'Blue key', needsPin: true, requiresPassword: true },
+    ]);
+    fake.fail('unlock', 'factor_unavailable', 'No YubiKey is inserted.');
+    render(App);
+    await settle();
+
+    await fireEvent.click(screen.getByTestId('unlock-factor-keyring'));
+    await settle();
+    await fireEvent.click(screen.getByTestId('unlock-factor-tpm'));
+    await fireEvent.input(screen.getByTestId('unlock-pin'), { target: { value: '2468' } });
+    await fireEvent.click(screen.getByTestId('unlock-pin-submit'));
+    await settle();
+    // The YubiKey slot is composite: it needs the password typed first.
+    await fireEvent.click(screen.getByTestId('unlock-factor-yubikey'));
+    expect(screen.getByTestId('unlock-error').textContent).toMatch(/master password/);
+    await fireEvent.input(screen.getByTestId('unlock-password'), { target: { value: 'pw' } });
+    await fireEvent.click(screen.getByTestId('unlock-factor-yubikey'));
+    await fireEvent.input(screen.getByTestId('unlock-pin'), { target: { value: '123456' } });
+    await fireEvent.click(screen.getByTestId('unlock-pin-submit'));
+    await settle();
+
+    expect(fake.callsTo('unlock').map((c) => c.credential)).toEqual([
+      { kind: 'keyring', slot: 2 },
+      { kind: 'tpm', slot: 3, pin: '2468', password: null },
+      { kind: 'yubikey', slot: 4, pin: '123456', password: 'pw' },
+    ]);
+    expect(screen.getByTestId<HTMLInputElement>('unlock-pin').value).toBe('');
+  });
+
+  it('unlocks with the recovery code', async () => {
+    const fake = withState('locked');
+    fake.handle('unlock', () => ({ state: 'unlocked', vaultPath: '/v', defaultVaultPath: '', version: '0.1.0' }));
+    render(App);
+    await settle();
+    await fireEvent.click(screen.getByTestId('unlock-use-recovery'));
+    await fireEvent.input(screen.getByTestId('unlock-recovery-code'), { target: { value: CODE } });
+    await fireEvent.click(screen.getByTestId('unlock-recovery-submit'));
+    await settle();
+    expect(fake.callsTo('unlock')).toEqual([{ credential: { kind: 'recovery', code: CODE } }]);
+  });
+});
+
+describe('App: locking', () => {
+  it('returns to the unlock screen on vault-locked and drops all item state', async () => {
+    const fake = withState('unlocked');
+    render(App);
+    await settle();
+    await fireEvent.click(screen.getByTestId('reveal-password'));
+    await settle();
+    expect(screen.getByTestId('revealed-password')).toBeTruthy();
+    expect(document.body.textContent).toContain('Item 000001');
+
+    fake.emit('vault-locked', { reason: 'idle' });
+    await settle();
+    expect(screen.getByTestId('unlock-screen')).toBeTruthy();
+    expect(screen.queryByTestId('main-screen')).toBeNull();
+    expect(document.body.textContent).not.toContain('Item 000001');
+    expect(document.body.innerHTML).not.toContain('secret-password');
+    // The main screen's listeners went with it.
+    expect(fake.listenerCount('vault-changed')).toBe(0);
+  });
+
+  it('drops an open editor and its secrets on vault-locked', async () => {
+    const fake = withState('unlocked');
+    fake.handle('get_item_for_edit', ({ id }) => ({
+      id,
+      revision: 1,
+      attachments: [],
+      draft: {
+        type: 'login', title: 'T', username: 'u', password: 'editor-secret-pw', urls: [], notes: '', otp: '',
+        fields: [], tags: [], folder: '', favourite: false, expiresAt: null,
+      },
+    }));
+    render(App);
+    await settle();
+    await fireEvent.click(screen.getByTestId('item-edit-button'));
+    await settle();
+    expect(screen.getByTestId<HTMLInputElement>('editor-password').value).toBe('editor-secret-pw');
+    fake.emit('vault-locked', { reason: 'sleep' });
+    await settle();
+    expect(screen.queryByTestId('editor')).toBeNull();
+    const values = [...document.querySelectorAll('input')].map((i) => i.value);
+    expect(values).not.toContain('editor-secret-pw');
+    expect(fake.callsTo('get_item_for_edit')).toEqual([{ id: hexId(1) }]);
+  });
+
+  it('shows the vault when Rust says it was unlocked elsewhere', async () => {
+    const fake = withState('locked');
+    render(App);
+    await settle();
+    fake.emit('vault-unlocked', {});
+    await settle();
+    expect(screen.getByTestId('main-screen')).toBeTruthy();
+  });
+
+  it('the lock button locks', async () => {
+    const fake = withState('unlocked');
+    render(App);
+    await settle();
+    await fireEvent.click(screen.getByTestId('lock-button'));
+    await settle();
+    expect(fake.commandNames).toContain('lock');
+    expect(screen.getByTestId('unlock-screen')).toBeTruthy();
+  });
+
+  it('applies the theme from settings and follows settings-changed', async () => {
+    const fake = withState('locked');
+    fake.handle('get_settings', () => ({
+      autoLockMinutes: 5, lockOnSleep: true, lockOnScreenLock: true, clipboardClearSeconds: 20,
+      theme: 'dark', quickAccessShortcut: 'Ctrl+Shift+Space',
+    }));
+    render(App);
+    await settle();
+    expect(document.documentElement.dataset['theme']).toBe('dark');
+    fake.emit('settings-changed', {
+      autoLockMinutes: 5, lockOnSleep: true, lockOnScreenLock: true, clipboardClearSeconds: 20,
+      theme: 'system', quickAccessShortcut: 'Ctrl+Shift+Space',
+    });
+    expect(document.documentElement.dataset['theme']).toBeUndefined();
+  });
+});
