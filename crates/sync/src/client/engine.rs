@@ -586,9 +586,8 @@ fn round(
     for (id, c) in &fed {
         let hex = id.to_hex();
         let t = state.items.get(&hex).copied();
-        if t.is_some_and(|t| t.revision == c.revision) {
-            continue;
-        }
+        // Every record in the feed is opened, even at a revision we hold:
+        // a server re-sending an old blob under a current revision is caught.
         let rec = record::open(keys, id, c.revision, c.deleted, &c.blob).map_err(|_| {
             hostile(format!(
                 "item {id}: its record fails authentication at revision {} (swapped with another item, replayed \
@@ -596,6 +595,9 @@ fn round(
                 c.revision
             ))
         })?;
+        if t.is_some_and(|t| t.revision == c.revision) {
+            continue; // our own push, delivered again
+        }
         report.pulled += 1;
         let local_rev = local.get(id).copied();
         let dirty = match (t, local_rev) {
