@@ -27,6 +27,11 @@ type Result<T> = std::result::Result<T, DbError>;
 #[derive(Clone)]
 pub struct Db {
     pool: AnyPool,
+    /// SQLite has one writer at a time, and a connection that finds the
+    /// lock taken sleeps in SQLite's busy handler (up to 100 ms a nap).
+    /// Writers of this process queue here instead; PostgreSQL locks rows
+    /// and needs none.
+    writer: Option<std::sync::Arc<tokio::sync::Mutex<()>>>,
 }
 
 /// An account row, minus the item data.
@@ -99,7 +104,8 @@ impl Db {
                 Box::pin(async move {
                     if sqlite {
                         conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000;",
+                            "PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA busy_timeout = 10000; \
+                             PRAGMA wal_autocheckpoint = 0;",
                         )
                         .await?;
                     }
@@ -109,8 +115,22 @@ impl Db {
             .connect(&url)
             .await
             .with_context(|| format!("cannot open the database {}", redact_url(&url)))?;
-        let db = Db { pool };
+        let db = Db { pool, writer: sqlite.then(|| std::sync::Arc::new(tokio::sync::Mutex::new(()))) };
         db.migrate().await.context("cannot migrate the database")?;
+        if sqlite {
+            // Checkpoints (and their fsync) run here, every half second,
+            // instead of inside whichever commit crossed the threshold.
+            let pool = db.pool.clone();
+            tokio::spawn(async move {
+                let mut tick = tokio::time::interval(Duration::from_millis(500));
+                loop {
+                    tick.tick().await;
+                    if let Err(e) = sqlx::query("PRAGMA wal_checkpoint(PASSIVE)").fetch_all(&pool).await {
+                        tracing::warn!(error = %e, "WAL checkpoint failed");
+                    }
+                }
+            });
+        }
         Ok(db)
     }
 
@@ -142,6 +162,14 @@ impl Db {
             tx.commit().await?;
         }
         Ok(())
+    }
+
+    /// Waits for this process's turn to write (SQLite only).
+    async fn write_turn(&self) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match &self.writer {
+            Some(m) => Some(m.lock().await),
+            None => None,
+        }
     }
 
     /// Checks the database answers.
@@ -200,6 +228,7 @@ impl Db {
 
     /// Creates an account; `false` if the email is taken.
     pub async fn create_account(&self, a: &NewAccount<'_>) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query(
             "INSERT INTO accounts (id, email, auth_hash, salt, kdf, wrapped_vault_key, manifest, manifest_version, seq,
                                    totp_secret, totp_enabled, totp_last_step, failed_logins, locked_until, created_at)
@@ -222,6 +251,7 @@ impl Db {
 
     /// Deletes an account and everything it owns, in one transaction.
     pub async fn delete_account(&self, id: &str) -> Result<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         for statement in [
             "DELETE FROM items WHERE account_id = $1",
@@ -239,6 +269,7 @@ impl Db {
     }
 
     pub async fn set_login_failures(&self, id: &str, failed: i64, locked_until: i64) -> Result<()> {
+        let _turn = self.write_turn().await;
         sqlx::query("UPDATE accounts SET failed_logins = $1, locked_until = $2 WHERE id = $3")
             .bind(failed)
             .bind(locked_until)
@@ -250,6 +281,7 @@ impl Db {
 
     /// Sets (or with `None` clears) the TOTP secret; `enabled` switches it on.
     pub async fn set_totp(&self, id: &str, secret: Option<&str>, enabled: bool) -> Result<()> {
+        let _turn = self.write_turn().await;
         sqlx::query("UPDATE accounts SET totp_secret = $1, totp_enabled = $2 WHERE id = $3")
             .bind(secret)
             .bind(i64::from(enabled))
@@ -262,6 +294,7 @@ impl Db {
     /// Records the TOTP time step just used; `false` if it (or a later one)
     /// was used before: a code works once.
     pub async fn use_totp_step(&self, id: &str, step: i64) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query("UPDATE accounts SET totp_last_step = $1 WHERE id = $2 AND totp_last_step < $1")
             .bind(step)
             .bind(id)
@@ -272,6 +305,7 @@ impl Db {
     }
 
     pub async fn replace_recovery_codes(&self, id: &str, hashes: &[String]) -> Result<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1").bind(id).execute(&mut *tx).await?;
         for h in hashes {
@@ -287,6 +321,7 @@ impl Db {
 
     /// Spends a recovery code; `false` if there is no such unused code.
     pub async fn use_recovery_code(&self, id: &str, hash: &str) -> Result<bool> {
+        let _turn = self.write_turn().await;
         let n = sqlx::query("DELETE FROM recovery_codes WHERE account_id = $1 AND code_hash = $2")
             .bind(id)
             .bind(hash)
@@ -307,6 +342,7 @@ impl Db {
         expires_at: i64,
         now: i64,
     ) -> Result<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         sqlx::query("INSERT INTO devices (id, account_id, name, created_at, revoked) VALUES ($1, $2, $3, $4, 0)")
             .bind(device)
@@ -341,6 +377,7 @@ impl Db {
     /// Trades a refresh token for a new one. A token can be traded once: a
     /// second use means it leaked, so the whole device is revoked.
     pub async fn rotate_refresh(&self, old_hash: &str, new_hash: &str, new_expires: i64, now: i64) -> Result<Refresh> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let won =
             sqlx::query("UPDATE refresh_tokens SET used = 1 WHERE token_hash = $1 AND used = 0 AND expires_at > $2")
@@ -381,6 +418,7 @@ impl Db {
 
     /// Revokes a device: its refresh tokens and access tokens stop working.
     pub async fn revoke_device(&self, device: &str) -> Result<()> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         revoke(&mut tx, device).await?;
         tx.commit().await?;
@@ -390,6 +428,7 @@ impl Db {
     // --- the account's event log -------------------------------------------
 
     pub async fn log_event(&self, account: &str, event: &str, device: &str, address: &str) -> Result<()> {
+        let _turn = self.write_turn().await;
         sqlx::query("INSERT INTO account_events (account_id, at, event, device, address) VALUES ($1, $2, $3, $4, $5)")
             .bind(account)
             .bind(now_ms() / 1000)
@@ -434,21 +473,18 @@ impl Db {
         else {
             return Ok(None);
         };
-        let rows = sqlx::query("SELECT item_id, revision, deleted FROM items WHERE account_id = $1")
-            .bind(account)
-            .fetch_all(&mut *tx)
-            .await?;
+        // One row instead of one per item: the driver's per-row cost was
+        // most of the time at 10,000 items. `string_agg` is standard in
+        // PostgreSQL and in SQLite since 3.44.
+        let packed: Option<String> = sqlx::query(
+            "SELECT string_agg(item_id || ':' || revision || ':' || deleted, ',') FROM items WHERE account_id = $1",
+        )
+        .bind(account)
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
         tx.commit().await?;
-        let items = rows
-            .iter()
-            .map(|r| {
-                Ok(IndexEntry {
-                    id: r.try_get(0)?,
-                    revision: r.try_get::<i64, _>(1)? as u64,
-                    deleted: r.try_get::<i64, _>(2)? != 0,
-                })
-            })
-            .collect::<std::result::Result<_, sqlx::Error>>()?;
+        let items = packed.as_deref().map_or_else(|| Ok(Vec::new()), unpack_index)?;
         Ok(Some(VaultIndex {
             manifest: head.try_get(0)?,
             manifest_version: head.try_get::<i64, _>(1)? as u64,
@@ -488,6 +524,7 @@ impl Db {
 
     /// Applies a push in one transaction, or refuses it whole.
     pub async fn push(&self, account: &str, push: &PushRequest) -> Result<std::result::Result<u64, PushRefused>> {
+        let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         // A write first: takes SQLite's write lock and PostgreSQL's row lock.
         let found = sqlx::query("UPDATE accounts SET seq = seq WHERE id = $1")
@@ -581,6 +618,27 @@ impl Db {
         tx.commit().await?;
         Ok(Ok(seq as u64))
     }
+}
+
+/// Parses `id:revision:deleted,…` as written by the index query.
+fn unpack_index(packed: &str) -> Result<Vec<IndexEntry>> {
+    let bad = || DbError(sqlx::Error::Protocol("malformed index row".into()));
+    packed
+        .split(',')
+        .map(|entry| {
+            let mut parts = entry.split(':');
+            let (Some(id), Some(revision), Some(deleted), None) =
+                (parts.next(), parts.next(), parts.next(), parts.next())
+            else {
+                return Err(bad());
+            };
+            Ok(IndexEntry {
+                id: id.to_owned(),
+                revision: revision.parse().map_err(|_| bad())?,
+                deleted: deleted != "0",
+            })
+        })
+        .collect()
 }
 
 async fn insert_refresh(

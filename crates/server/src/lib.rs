@@ -24,6 +24,7 @@ pub mod api;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hashing;
 pub mod metrics;
 pub mod rate_limit;
 pub mod secrets;
@@ -63,6 +64,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
         keys: secrets::ServerKeys::new(pepper),
         limiter: rate_limit::AddressLimiter::new(args.auth_rate_per_minute),
         metrics: metrics::Metrics::default(),
+        hashing: hashing::HashPool::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
     });
     let app = api::router(state, args.max_body_bytes).into_make_service_with_connect_info::<SocketAddr>();
     let listener =

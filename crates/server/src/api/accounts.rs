@@ -39,9 +39,12 @@ fn limit(state: &Shared, addr: &ClientAddr) -> Result<(), ApiError> {
     state.limiter.take(addr.0).map_err(ApiError::RateLimited)
 }
 
-/// Runs Argon2 off the async workers.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(f).await.map_err(|_| ApiError::Unavailable)
+/// Runs Argon2 on the hashing pool.
+async fn hashing<T: Send + 'static>(
+    state: &Shared,
+    f: impl FnOnce(&mut [argon2::Block]) -> T + Send + 'static,
+) -> Result<T, ApiError> {
+    state.hashing.run(f).await.ok_or(ApiError::Unavailable)
 }
 
 async fn new_session(state: &Shared, account: &str, device_name: &str) -> Result<Session, ApiError> {
@@ -97,8 +100,8 @@ pub async fn register(
     }
     let kdf = serde_json::to_string(k).map_err(|_| ApiError::Unavailable)?;
     let hash = {
-        let state = state.clone();
-        blocking(move || state.keys.hash_auth(&auth)).await?
+        let keys = state.clone();
+        hashing(&state, move |m| keys.keys.hash_auth(&auth, m)).await?
     };
     let id = random_id();
     let created = state
@@ -135,8 +138,8 @@ pub async fn login(
     let auth = decode("auth", &req.auth, 32..=32)?;
     let Some(account) = state.db.account_by_email(&email).await? else {
         // Same work as a real check, so timing does not tell accounts apart.
-        let state = state.clone();
-        blocking(move || state.keys.verify_auth(&auth, "AAAAAAAAAAAAAAAAAAAAAA==$AAAA")).await?;
+        let keys = state.clone();
+        hashing(&state, move |m| keys.keys.verify_auth(&auth, "AAAAAAAAAAAAAAAAAAAAAA==$AAAA", m)).await?;
         return Err(ApiError::InvalidCredentials);
     };
     let t = now();
@@ -144,8 +147,8 @@ pub async fn login(
         return Err(ApiError::RateLimited((account.locked_until - t) as u64));
     }
     let ok = {
-        let (state, stored) = (state.clone(), account.auth_hash.clone());
-        blocking(move || state.keys.verify_auth(&auth, &stored)).await?
+        let (keys, stored) = (state.clone(), account.auth_hash.clone());
+        hashing(&state, move |m| keys.keys.verify_auth(&auth, &stored, m)).await?
     };
     let address = addr.0.to_string();
     let second_ok = if !ok || !account.totp_enabled {
@@ -233,8 +236,8 @@ pub async fn delete_account(
     let auth = decode("auth", &req.auth, 32..=32)?;
     let account = state.db.account(&who.account).await?.ok_or(ApiError::Unauthorized)?;
     let ok = {
-        let state = state.clone();
-        blocking(move || state.keys.verify_auth(&auth, &account.auth_hash)).await?
+        let keys = state.clone();
+        hashing(&state, move |m| keys.keys.verify_auth(&auth, &account.auth_hash, m)).await?
     };
     if !ok {
         return Err(ApiError::InvalidCredentials);

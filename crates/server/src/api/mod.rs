@@ -31,6 +31,8 @@ pub struct AppState {
     pub keys: ServerKeys,
     pub limiter: AddressLimiter,
     pub metrics: Metrics,
+    /// Argon2, on its own threads.
+    pub hashing: crate::hashing::HashPool,
 }
 
 pub type Shared = Arc<AppState>;
