@@ -48,9 +48,9 @@ impl SecretKey {
     /// Finds a Secret Key in `text` (a bare key or a whole emergency kit).
     pub fn parse(text: &str) -> Result<SecretKey, InvalidSecretKey> {
         for word in text.split_whitespace() {
-            let Some(rest) = word.strip_prefix(SECRET_KEY_PREFIX) else { continue };
-            let b32: Zeroizing<String> =
-                Zeroizing::new(rest.chars().filter(|c| *c != '-').collect::<String>().to_uppercase());
+            let upper = Zeroizing::new(word.to_uppercase());
+            let Some(rest) = upper.strip_prefix(SECRET_KEY_PREFIX) else { continue };
+            let b32: Zeroizing<String> = Zeroizing::new(rest.chars().filter(|c| *c != '-').collect::<String>());
             if let Ok(bytes) = data_encoding::BASE32_NOPAD.decode(b32.as_bytes()) {
                 let bytes = Zeroizing::new(bytes);
                 if let Ok(key) = <[u8; 16]>::try_from(bytes.as_slice()) {

@@ -227,8 +227,12 @@ fn with_session<T>(
     creds: &Credentials<'_>,
     mut f: impl FnMut(&mut Vault, &mut SyncState, &Api) -> Result<T, HttpOr>,
 ) -> Result<T, SyncError> {
+    let had = state.session.as_ref().map(|s| s.refresh_token.clone());
     let mut api = connect(state, creds)?;
-    state.save(vault)?;
+    // Refresh tokens are single-use: a new one is saved before anything else.
+    if state.session.as_ref().map(|s| &s.refresh_token) != had.as_ref() {
+        state.save(vault)?;
+    }
     match f(vault, state, &api) {
         Err(HttpOr::Http(e)) if status_of(&e) == Some("unauthorized") => {
             state.session = None;
@@ -445,13 +449,10 @@ fn sync_with_state(
         check_account(state, api)?;
         let mut report = SyncReport::default();
         for _ in 0..MAX_ROUNDS {
-            match round(vault, state, api, &keys, &mut report, progress)? {
-                true => {
-                    state.last_sync = Some(unix_now());
-                    state.save(vault)?;
-                    return Ok(report);
-                }
-                false => continue,
+            // Saved with the round's own writes.
+            state.last_sync = Some(unix_now());
+            if round(vault, state, api, &keys, &mut report, progress)? {
+                return Ok(report);
             }
         }
         Err(SyncError::Busy.into())
