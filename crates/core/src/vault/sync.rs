@@ -241,3 +241,98 @@ impl Vault {
         Cipher::new(&hkdf_sha256(SYNC_SALT, self.vault_key.expose(), b"tessera/v1/sync-state"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{Item, ItemType, Scope};
+
+    fn vault(dir: &tempfile::TempDir, name: &str, key: Option<VaultKey>) -> Vault {
+        let kek = KeyEncryptionKey::from_bytes(Zeroizing::new([5; 32]));
+        let slot = NewSlot { kind: "test".into(), label: "Test".into(), params: vec![], kek };
+        let path = dir.path().join(name);
+        match key {
+            Some(k) => Vault::create_with_key(path, k, vec![slot], &OpenOptions::default()).unwrap(),
+            None => Vault::create(path, vec![slot], &OpenOptions::default()).unwrap(),
+        }
+    }
+
+    #[test]
+    fn records_open_only_for_their_item_revision_and_tombstone_state() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = vault(&dir, "a", None).sync_keys();
+        let (x, y) = (ItemId::random(), ItemId::random());
+        let blob = keys.seal_record(&x, 2, false, b"payload");
+        assert_eq!(keys.open_record(&x, 2, false, &blob).unwrap().as_slice(), b"payload");
+        assert!(keys.open_record(&y, 2, false, &blob).is_err(), "another item");
+        assert!(keys.open_record(&x, 1, false, &blob).is_err(), "another revision");
+        assert!(keys.open_record(&x, 2, true, &blob).is_err(), "a forged tombstone");
+        let other = vault(&dir, "b", None).sync_keys();
+        assert!(other.open_record(&x, 2, false, &blob).is_err(), "another account");
+    }
+
+    #[test]
+    fn a_second_device_shares_sync_keys_but_not_its_vault_id() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = vault(&dir, "a", None);
+        let kek = KeyEncryptionKey::from_bytes(Zeroizing::new([9; 32]));
+        let wrapped = a.wrap_for_account(&kek, b"salt");
+        assert!(VaultKey::unwrap_for_account(&kek, b"other salt", &wrapped).is_err());
+        let key = VaultKey::unwrap_for_account(&kek, b"salt", &wrapped).unwrap();
+        let b = vault(&dir, "b", Some(key));
+        assert_ne!(a.vault_id(), b.vault_id());
+        let id = ItemId::random();
+        let blob = a.sync_keys().seal_record(&id, 1, false, b"x");
+        assert!(b.sync_keys().open_record(&id, 1, false, &blob).is_ok());
+        let mac = a.sync_keys().manifest_mac(3, 1, &[7; 32]);
+        assert!(b.sync_keys().manifest_mac_matches(3, 1, &[7; 32], &mac));
+        assert!(!b.sync_keys().manifest_mac_matches(2, 1, &[7; 32], &mac));
+    }
+
+    #[test]
+    fn applied_changes_and_their_sync_state_land_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = vault(&dir, "a", None);
+        let mut item = Item::new(ItemType::Login, "Pulled");
+        item.password = "from elsewhere".into();
+        let id = item.id;
+        let version = NewVersion {
+            item,
+            attachments: vec![NewAttachment { name: "a.txt".into(), content: Zeroizing::new(b"hello".to_vec()) }],
+        };
+        v.apply_remote(vec![RemoteChange::Put(Box::new(version))], |applied| {
+            assert_eq!(applied, &[(id, Some(1))]);
+            b"state one".to_vec()
+        })
+        .unwrap();
+        assert_eq!(v.get(id).unwrap().password, "from elsewhere");
+        let (r, content) = v.attachment(id, "a.txt").unwrap();
+        assert_eq!((r.size, content.as_slice()), (5, &b"hello"[..]));
+        assert_eq!(v.sync_state().unwrap().unwrap().as_slice(), b"state one");
+
+        // A failing change leaves both the items and the state as they were.
+        let mut bad = Item::new(ItemType::Login, "Bad");
+        bad.otp = Some("not an otpauth URI".into());
+        let err = v
+            .apply_remote(vec![RemoteChange::Remove(id), RemoteChange::Put(Box::new(NewVersion::new(bad)))], |_| {
+                b"state two".to_vec()
+            });
+        assert!(err.is_err());
+        assert_eq!(v.summaries(Scope::Any).unwrap().len(), 1);
+        assert_eq!(v.sync_state().unwrap().unwrap().as_slice(), b"state one");
+
+        v.apply_remote(vec![RemoteChange::Remove(id)], |_| b"state three".to_vec()).unwrap();
+        assert!(v.get(id).is_err());
+        assert_eq!(v.item_revisions().unwrap(), vec![]);
+    }
+
+    #[test]
+    fn tampered_sync_state_is_an_integrity_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = vault(&dir, "a", None);
+        v.save_sync_state(Some(b"state")).unwrap();
+        let c = rusqlite::Connection::open(dir.path().join("a")).unwrap();
+        c.execute("UPDATE sync_state SET value = zeroblob(length(value)) WHERE key = 'state'", []).unwrap();
+        assert!(matches!(v.sync_state(), Err(VaultError::Integrity(IntegrityError::SyncState))));
+    }
+}
