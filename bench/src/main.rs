@@ -2,7 +2,9 @@
 //! with the peers the issues name run side by side on the same data.
 //!
 //! ```text
-//! tessera-bench [--items N] [--runs R] [--skip-keepassxc] [--only argon2|open|search|passwd|import|unlock]
+//! tessera-bench [--items N] [--runs R] [--skip-keepassxc]
+//!               [--only argon2|open|search|passwd|import|unlock|sync|load]
+//!               [--devices N] [--load-seconds S] [--rate REQ_PER_S]
 //! ```
 //!
 //! Figures:
@@ -22,9 +24,16 @@
 //!    (Argon2id calibrated to 1 s, as `init` does), the recovery code, the OS
 //!    keyring (a private gnome-keyring), the TPM (swtpm on loopback) and the
 //!    YubiKey (the PIV simulator behind pcscd's virtual reader).
+//! 7. Sync: the first clone of a 10,000-item account (KDF excluded) and a
+//!    one-item round trip through a real `tessera-server` (`sync.rs`).
+//! 8. Sync server load: simulated devices pulling and pushing against
+//!    SQLite and PostgreSQL: req/s, latency percentiles, errors, peak RSS,
+//!    lost writes, and a run with the server killed and restarted halfway.
 //!
 //! Wall time and peak RSS of child processes come from GNU time
 //! (`/usr/bin/time -f "%e %M"`), so ours and the peers' are measured alike.
+
+mod sync;
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -39,8 +48,9 @@ struct Options {
     items: usize,
     runs: usize,
     keepassxc: bool,
-    /// Run only this figure: argon2, open, search, passwd, import or unlock.
+    /// Run only this figure: argon2, open, search, passwd, import, unlock, sync or load.
     only: Option<String>,
+    load: sync::LoadOptions,
 }
 
 impl Options {
@@ -58,7 +68,13 @@ fn main() {
         Some("child-unlock") => return child_unlock(Path::new(&args[2]), &args[3], &args[4..]),
         _ => {}
     }
-    let mut options = Options { items: 100_000, runs: 5, keepassxc: true, only: None };
+    let mut options = Options {
+        items: 100_000,
+        runs: 5,
+        keepassxc: true,
+        only: None,
+        load: sync::LoadOptions { devices: 1000, seconds: 60, rate: 5000.0 },
+    };
     let mut it = args.iter().skip(1);
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -66,10 +82,15 @@ fn main() {
             "--runs" => options.runs = it.next().and_then(|v| v.parse().ok()).expect("--runs R"),
             "--skip-keepassxc" => options.keepassxc = false,
             "--only" => options.only = it.next().cloned(),
+            "--devices" => options.load.devices = it.next().and_then(|v| v.parse().ok()).expect("--devices N"),
+            "--load-seconds" => {
+                options.load.seconds = it.next().and_then(|v| v.parse().ok()).expect("--load-seconds S")
+            }
+            "--rate" => options.load.rate = it.next().and_then(|v| v.parse().ok()).expect("--rate REQ_PER_S"),
             other => {
                 eprintln!(
                     "unknown argument {other}; usage: tessera-bench [--items N] [--runs R] [--skip-keepassxc] \
-                     [--only argon2|open|search|passwd|import|unlock]"
+                     [--only argon2|open|search|passwd|import|unlock|sync|load] [--devices N] [--load-seconds S] [--rate R]"
                 );
                 std::process::exit(2);
             }
@@ -82,6 +103,15 @@ fn main() {
     }
     if options.only.as_deref() == Some("unlock") {
         return unlock_per_factor();
+    }
+    if options.wants("sync") {
+        sync::clone_and_round_trip(options.runs);
+    }
+    if options.wants("load") {
+        sync::load(&options.load);
+    }
+    if matches!(options.only.as_deref(), Some("sync" | "load")) {
+        return;
     }
     let (vault, code_file) = big_vault(&work, options.items);
     if options.wants("open") {

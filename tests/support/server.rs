@@ -109,6 +109,7 @@ pub struct TestServer {
     pub log: PathBuf,
     _dir: Arc<TempDir>,
     dir: PathBuf,
+    extra: Vec<String>,
 }
 
 impl TestServer {
@@ -131,6 +132,7 @@ impl TestServer {
             log: path.join(format!("server-{}.log", crate::unique())),
             _dir: dir,
             dir: path,
+            extra: Vec::new(),
         };
         s.spawn("127.0.0.1:0");
         s
@@ -150,6 +152,7 @@ impl TestServer {
             .arg("--data-dir")
             .arg(&self.dir)
             .args(["--auth-rate-per-minute", "100000", "--threads", "2"])
+            .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(log)
@@ -163,6 +166,16 @@ impl TestServer {
         self.url = url.to_string();
         self.port = url.rsplit(':').next().and_then(|p| p.parse().ok()).expect("a port in the URL");
         self.child = Some(child);
+    }
+
+    /// The server's process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Extra flags for the next (re)start, e.g. `--log warn`.
+    pub fn set_extra_args(&mut self, args: &[&str]) {
+        self.extra = args.iter().map(|s| (*s).to_owned()).collect();
     }
 
     /// Kills the process at once (SIGKILL), as a crash would.
