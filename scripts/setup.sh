@@ -13,7 +13,7 @@ case "$what" in
                    dbus gnome-keyring libsecret-tools  # a real Secret Service for the keyring factor
                    swtpm swtpm-tools                   # a TPM 2.0 simulator for the TPM factor
                    pcscd vsmartcard-vpcd               # PC/SC with a virtual reader for the YubiKey factor
-                   postgresql) ;;                      # sync tests start private clusters (initdb, pg_ctl, psql)
+                   postgresql openssl) ;;              # sync tests: private PostgreSQL clusters; a TLS certificate
   bench) packages+=(argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
                    dbus gnome-keyring libsecret-tools swtpm swtpm-tools pcscd vsmartcard-vpcd # the factors' services
                    postgresql) ;;                      # the sync server's load run on PostgreSQL

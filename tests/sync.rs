@@ -446,6 +446,16 @@ both_backends! {
 
 // --- accounts, tokens, sessions ----------------------------------------------------
 
+/// `auth` for the test password and the kit's Secret Key.
+fn auth_of(url: &str, email: &str, kit: &Path) -> zeroize::Zeroizing<[u8; 32]> {
+    let api = Api::new(url).expect("client");
+    let pre = api.prelogin(email).expect("prelogin");
+    let kdf = account::kdf_from_spec(&pre.kdf).expect("kdf");
+    let secret = SecretKey::parse(&std::fs::read_to_string(kit).expect("kit")).expect("secret key");
+    let password = tessera_unlock::Password::from_first_line(PASSWORD.as_bytes()).expect("password");
+    account::derive(&password, &from_b64(&pre.salt).expect("salt"), &kdf, &secret).expect("derive").auth
+}
+
 /// Logs in over HTTP as the client would, from the emergency kit.
 fn http_login(url: &str, email: &str, kit: &Path) -> (Api, Session) {
     let mut api = Api::new(url).expect("client");
@@ -696,4 +706,119 @@ fn server_serves_health_metrics_and_its_openapi_document() {
     let mut reply = String::new();
     let _ = s.read_to_string(&mut reply);
     assert!(reply.starts_with("HTTP/1.1 413"), "{reply}");
+}
+
+#[test]
+fn deleting_an_account_removes_its_data_and_needs_auth_again() {
+    let server = TestServer::sqlite();
+    let a = TestVault::new();
+    a.add_login("Gone soon", "x");
+    let kit = register(&a, &server.url, EMAIL);
+    let (api, _) = http_login(&server.url, EMAIL, &kit);
+    assert_eq!(error_code(api.delete_account(&[7; 32]).expect_err("wrong auth")), (401, "invalid_credentials".into()));
+    api.delete_account(auth_of(&server.url, EMAIL, &kit).as_ref()).expect("delete");
+    assert_eq!(error_code(api.index().expect_err("gone")).0, 401);
+    for table in ["accounts", "items", "item_revisions", "devices", "refresh_tokens", "account_events"] {
+        assert_eq!(server.database.sql(&format!("SELECT count(*) FROM {table}")), vec!["0"], "{table} is empty");
+    }
+}
+
+#[test]
+fn offline_edits_queue_and_go_up_when_the_server_is_back() {
+    let mut server = TestServer::sqlite();
+    let a = TestVault::new();
+    let kit = register(&a, &server.url, EMAIL);
+    let b = cloned(&server.url, EMAIL, &kit);
+    server.kill();
+    a.add_login("Written offline", "o");
+    let out = sync(&a, &[]);
+    assert_code(&out, 1, "sync with the server away");
+    assert!(stderr(&out).contains("local changes stay queued"), "{}", stderr(&out));
+    let status: Value = serde_json::from_slice(&a.run(&["--json", "sync", "status"]).stdout).expect("status");
+    assert_eq!(status["pending"], 1);
+    server.restart();
+    assert_eq!(sync_json(&a)["pushed"], 1);
+    sync_json(&b);
+    assert!(titles(&b).contains(&"Written offline".to_owned()));
+}
+
+#[test]
+fn failed_logins_back_off_and_each_address_is_rate_limited() {
+    let mut server = TestServer::sqlite();
+    server.set_extra_args(&["--auth-rate-per-minute", "20"]);
+    server.restart();
+    let a = TestVault::new();
+    register(&a, &server.url, EMAIL);
+    let api = Api::new(&server.url).expect("client");
+    let wrong = || {
+        error_code(
+            api.login(&LoginRequest { email: EMAIL.into(), auth: b64(&[1; 32]), totp: None, device_name: "x".into() })
+                .expect_err("a wrong auth"),
+        )
+        .1
+    };
+    let codes: Vec<String> = (0..7).map(|_| wrong()).collect();
+    assert_eq!(&codes[..5], &vec!["invalid_credentials".to_owned(); 5][..], "{codes:?}");
+    assert!(codes[5..].iter().all(|c| c == "rate_limited"), "the account backs off after 5 failures: {codes:?}");
+    let events = server.database.sql("SELECT count(*) FROM account_events WHERE event = 'login_failed'");
+    assert_eq!(events, vec!["5"]);
+    // The address bucket (20 a minute) runs dry too, whatever the account.
+    let limited = (0..30).map(|_| api.prelogin("nobody@example.com")).filter(|r| r.is_err()).count();
+    assert!(limited >= 5, "{limited} of 30 prelogins refused");
+}
+
+#[test]
+fn server_over_tls_with_a_private_certificate() {
+    let dir = tempfile::tempdir().expect("a temporary directory");
+    let p = |name: &str| dir.path().join(name).to_str().expect("utf-8").to_owned();
+    let (ca, ca_key, cert, key, csr, ext) =
+        (p("ca.pem"), p("ca-key.pem"), p("cert.pem"), p("key.pem"), p("cert.csr"), p("ext.cnf"));
+    std::fs::write(&ext, "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\n").expect("write");
+    let openssl = |args: &[&str]| {
+        let out = std::process::Command::new("openssl").args(args).output().expect("openssl runs (package openssl)");
+        assert!(out.status.success(), "openssl {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    // A private CA, and a server certificate it signs (webpki refuses a CA
+    // certificate used as the server's own).
+    let ec = ["-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes"];
+    openssl(
+        &[&["req", "-x509"][..], &ec, &["-days", "2", "-subj", "/CN=Test CA", "-keyout", &ca_key, "-out", &ca]]
+            .concat(),
+    );
+    openssl(&[&["req"][..], &ec, &["-subj", "/CN=127.0.0.1", "-keyout", &key, "-out", &csr]].concat());
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        &csr,
+        "-CA",
+        &ca,
+        "-CAkey",
+        &ca_key,
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        &ext,
+        "-out",
+        &cert,
+    ]);
+    let mut server = TestServer::sqlite();
+    server.set_extra_args(&["--tls-cert", &cert, "--tls-key", &key]);
+    server.restart();
+    assert!(server.url.starts_with("https://"), "{}", server.url);
+    let a = TestVault::new();
+    // Not trusted: refused.
+    let out = sync(&a, &["register", "--server", &server.url, "--email", EMAIL]);
+    assert_code(&out, 1, "register against an untrusted certificate");
+    // Trusted through $TESSERA_SYNC_CA_FILE: works end to end.
+    let out = a
+        .command()
+        .env("TESSERA_SYNC_CA_FILE", &ca)
+        .args(["sync", "register", "--server", &server.url, "--email", EMAIL])
+        .output()
+        .expect("run tessera");
+    assert_success(&out, "register over TLS");
+    let out = a.command().env("TESSERA_SYNC_CA_FILE", &ca).arg("sync").output().expect("run tessera");
+    assert_success(&out, "sync over TLS");
 }

@@ -227,8 +227,13 @@ impl SecretService {
         keyring.stdin.take().expect("piped stdin").write_all(b"keyring password").expect("unlock the keyring");
         let _ = service.keyring.wait();
         service.keyring = keyring;
-        // Wait until the keyring stores a probe item.
-        for _ in 0..100 {
+        // Wait until the keyring stores a probe item (up to 30 s: a busy
+        // machine running other suites' daemons in parallel is slow).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
+            if let Ok(Some(status)) = service.keyring.try_wait() {
+                panic!("gnome-keyring-daemon exited ({status}) before it served");
+            }
             let probe = service
                 .env(&mut Command::new("secret-tool"))
                 .args(["store", "--label", "probe", "service", "tessera-probe"])
@@ -245,7 +250,7 @@ impl SecretService {
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!("the Secret Service did not come up");
+        panic!("the Secret Service did not come up within 30 s");
     }
 
     /// Points `command` at this Secret Service.

@@ -151,7 +151,12 @@ impl TestServer {
             .arg(&self.pepper)
             .arg("--data-dir")
             .arg(&self.dir)
-            .args(["--auth-rate-per-minute", "100000", "--threads", "2"])
+            .args(if self.extra.iter().any(|a| a == "--auth-rate-per-minute") {
+                &[][..]
+            } else {
+                &["--auth-rate-per-minute", "100000"][..]
+            })
+            .args(["--threads", "2"])
             .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())

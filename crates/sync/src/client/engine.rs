@@ -125,6 +125,7 @@ impl SyncError {
         match e {
             HttpError::Unreachable(detail) => SyncError::Unreachable { server: server.into(), detail },
             HttpError::Protocol(m) => SyncError::Hostile(format!("malformed answer ({m})")),
+            HttpError::Setup(m) => SyncError::Local(m),
             HttpError::Status(_, body) => match body.error.as_str() {
                 "invalid_credentials" => SyncError::WrongCredentials,
                 "totp_required" => SyncError::TotpRequired,

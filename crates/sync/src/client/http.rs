@@ -27,6 +27,8 @@ pub enum HttpError {
     Status(u16, ErrorBody),
     /// The answer was not what the API promises.
     Protocol(String),
+    /// The client could not be set up (a bad `$TESSERA_SYNC_CA_FILE`).
+    Setup(String),
 }
 
 /// A client for one server.
@@ -39,13 +41,25 @@ pub struct Api {
 
 impl Api {
     /// A client for `server` (its base URL).
+    /// `$TESSERA_SYNC_CA_FILE` names a PEM file of extra trusted roots (a
+    /// server with a private or self-signed certificate).
     pub fn new(server: &str) -> Result<Api, HttpError> {
-        let http = Client::builder()
+        let mut builder = Client::builder()
             .connect_timeout(Duration::from_secs(5))
             .timeout(Duration::from_secs(120))
-            .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .map_err(|e| HttpError::Protocol(format!("cannot set up HTTP: {e}")))?;
+            .https_only(!server.starts_with("http://"))
+            .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")));
+        if let Some(file) = std::env::var_os("TESSERA_SYNC_CA_FILE") {
+            let pem = std::fs::read(&file).map_err(|e| {
+                HttpError::Setup(format!("cannot read $TESSERA_SYNC_CA_FILE {}: {e}", file.to_string_lossy()))
+            })?;
+            let certs = reqwest::Certificate::from_pem_bundle(&pem)
+                .map_err(|e| HttpError::Setup(format!("$TESSERA_SYNC_CA_FILE is not PEM certificates: {e}")))?;
+            for cert in certs {
+                builder = builder.add_root_certificate(cert);
+            }
+        }
+        let http = builder.build().map_err(|e| HttpError::Setup(format!("cannot set up HTTP: {e}")))?;
         Ok(Api { base: server.trim_end_matches('/').to_string(), http, access_token: None })
     }
 
@@ -148,6 +162,16 @@ impl Api {
     /// `POST /accounts/2fa/disable`.
     pub fn totp_disable(&self, code: &str) -> Result<(), HttpError> {
         self.post::<_, Empty>("/accounts/2fa/disable", &TotpCode { code: code.into() }).map(|_| ())
+    }
+
+    /// `DELETE /accounts`: deletes the account and all its data.
+    pub fn delete_account(&self, auth: &[u8]) -> Result<(), HttpError> {
+        self.send::<_, Empty>(
+            Method::DELETE,
+            "/accounts",
+            Some(&crate::wire::DeleteAccountRequest { auth: crate::wire::b64(auth) }),
+        )
+        .map(|_| ())
     }
 
     /// `GET /accounts/events`.
