@@ -822,3 +822,34 @@ fn server_over_tls_with_a_private_certificate() {
     let out = a.command().env("TESSERA_SYNC_CA_FILE", &ca).arg("sync").output().expect("run tessera");
     assert_success(&out, "sync over TLS");
 }
+
+#[test]
+fn a_lost_device_is_revoked_from_another_and_the_log_shows_it() {
+    let server = TestServer::sqlite();
+    let a = TestVault::new();
+    let kit = register(&a, &server.url, EMAIL);
+    let b = cloned(&server.url, EMAIL, &kit);
+    let out = a.run(&["--json", "sync", "devices"]);
+    assert_success(&out, "sync devices");
+    let devices: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    assert_eq!(devices.len(), 2);
+    let lost = devices.iter().find(|d| d["current"] == false).expect("the other device");
+    let lost_id = lost["id"].as_str().expect("an id");
+    assert_success(&a.run(&["sync", "revoke", lost_id]), "sync revoke");
+    // Revoking an id of no device of this account is "not found", exit 1.
+    assert_code(&a.run(&["sync", "revoke", "0123456789abcdef0123456789abcdef"]), 1, "revoke an unknown id");
+    // The revoked device's session is dead; with the master password it
+    // logs in again as a new device (revocation is not a password change).
+    let devices_after: Vec<Value> =
+        serde_json::from_slice(&a.run(&["--json", "sync", "devices"]).stdout).expect("json");
+    assert!(devices_after.iter().any(|d| d["id"] == lost_id && d["revoked"] == true));
+    assert_success(&sync(&b, &[]), "b logs in again");
+    let out = a.run(&["--json", "sync", "events"]);
+    assert_success(&out, "sync events");
+    let events: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");
+    let kinds: Vec<&str> = events.iter().filter_map(|e| e["event"].as_str()).collect();
+    for kind in ["registered", "login", "device_revoked"] {
+        assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
+    }
+    assert!(events.iter().all(|e| e["address"] == "127.0.0.1"), "{events:?}");
+}

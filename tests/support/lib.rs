@@ -201,9 +201,35 @@ impl SecretService {
         std::fs::set_permissions(dir.path().join("run"), std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .expect("chmod the runtime directory");
         let socket = dir.path().join("bus");
+        // A session bus without service activation: with the stock
+        // session.conf, a client asking for org.freedesktop.secrets before
+        // our daemon has taken the name makes dbus start a second
+        // gnome-keyring (without --unlock, so without a login collection)
+        // that then keeps the name for good.
+        let config = dir.path().join("bus.conf");
+        std::fs::write(
+            &config,
+            format!(
+                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+                socket.display()
+            ),
+        )
+        .expect("write the bus configuration");
         let mut bus = Command::new("dbus-daemon")
-            .args(["--config-file=/usr/share/dbus-1/session.conf", "--nofork", "--print-address=1"])
-            .arg(format!("--address=unix:path={}", socket.display()))
+            .arg(format!("--config-file={}", config.display()))
+            .args(["--nofork", "--print-address=1"])
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -221,36 +247,42 @@ impl SecretService {
             .args(["--foreground", "--unlock", "--components=secrets"])
             .stdin(Stdio::piped())
             .stdout(Stdio::null())
-            .stderr(Stdio::null())
+            .stderr(std::fs::File::create(service.dir.path().join("keyring.log")).expect("a log file"))
             .spawn()
             .expect("gnome-keyring-daemon runs (package gnome-keyring; `make test` installs it)");
         keyring.stdin.take().expect("piped stdin").write_all(b"keyring password").expect("unlock the keyring");
         let _ = service.keyring.wait();
         service.keyring = keyring;
-        // Wait until the keyring stores a probe item (up to 30 s: a busy
-        // machine running other suites' daemons in parallel is slow).
+        // Wait until the keyring stores a probe item.
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        let mut last_error = String::new();
         while std::time::Instant::now() < deadline {
             if let Ok(Some(status)) = service.keyring.try_wait() {
-                panic!("gnome-keyring-daemon exited ({status}) before it served");
+                last_error = format!("gnome-keyring-daemon exited ({status})");
+                break;
             }
             let probe = service
                 .env(&mut Command::new("secret-tool"))
                 .args(["store", "--label", "probe", "service", "tessera-probe"])
                 .stdin(Stdio::piped())
                 .stdout(Stdio::null())
-                .stderr(Stdio::null())
+                .stderr(Stdio::piped())
                 .spawn()
                 .and_then(|mut c| {
                     c.stdin.take().expect("piped stdin").write_all(b"probe")?;
-                    c.wait()
+                    c.wait_with_output()
                 });
-            if probe.is_ok_and(|s| s.success()) {
-                return service;
+            match probe {
+                Ok(o) if o.status.success() => return service,
+                Ok(o) => last_error = String::from_utf8_lossy(&o.stderr).into_owned(),
+                Err(e) => last_error = e.to_string(),
             }
             std::thread::sleep(std::time::Duration::from_millis(50));
         }
-        panic!("the Secret Service did not come up within 30 s");
+        panic!(
+            "the Secret Service did not come up: {last_error}; gnome-keyring said: {}",
+            std::fs::read_to_string(service.dir.path().join("keyring.log")).unwrap_or_default()
+        );
     }
 
     /// Points `command` at this Secret Service.

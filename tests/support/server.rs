@@ -284,8 +284,12 @@ impl Postgres {
 
     fn command(&self, program: &Path) -> Command {
         if self.as_postgres {
-            let mut c = Command::new("runuser");
-            c.args(["-u", "postgres", "--"]).arg(program);
+            // setpriv, not runuser or su: their PAM session (pam_keyinit
+            // revoke) revokes the session keyring this process shares with
+            // the other tests, which breaks gnome-keyring in the keyring
+            // tests running beside these.
+            let mut c = Command::new("setpriv");
+            c.args(["--reuid=postgres", "--regid=postgres", "--init-groups", "--"]).arg(program);
             c
         } else {
             Command::new(program)

@@ -208,6 +208,15 @@ pub enum SyncCommand {
         #[arg(long)]
         forget: bool,
     },
+    /// The account's event log (logins, failed logins, token reuse, 2FA changes), newest first
+    Events,
+    /// The account's devices
+    Devices,
+    /// Revoke another device's session (a lost laptop): its tokens stop working at once
+    Revoke {
+        /// The device id, as `sync devices` shows it
+        device: String,
+    },
     /// Two-factor (TOTP) login for the account
     #[command(name = "2fa", subcommand)]
     TwoFactor(TwoFactorCommand),

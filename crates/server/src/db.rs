@@ -416,6 +416,37 @@ impl Db {
         Ok(outcome)
     }
 
+    /// The account's devices, newest first.
+    pub async fn devices(&self, account: &str) -> Result<Vec<(String, String, i64, bool)>> {
+        let rows = sqlx::query(
+            "SELECT id, name, created_at, revoked FROM devices WHERE account_id = $1 ORDER BY created_at DESC, id",
+        )
+        .bind(account)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?, r.try_get(2)?, r.try_get::<i64, _>(3)? != 0)))
+            .collect::<std::result::Result<_, sqlx::Error>>()
+            .map_err(DbError)
+    }
+
+    /// Revokes `device` if it is `account`'s; `false` otherwise.
+    pub async fn revoke_device_of(&self, account: &str, device: &str) -> Result<bool> {
+        let _turn = self.write_turn().await;
+        let mut tx = self.pool.begin().await?;
+        let n = sqlx::query("UPDATE devices SET revoked = 1 WHERE id = $1 AND account_id = $2")
+            .bind(device)
+            .bind(account)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        if n == 1 {
+            revoke(&mut tx, device).await?;
+        }
+        tx.commit().await?;
+        Ok(n == 1)
+    }
+
     /// Revokes a device: its refresh tokens and access tokens stop working.
     pub async fn revoke_device(&self, device: &str) -> Result<()> {
         let _turn = self.write_turn().await;

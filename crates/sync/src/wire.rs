@@ -173,6 +173,22 @@ wire! {
 }
 
 wire! {
+    /// One device of the account (`GET /accounts/devices`).
+    pub struct DeviceInfo {
+        /// Device id.
+        pub id: String,
+        /// Its name.
+        pub name: String,
+        /// Unix seconds when it logged in.
+        pub created: i64,
+        /// Its tokens no longer work.
+        pub revoked: bool,
+        /// The device asking.
+        pub current: bool,
+    }
+}
+
+wire! {
     /// `GET /vault`: what a new device needs to join.
     pub struct VaultInfo {
         /// The Vault Key wrapped by the account's `wrap` key, base64.

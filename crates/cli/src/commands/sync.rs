@@ -53,6 +53,9 @@ pub fn sync(session: &mut Session, args: &SyncArgs, json: bool, out: &mut Out) -
             out,
         ),
         Some(SyncCommand::Status) => status(session, json, out),
+        Some(SyncCommand::Events) => events(session, args.totp.as_deref(), json, out),
+        Some(SyncCommand::Devices) => devices(session, args.totp.as_deref(), json, out),
+        Some(SyncCommand::Revoke { device }) => revoke(session, device, args.totp.as_deref(), json, out),
         Some(SyncCommand::Logout { forget }) => logout(session, *forget, json, out),
         Some(SyncCommand::TwoFactor(TwoFactorCommand::Enable)) => enable_2fa(session, args.totp.as_deref(), json, out),
         Some(SyncCommand::TwoFactor(TwoFactorCommand::Disable)) => {
@@ -252,6 +255,57 @@ fn status(session: &mut Session, json: bool, out: &mut Out) -> CliResult {
     out.line(format!("Device:    {}", if s.logged_in { "logged in" } else { "logged out (the next sync logs in)" }));
     out.line(format!("Last sync: {}", when(s.last_sync)));
     out.line(format!("Pending:   {} local change{} to push", s.pending, if s.pending == 1 { "" } else { "s" }));
+    Ok(())
+}
+
+fn unix_time(t: i64) -> String {
+    time::OffsetDateTime::from_unix_timestamp(t).map_or_else(|_| t.to_string(), rfc3339)
+}
+
+fn events(session: &mut Session, totp: Option<&str>, json: bool, out: &mut Out) -> CliResult {
+    let mut vault = session.unlock()?;
+    let password = session.account_password()?;
+    let list = client::events(&mut vault, &Credentials { password: &password, totp })?;
+    if json {
+        out.json(&list);
+    } else {
+        for e in &list {
+            out.line(format!("{}  {:<14} {:<24} {}", unix_time(e.at), e.event, e.device, e.address));
+        }
+    }
+    Ok(())
+}
+
+fn devices(session: &mut Session, totp: Option<&str>, json: bool, out: &mut Out) -> CliResult {
+    let mut vault = session.unlock()?;
+    let password = session.account_password()?;
+    let list = client::devices(&mut vault, &Credentials { password: &password, totp })?;
+    if json {
+        out.json(&list);
+    } else {
+        for d in &list {
+            let state = if d.current {
+                "this device"
+            } else if d.revoked {
+                "revoked"
+            } else {
+                "active"
+            };
+            out.line(format!("{}  {:<24} since {}  {state}", d.id, d.name, unix_time(d.created)));
+        }
+    }
+    Ok(())
+}
+
+fn revoke(session: &mut Session, device: &str, totp: Option<&str>, json: bool, out: &mut Out) -> CliResult {
+    let mut vault = session.unlock()?;
+    let password = session.account_password()?;
+    client::revoke_device(&mut vault, &Credentials { password: &password, totp }, device)?;
+    if json {
+        out.json(&json!({ "revoked": device }));
+    } else {
+        out.line(format!("Revoked device {device}: its tokens no longer work."));
+    }
     Ok(())
 }
 

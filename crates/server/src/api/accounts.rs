@@ -2,11 +2,11 @@
 //! delete, the event log and the account's TOTP second factor.
 
 use axum::Json;
-use axum::extract::State;
+use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use tessera_sync::wire::{
-    AccountEvent, DeleteAccountRequest, ErrorBody, KdfSpec, LoginRequest, PreloginRequest, PreloginResponse,
-    RecoveryCodes, RefreshRequest, RegisterRequest, Session, TotpCode, TotpEnrollment, from_b64,
+    AccountEvent, DeleteAccountRequest, DeviceInfo, ErrorBody, KdfSpec, LoginRequest, PreloginRequest,
+    PreloginResponse, RecoveryCodes, RefreshRequest, RegisterRequest, Session, TotpCode, TotpEnrollment, from_b64,
 };
 
 use super::{Authed, Body, ClientAddr, Shared, now};
@@ -252,6 +252,37 @@ pub async fn delete_account(
     responses((status = 200, body = [AccountEvent]), (status = 401, body = ErrorBody)))]
 pub async fn events(State(state): State<Shared>, who: Authed) -> Result<Json<Vec<AccountEvent>>, ApiError> {
     Ok(Json(state.db.events(&who.account).await?))
+}
+
+/// The account's devices, newest first.
+#[utoipa::path(get, path = "/api/v1/accounts/devices", security(("bearer" = [])),
+    responses((status = 200, body = [DeviceInfo]), (status = 401, body = ErrorBody)))]
+pub async fn devices(State(state): State<Shared>, who: Authed) -> Result<Json<Vec<DeviceInfo>>, ApiError> {
+    let list = state.db.devices(&who.account).await?;
+    Ok(Json(
+        list.into_iter()
+            .map(|(id, name, created, revoked)| DeviceInfo { current: id == who.device, id, name, created, revoked })
+            .collect(),
+    ))
+}
+
+/// Revokes one of the account's devices (a lost laptop): its tokens stop
+/// working at once. Another account's device id is simply not found.
+#[utoipa::path(delete, path = "/api/v1/accounts/devices/{id}", security(("bearer" = [])),
+    params(("id" = String, Path, description = "device id")),
+    responses((status = 204), (status = 404, body = ErrorBody), (status = 401, body = ErrorBody)))]
+pub async fn revoke_device(
+    State(state): State<Shared>,
+    addr: ClientAddr,
+    who: Authed,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    if !state.db.revoke_device_of(&who.account, &id).await? {
+        return Err(ApiError::NotFound);
+    }
+    let name = state.db.device_name(&who.device).await?;
+    state.db.log_event(&who.account, "device_revoked", &name, &addr.0.to_string()).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 /// Starts TOTP enrolment: a secret that is not active until verified (the

@@ -52,6 +52,8 @@ pub fn router(state: Shared, max_body: usize) -> Router {
         .route("/accounts/logout", post(accounts::logout))
         .route("/accounts", delete(accounts::delete_account))
         .route("/accounts/events", get(accounts::events))
+        .route("/accounts/devices", get(accounts::devices))
+        .route("/accounts/devices/{id}", delete(accounts::revoke_device))
         .route("/accounts/2fa/enroll", post(accounts::totp_enroll))
         .route("/accounts/2fa/verify", post(accounts::totp_verify))
         .route("/accounts/2fa/disable", post(accounts::totp_disable))
@@ -181,6 +183,8 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
         accounts::logout,
         accounts::delete_account,
         accounts::events,
+        accounts::devices,
+        accounts::revoke_device,
         accounts::totp_enroll,
         accounts::totp_verify,
         accounts::totp_disable,

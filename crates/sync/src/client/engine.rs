@@ -132,6 +132,7 @@ impl SyncError {
                 "rate_limited" => SyncError::RateLimited(body.retry_after.unwrap_or(60)),
                 "exists" => SyncError::Exists,
                 "unauthorized" => SyncError::Rejected("the session is no longer valid".into()),
+                "not_found" => SyncError::Rejected("no such device on this account".into()),
                 "stale" => SyncError::Busy,
                 _ => SyncError::Rejected(body.message),
             },
@@ -863,6 +864,24 @@ pub fn enable_totp(vault: &mut Vault, password: &Password, code: Option<&str>) -
             Some(code) => TwoFactor::Enabled(api.totp_verify(code)?),
         })
     })
+}
+
+/// The account's event log, newest first.
+pub fn events(vault: &mut Vault, creds: &Credentials<'_>) -> Result<Vec<crate::wire::AccountEvent>, SyncError> {
+    let mut state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
+    with_session(vault, &mut state, creds, |_, _, api| Ok(api.events()?))
+}
+
+/// The account's devices, newest first.
+pub fn devices(vault: &mut Vault, creds: &Credentials<'_>) -> Result<Vec<crate::wire::DeviceInfo>, SyncError> {
+    let mut state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
+    with_session(vault, &mut state, creds, |_, _, api| Ok(api.devices()?))
+}
+
+/// Revokes another device of the account (its tokens stop working).
+pub fn revoke_device(vault: &mut Vault, creds: &Credentials<'_>, id: &str) -> Result<(), SyncError> {
+    let mut state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
+    with_session(vault, &mut state, creds, |_, _, api| Ok(api.revoke_device(id)?))
 }
 
 /// Switches TOTP off (needs a current code or a recovery code).

@@ -174,6 +174,19 @@ impl Api {
         .map(|_| ())
     }
 
+    /// `GET /accounts/devices`.
+    pub fn devices(&self) -> Result<Vec<crate::wire::DeviceInfo>, HttpError> {
+        self.get("/accounts/devices")
+    }
+
+    /// `DELETE /accounts/devices/{id}`.
+    pub fn revoke_device(&self, id: &str) -> Result<(), HttpError> {
+        if !crate::wire::is_item_id(id) {
+            return Err(HttpError::Setup(format!("{id:?} is not a device id (32 hex digits)")));
+        }
+        self.send::<(), Empty>(Method::DELETE, &format!("/accounts/devices/{id}"), None).map(|_| ())
+    }
+
     /// `GET /accounts/events`.
     pub fn events(&self) -> Result<Vec<crate::wire::AccountEvent>, HttpError> {
         self.get("/accounts/events")
