@@ -844,6 +844,14 @@ fn a_lost_device_is_revoked_from_another_and_the_log_shows_it() {
         serde_json::from_slice(&a.run(&["--json", "sync", "devices"]).stdout).expect("json");
     assert!(devices_after.iter().any(|d| d["id"] == lost_id && d["revoked"] == true));
     assert_success(&sync(&b, &[]), "b logs in again");
+    // Any device can print the emergency kit again; it holds the same key.
+    let again = b.dir.path().join("kit-again.txt");
+    assert_success(&sync(&b, &["kit", "--emergency-kit", again.to_str().expect("utf-8")]), "sync kit");
+    let key = |p: &Path| {
+        let text = std::fs::read_to_string(p).expect("a kit");
+        text.lines().find_map(|l| l.strip_prefix("Secret Key:").map(|k| k.trim().to_owned())).expect("a key line")
+    };
+    assert_eq!(key(&again), key(&kit));
     let out = a.run(&["--json", "sync", "events"]);
     assert_success(&out, "sync events");
     let events: Vec<Value> = serde_json::from_slice(&out.stdout).expect("json");

@@ -208,6 +208,12 @@ pub enum SyncCommand {
         #[arg(long)]
         forget: bool,
     },
+    /// Show the emergency kit again (server, email, Secret Key), or write it to FILE
+    Kit {
+        /// Write the kit to FILE (mode 0600, never overwritten) instead of printing it
+        #[arg(long, value_name = "FILE")]
+        emergency_kit: Option<PathBuf>,
+    },
     /// The account's event log (logins, failed logins, token reuse, 2FA changes), newest first
     Events,
     /// The account's devices

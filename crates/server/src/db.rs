@@ -558,18 +558,13 @@ impl Db {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         // A write first: takes SQLite's write lock and PostgreSQL's row lock.
-        let found = sqlx::query("UPDATE accounts SET seq = seq WHERE id = $1")
+        let Some(head) = sqlx::query("UPDATE accounts SET seq = seq WHERE id = $1 RETURNING manifest_version, seq")
             .bind(account)
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?
-            .rows_affected();
-        if found == 0 {
+        else {
             return Ok(Err(PushRefused::NoAccount));
-        }
-        let head = sqlx::query("SELECT manifest_version, seq FROM accounts WHERE id = $1")
-            .bind(account)
-            .fetch_one(&mut *tx)
-            .await?;
+        };
         let manifest_version = head.try_get::<i64, _>(0)? as u64;
         let mut seq = head.try_get::<i64, _>(1)?;
         if manifest_version != push.base_manifest_version {
@@ -632,12 +627,14 @@ impl Db {
             .bind(&item.blob)
             .execute(&mut *tx)
             .await?;
-            sqlx::query("DELETE FROM item_revisions WHERE account_id = $1 AND item_id = $2 AND revision <= $3")
-                .bind(account)
-                .bind(&item.id)
-                .bind(revision - KEPT_REVISIONS)
-                .execute(&mut *tx)
-                .await?;
+            if revision > KEPT_REVISIONS {
+                sqlx::query("DELETE FROM item_revisions WHERE account_id = $1 AND item_id = $2 AND revision <= $3")
+                    .bind(account)
+                    .bind(&item.id)
+                    .bind(revision - KEPT_REVISIONS)
+                    .execute(&mut *tx)
+                    .await?;
+            }
         }
         sqlx::query("UPDATE accounts SET manifest = $1, manifest_version = $2, seq = $3 WHERE id = $4")
             .bind(&push.manifest)

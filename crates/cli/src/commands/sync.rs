@@ -53,6 +53,7 @@ pub fn sync(session: &mut Session, args: &SyncArgs, json: bool, out: &mut Out) -
             out,
         ),
         Some(SyncCommand::Status) => status(session, json, out),
+        Some(SyncCommand::Kit { emergency_kit }) => kit(session, emergency_kit.as_deref(), json, out),
         Some(SyncCommand::Events) => events(session, args.totp.as_deref(), json, out),
         Some(SyncCommand::Devices) => devices(session, args.totp.as_deref(), json, out),
         Some(SyncCommand::Revoke { device }) => revoke(session, device, args.totp.as_deref(), json, out),
@@ -255,6 +256,33 @@ fn status(session: &mut Session, json: bool, out: &mut Out) -> CliResult {
     out.line(format!("Device:    {}", if s.logged_in { "logged in" } else { "logged out (the next sync logs in)" }));
     out.line(format!("Last sync: {}", when(s.last_sync)));
     out.line(format!("Pending:   {} local change{} to push", s.pending, if s.pending == 1 { "" } else { "s" }));
+    Ok(())
+}
+
+fn kit(session: &mut Session, file: Option<&Path>, json: bool, out: &mut Out) -> CliResult {
+    if let Some(file) = file
+        && file.symlink_metadata().is_ok()
+    {
+        return Err(Failure::usage(format!("{} already exists; not overwriting it", file.display())));
+    }
+    let vault = session.unlock()?;
+    let (server, email, secret) = client::kit(&vault)?;
+    match file {
+        Some(file) => {
+            write_kit(file, &server, &email, &secret)?;
+            if json {
+                out.json(&json!({ "server": server, "email": email, "path": file.display().to_string() }));
+            } else {
+                out.line(format!("The emergency kit is in {}.", file.display()));
+            }
+        }
+        None if json => out.json(&json!({ "server": server, "email": email, "secret_key": secret.as_str() })),
+        None => {
+            out.line(format!("Server:      {server}"));
+            out.line(format!("Email:       {email}"));
+            out.line(format!("Secret Key:  {}", secret.as_str()));
+        }
+    }
     Ok(())
 }
 

@@ -866,6 +866,13 @@ pub fn enable_totp(vault: &mut Vault, password: &Password, code: Option<&str>) -
     })
 }
 
+/// The account's server, email and Secret Key (displayed form), from this
+/// vault's sealed sync state: to print the emergency kit again.
+pub fn kit(vault: &Vault) -> Result<(String, String, zeroize::Zeroizing<String>), SyncError> {
+    let state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
+    Ok((state.server.clone(), state.email.clone(), zeroize::Zeroizing::new(state.secret_key.clone())))
+}
+
 /// The account's event log, newest first.
 pub fn events(vault: &mut Vault, creds: &Credentials<'_>) -> Result<Vec<crate::wire::AccountEvent>, SyncError> {
     let mut state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;

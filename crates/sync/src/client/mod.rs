@@ -11,5 +11,6 @@ pub mod state;
 pub use account::SecretKey;
 pub use engine::{
     Cloned, Credentials, Progress, Registered, Status, SyncError, SyncReport, TwoFactor, clone_account,
-    default_device_name, devices, disable_totp, enable_totp, events, logout, register, revoke_device, status, sync,
+    default_device_name, devices, disable_totp, enable_totp, events, kit, logout, register, revoke_device, status,
+    sync,
 };
