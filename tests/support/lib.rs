@@ -431,28 +431,45 @@ impl PivCard {
     pub fn insert(serial: u32, pin: &str) -> PivCard {
         let bin = tessera_bin().with_file_name("tessera-piv-sim");
         assert!(bin.exists(), "{} is missing: run `cargo build --bins`", bin.display());
-        let mut child = Command::new(bin)
-            .args(["--serial", &serial.to_string(), "--pin", pin])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit())
-            .spawn()
-            .expect("start the PIV simulator");
-        // The simulator says "inserted" once pcscd has powered the card.
-        let stdout = child.stdout.take().expect("piped stdout");
-        let (seen, wait) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            use std::io::BufRead;
-            for line in std::io::BufReader::new(stdout).lines() {
-                if line.is_ok_and(|l| l == "inserted") {
-                    let _ = seen.send(());
+        // vpcd listens for one card at a time and reopens its socket on its
+        // next poll after a card (or the readiness probe) leaves: a card
+        // that finds it closed is inserted again a moment later.
+        for _ in 0..20 {
+            let mut child = Command::new(&bin)
+                .args(["--serial", &serial.to_string(), "--pin", pin])
+                .stdin(Stdio::null())
+                .stdout(Stdio::piped())
+                .stderr(Stdio::inherit())
+                .spawn()
+                .expect("start the PIV simulator");
+            // The simulator says "inserted" once pcscd has powered the card.
+            let stdout = child.stdout.take().expect("piped stdout");
+            let (seen, wait) = std::sync::mpsc::channel();
+            std::thread::spawn(move || {
+                use std::io::BufRead;
+                for line in std::io::BufReader::new(stdout).lines() {
+                    if line.is_ok_and(|l| l == "inserted") {
+                        let _ = seen.send(());
+                    }
+                }
+            });
+            match wait.recv_timeout(std::time::Duration::from_secs(15)) {
+                Ok(()) => {
+                    // pcscd asks for the ATR before it marks the card present.
+                    std::thread::sleep(std::time::Duration::from_millis(500));
+                    return PivCard { child };
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    let _ = child.wait();
+                    std::thread::sleep(std::time::Duration::from_millis(300));
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    let _ = child.kill();
+                    panic!("pcscd did not see the simulated card within 15 s");
                 }
             }
-        });
-        wait.recv_timeout(std::time::Duration::from_secs(15)).expect("pcscd did not see the simulated card");
-        // pcscd asks for the ATR before it marks the card present.
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        PivCard { child }
+        }
+        panic!("vpcd kept refusing the simulated card");
     }
 
     /// Takes the card out of the reader.
