@@ -649,7 +649,8 @@ fn postgres_two_instances_one_killed_mid_sync_lose_nothing() {
     // (or had finished); nothing half-written is visible.
     let stored: u64 = s1.database.sql("SELECT count(*) FROM items")[0].parse().expect("a count");
     assert!(stored == 1000 || stored == 2000 || stored == 2500, "whole batches only: {stored}");
-    let _ = status;
+    // Finished before the kill (0), or told the user the server went away (1).
+    assert!(matches!(status.code(), Some(0 | 1)), "sync ended with {status}");
     s1.restart();
     assert_success(&sync(&a, &[]), "sync after the restart");
     assert_success(&sync(&b, &[]), "sync through the other instance");
@@ -860,4 +861,23 @@ fn a_lost_device_is_revoked_from_another_and_the_log_shows_it() {
         assert!(kinds.contains(&kind), "{kind} in {kinds:?}");
     }
     assert!(events.iter().all(|e| e["address"] == "127.0.0.1"), "{events:?}");
+}
+
+#[test]
+fn a_refusal_without_the_servers_json_is_reported_not_called_tampering() {
+    // The body limit answers before any handler, with plain text, as a
+    // proxy in front of the server would.
+    let mut server = TestServer::sqlite();
+    server.set_extra_args(&["--max-body-bytes", "2000"]);
+    server.restart();
+    let a = TestVault::new();
+    register(&a, &server.url, EMAIL);
+    let big = a.dir.path().join("big");
+    std::fs::write(&big, "x".repeat(5000)).expect("write");
+    assert_success(&a.run_fast(&["add", "--title", "Big", "--secret-file", big.to_str().expect("utf-8")]), "add");
+    let out = sync(&a, &[]);
+    assert_code(&out, 1, "a push the server refuses as too large");
+    assert!(stderr(&out).contains("HTTP 413"), "{}", stderr(&out));
+    let status: Value = serde_json::from_slice(&a.run(&["--json", "sync", "status"]).stdout).expect("status");
+    assert_eq!(status["pending"], 1, "the item waits for the next sync");
 }

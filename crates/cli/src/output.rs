@@ -217,3 +217,13 @@ pub fn spinner(message: &str) -> ProgressBar {
 pub fn note(message: impl AsRef<str>) {
     eprintln!("{}", message.as_ref());
 }
+
+/// Writes `bytes` to a new file at `path` (never an existing one), mode
+/// 0600, synced: recovery codes and emergency kits.
+pub fn write_new_private(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)?;
+    f.write_all(bytes)?;
+    f.sync_all()
+}

@@ -9,7 +9,7 @@
 
 use hkdf::Hkdf;
 use hmac::{Hmac, KeyInit, Mac};
-use sha2::{Digest, Sha256};
+use sha2::Sha256;
 use zeroize::Zeroizing;
 
 use crate::config::PEPPER_LEN;
@@ -212,11 +212,6 @@ pub mod totp {
             }
         }
     }
-}
-
-/// SHA-256 hex, for request ids and the like.
-pub fn sha256_hex(data: &[u8]) -> String {
-    data_encoding::HEXLOWER.encode(&Sha256::digest(data))
 }
 
 #[cfg(test)]

@@ -1,8 +1,7 @@
 //! `sync`, `sync register|clone|status|logout|2fa`: a thin layer over
 //! `tessera-sync`'s client.
 
-use std::io::{IsTerminal, Write};
-use std::os::unix::fs::OpenOptionsExt;
+use std::io::IsTerminal;
 use std::path::Path;
 
 use serde_json::json;
@@ -14,7 +13,7 @@ use zeroize::Zeroizing;
 use super::vault::{check_new_vault, deliver_recovery_code, kdf_from_args, kdf_or_calibrate};
 use crate::cli::{SyncArgs, SyncCommand, TwoFactorCommand};
 use crate::exit::{CliResult, Exit, Failure, vault_exit};
-use crate::output::{Out, progress, rfc3339, spinner};
+use crate::output::{Out, progress, rfc3339, spinner, write_new_private};
 use crate::session::{Session, read_secret_file};
 
 impl From<SyncError> for Failure {
@@ -128,7 +127,9 @@ fn register(
     let done = client::register(&mut vault, server, email, &device, &password, &mut reporter())?;
     let secret = done.secret_key.to_display();
     if let Some(kit) = kit {
-        write_kit(kit, server, email, &secret)?;
+        write_kit(kit, server, email, &secret).map_err(|e| {
+            Failure::other(format!("registered, but the emergency kit could not be written to {}: {e}", kit.display()))
+        })?;
     }
     if json {
         let mut v =
@@ -157,7 +158,8 @@ fn register(
     Ok(())
 }
 
-fn write_kit(path: &Path, server: &str, email: &str, secret: &str) -> CliResult {
+/// The emergency kit: how to join the account from a new device.
+fn write_kit(path: &Path, server: &str, email: &str, secret: &str) -> std::io::Result<()> {
     let text = Zeroizing::new(format!(
         "Tessera emergency kit\n\
          =====================\n\
@@ -168,12 +170,7 @@ fn write_kit(path: &Path, server: &str, email: &str, secret: &str) -> CliResult 
          Email:       {email}\n\
          Secret Key:  {secret}\n"
     ));
-    let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path).map_err(|e| {
-        Failure::other(format!("registered, but the emergency kit could not be written to {}: {e}", path.display()))
-    })?;
-    f.write_all(text.as_bytes()).and_then(|()| f.sync_all()).map_err(|e| {
-        Failure::other(format!("registered, but writing the emergency kit to {} failed: {e}", path.display()))
-    })
+    write_new_private(path, text.as_bytes())
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -269,7 +266,8 @@ fn kit(session: &mut Session, file: Option<&Path>, json: bool, out: &mut Out) ->
     let (server, email, secret) = client::kit(&vault)?;
     match file {
         Some(file) => {
-            write_kit(file, &server, &email, &secret)?;
+            write_kit(file, &server, &email, &secret)
+                .map_err(|e| Failure::other(format!("cannot write the emergency kit to {}: {e}", file.display())))?;
             if json {
                 out.json(&json!({ "server": server, "email": email, "path": file.display().to_string() }));
             } else {

@@ -1,15 +1,14 @@
 //! `init` and `info`: creating a vault and describing one.
 
-use std::io::Write;
-use std::os::unix::fs::OpenOptionsExt;
 use std::time::Duration;
 
 use serde_json::json;
 use tessera_unlock::{KdfParams, RecoveryCode, create_vault, describe_slot};
+use zeroize::Zeroizing;
 
 use crate::cli::{InitArgs, KdfChoice};
 use crate::exit::{CliResult, Failure};
-use crate::output::{Out, note, rfc3339};
+use crate::output::{Out, note, rfc3339, write_new_private};
 use crate::session::Session;
 
 /// What `init` calibrates Argon2id to.
@@ -101,20 +100,13 @@ pub(crate) fn deliver_recovery_code(
     out: &mut Out,
 ) -> CliResult {
     if let Some(file) = &args.recovery_code_file {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(file).map_err(|e| {
+        let line = Zeroizing::new(format!("{}\n", code.to_display().as_str()));
+        write_new_private(file, line.as_bytes()).map_err(|e| {
             Failure::other(format!(
                 "vault created, but the recovery code could not be written to {}: {e}",
                 file.display()
             ))
         })?;
-        f.write_all(format!("{}\n", code.to_display().as_str()).as_bytes()).and_then(|()| f.sync_all()).map_err(
-            |e| {
-                Failure::other(format!(
-                    "vault created, but writing the recovery code to {} failed: {e}",
-                    file.display()
-                ))
-            },
-        )?;
         if json.is_none() {
             out.line(format!(
                 "The recovery code is in {}. Print it, keep it safe, then delete the file.",

@@ -229,10 +229,10 @@ fn with_session<T>(
     creds: &Credentials<'_>,
     mut f: impl FnMut(&mut Vault, &mut SyncState, &Api) -> Result<T, HttpOr>,
 ) -> Result<T, SyncError> {
-    let had = state.session.as_ref().map(|s| s.refresh_token.clone());
+    let had = state.session.as_ref().map(|s| zeroize::Zeroizing::new(s.refresh_token.clone()));
     let mut api = connect(state, creds)?;
     // Refresh tokens are single-use: a new one is saved before anything else.
-    if state.session.as_ref().map(|s| &s.refresh_token) != had.as_ref() {
+    if state.session.as_ref().map(|s| s.refresh_token.as_str()) != had.as_ref().map(|t| t.as_str()) {
         state.save(vault)?;
     }
     match f(vault, state, &api) {
@@ -322,26 +322,39 @@ pub fn register(
             device_name: device_name.into(),
         })
         .map_err(|e| SyncError::from_http(server, e))?;
-    let mut state = SyncState {
+    let mut state = linked_state(server, email, device_name, &session, &secret, b64(&salt), account::spec_of(&kdf));
+    state.set_manifest(&Manifest::empty());
+    state.save(vault)?;
+    let report = sync_with_state(vault, &mut state, &Credentials { password, totp: None }, progress)?;
+    Ok(Registered { secret_key: secret, report })
+}
+
+/// The sync state of a device that just joined an account.
+fn linked_state(
+    server: &str,
+    email: &str,
+    device_name: &str,
+    session: &Session,
+    secret: &SecretKey,
+    salt: String,
+    kdf: crate::wire::KdfSpec,
+) -> SyncState {
+    SyncState {
         server: server.trim_end_matches('/').into(),
         email: email.into(),
         account_id: session.account_id.clone(),
         secret_key: secret.to_display().to_string(),
-        salt: b64(&salt),
-        kdf: account::spec_of(&kdf),
+        salt,
+        kdf,
         device_name: device_name.into(),
-        session: Some(tokens(&session)),
+        session: Some(tokens(session)),
         cursor: 0,
         manifest_version: 0,
         manifest_count: 0,
         manifest_sum: String::new(),
         items: Default::default(),
         last_sync: None,
-    };
-    state.set_manifest(&Manifest::empty());
-    state.save(vault)?;
-    let report = sync_with_state(vault, &mut state, &Credentials { password, totp: None }, progress)?;
-    Ok(Registered { secret_key: secret, report })
+    }
 }
 
 /// What `clone` made.
@@ -406,22 +419,8 @@ pub fn clone_account(
                 tessera_unlock::CreateVaultError::Factor(f) => SyncError::Local(f.to_string()),
             },
         )?;
-    let mut state = SyncState {
-        server: server.trim_end_matches('/').into(),
-        email: email.into(),
-        account_id: session.account_id.clone(),
-        secret_key: secret.to_display().to_string(),
-        salt: pre.salt.clone(),
-        kdf: pre.kdf.clone(),
-        device_name: device_name.into(),
-        session: Some(tokens(&session)),
-        cursor: 0,
-        manifest_version: 0,
-        manifest_count: 0,
-        manifest_sum: String::new(),
-        items: Default::default(),
-        last_sync: None,
-    };
+    // Version 0: whatever the server holds now is the newest this device has seen.
+    let mut state = linked_state(server, email, device_name, &session, secret, pre.salt.clone(), pre.kdf.clone());
     state.set_manifest(&Manifest { version: 0, ..Manifest::empty() });
     state.save(&mut vault)?;
     let report = sync_with_state(&mut vault, &mut state, creds, progress)?;

@@ -82,7 +82,9 @@ impl Api {
             let outcome = req.send();
             let retry = match &outcome {
                 Err(e) => e.is_connect() || e.is_timeout(),
-                Ok(r) => r.status() == reqwest::StatusCode::SERVICE_UNAVAILABLE,
+                // The server's own 503, or a proxy in front of it that
+                // cannot reach it.
+                Ok(r) => matches!(r.status().as_u16(), 502..=504),
             };
             if retry && attempt < BACKOFF.len() {
                 std::thread::sleep(BACKOFF[attempt]);
@@ -209,10 +211,16 @@ fn decode<R: DeserializeOwned>(r: Response) -> Result<R, HttpError> {
         let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
         return serde_json::from_slice(bytes).map_err(|e| HttpError::Protocol(format!("unexpected answer: {e}")));
     }
-    match serde_json::from_slice::<ErrorBody>(&bytes) {
-        Ok(body) => Err(HttpError::Status(status.as_u16(), body)),
-        Err(_) => Err(HttpError::Protocol(format!("HTTP {status} without an error body"))),
-    }
+    // An error without our JSON body comes from something in front of the
+    // server (a proxy's error page, a body-size limit): a refusal to report,
+    // not a sign of tampering.
+    let body = serde_json::from_slice::<ErrorBody>(&bytes).unwrap_or_else(|_| ErrorBody {
+        error: format!("http_{}", status.as_u16()),
+        message: format!("HTTP {status}"),
+        retry_after: None,
+        stale: Vec::new(),
+    });
+    Err(HttpError::Status(status.as_u16(), body))
 }
 
 /// reqwest's messages include the URL, which may carry a query; keep the kind.
