@@ -1,9 +1,11 @@
 # Tessera — the README's commands.
-#   make run    build and start (first run creates a vault in the default place)
+#   make run    build the web UI and the desktop app, and start it
+#   make cli    build the `tessera` command line and run its first-run helper
 #   make test   install what the tests need, then lint and run every test
 #   make bench  run the benchmarks (installs the peers they compare against)
 #   make soak   the crash-safety test with thousands of kills
 #   make fuzz   the import parsers' property-based fuzz targets, longer
+#   make package  the desktop app as a .deb (in $(CARGO_TARGET_DIR)/release/bundle/deb)
 
 SHELL := /bin/bash
 CARGO ?= cargo
@@ -11,14 +13,31 @@ CARGO ?= cargo
 export CARGO_TARGET_DIR ?= $(HOME)/.cache/tessera/target
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test bench soak fuzz lint ui-check build clean
+.PHONY: run cli package test bench soak fuzz lint ui ui-check build clean
 
+# The desktop app. The web UI is built first: Tauri embeds ui/dist.
 run:
 	scripts/setup.sh run
+	$(MAKE) --no-print-directory ui
+	$(CARGO) build --release --locked -p tessera-desktop -p tessera-cli
+	"$(CARGO_TARGET_DIR)/release/tessera-desktop"
+
+cli:
+	scripts/setup.sh cli
 	$(CARGO) build --release --locked -p tessera-cli
 	scripts/first-run.sh "$(CARGO_TARGET_DIR)/release/tessera"
 
+package:
+	scripts/setup.sh run
+	$(MAKE) --no-print-directory ui
+	ui/node_modules/.bin/tauri build --bundles deb --ci
+	@ls -1 "$(CARGO_TARGET_DIR)"/release/bundle/deb/*.deb
+
+ui:
+	cd ui && npm ci --no-audit --no-fund --loglevel=error && npm run build
+
 lint:
+	test -f ui/dist/index.html || $(MAKE) --no-print-directory ui
 	$(CARGO) fmt --all --check
 	$(CARGO) clippy --workspace --all-targets --locked -- -D warnings
 
@@ -29,12 +48,13 @@ ui-check:
 	cd ui && npm run lint && npm run check && npm test && npm run build
 
 build:
+	test -f ui/dist/index.html || $(MAKE) --no-print-directory ui
 	$(CARGO) build --workspace --bins --locked
 
 test:
 	scripts/setup.sh test
-	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory ui-check
+	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory build
 	if command -v cargo-nextest >/dev/null; then \
 	  $(CARGO) nextest run --workspace --locked --no-fail-fast; \
@@ -45,7 +65,8 @@ test:
 
 bench:
 	scripts/setup.sh bench
-	$(CARGO) build --release --locked -p tessera-bench -p tessera-cli -p tessera-server
+	$(MAKE) --no-print-directory ui
+	$(CARGO) build --release --locked -p tessera-bench -p tessera-cli -p tessera-server -p tessera-desktop
 	"$(CARGO_TARGET_DIR)/release/tessera-bench" $(BENCH_ARGS)
 
 soak:

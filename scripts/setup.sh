@@ -1,23 +1,29 @@
 #!/usr/bin/env bash
 # Installs what `make run`, `make test` and `make bench` need on Debian or
-# Ubuntu, and nothing that is already there. Usage: scripts/setup.sh run|test|bench
+# Ubuntu, and nothing that is already there. Usage: scripts/setup.sh run|cli|test|bench
 set -euo pipefail
 
 what=${1:-test}
 # Build dependencies for every mode: tss-esapi links the system's tpm2-tss,
 # the yubikey crate the system's PC/SC library.
 packages=(libtss2-dev libpcsclite-dev pkg-config)
+# The desktop app (Tauri 2 on WebKitGTK, with a tray icon and a global shortcut).
+desktop=(libwebkit2gtk-4.1-dev libayatana-appindicator3-dev librsvg2-dev libxdo-dev libssl-dev)
 case "$what" in
-  run)   ;;
-  test)  packages+=(oathtool argon2 keepassxc   # peers the tests compare against (keepassxc-cli reads our KDBX)
+  cli)   ;;
+  run)   packages+=("${desktop[@]}") ;;
+  test)  packages+=("${desktop[@]}"
+                   xvfb webkit2gtk-driver xclip xdotool imagemagick  # the desktop end-to-end test: a real window under Xvfb
+                   oathtool argon2 keepassxc   # peers the tests compare against (keepassxc-cli reads our KDBX)
                    dbus gnome-keyring libsecret-tools  # a real Secret Service for the keyring factor
                    swtpm swtpm-tools                   # a TPM 2.0 simulator for the TPM factor
                    pcscd vsmartcard-vpcd               # PC/SC with a virtual reader for the YubiKey factor
                    postgresql openssl) ;;              # sync tests: private PostgreSQL clusters; a TLS certificate
-  bench) packages+=(argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
+  bench) packages+=("${desktop[@]}" xvfb xdotool xclip
+                   argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
                    dbus gnome-keyring libsecret-tools swtpm swtpm-tools pcscd vsmartcard-vpcd # the factors' services
                    postgresql) ;;                      # the sync server's load run on PostgreSQL
-  *) echo "usage: $0 run|test|bench" >&2; exit 2 ;;
+  *) echo "usage: $0 run|cli|test|bench" >&2; exit 2 ;;
 esac
 
 missing=()
@@ -57,11 +63,18 @@ if [ "$what" = test ]; then
 fi
 
 # The desktop web UI (ui/) builds with Node.js 20.19 or newer and npm.
-if [ "$what" = test ]; then
+if [ "$what" != cli ]; then
   if ! command -v npm >/dev/null; then
     sudo=""
     [ "$(id -u)" -eq 0 ] || sudo="sudo"
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
   fi
   node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Node.js "+process.versions.node+" is too old for ui/ (needs 20.19+)"); process.exit(1) }'
+fi
+
+# The end-to-end test drives the app through tauri-driver (W3C WebDriver in
+# front of Debian's WebKitWebDriver).
+if [ "$what" = test ] && ! command -v tauri-driver >/dev/null && [ ! -x "$HOME/.cargo/bin/tauri-driver" ]; then
+  echo "Installing tauri-driver…" >&2
+  cargo install tauri-driver --locked --quiet
 fi

@@ -19,7 +19,9 @@ use crate::session::{Session, read_secret_file};
 impl From<SyncError> for Failure {
     fn from(e: SyncError) -> Self {
         let exit = match &e {
-            SyncError::NotLinked | SyncError::AlreadyLinked { .. } | SyncError::Exists => Exit::Usage,
+            SyncError::NotLinked | SyncError::AlreadyLinked { .. } | SyncError::Exists | SyncError::SignInNeeded => {
+                Exit::Usage
+            }
             SyncError::Vault(v) => vault_exit(v),
             SyncError::WrongCredentials | SyncError::TotpRequired | SyncError::BadSecretKey(_) => Exit::WrongKey,
             SyncError::Hostile(_) => Exit::Integrity,
@@ -98,7 +100,7 @@ fn report_text(r: &SyncReport) -> String {
 fn run(session: &mut Session, totp: Option<&str>, json: bool, out: &mut Out) -> CliResult {
     let mut vault = session.unlock()?;
     let password = session.account_password()?;
-    let report = client::sync(&mut vault, &Credentials { password: &password, totp }, &mut reporter())?;
+    let report = client::sync(&mut vault, &Credentials { password: Some(&password), totp }, &mut reporter())?;
     if json {
         out.json(&report);
     } else {
@@ -213,7 +215,7 @@ fn clone(
         email,
         &secret,
         &device,
-        &Credentials { password: &password, totp },
+        &Credentials { password: Some(&password), totp },
         kdf,
         &session.options,
         &mut reporter(),
@@ -291,7 +293,7 @@ fn unix_time(t: i64) -> String {
 fn events(session: &mut Session, totp: Option<&str>, json: bool, out: &mut Out) -> CliResult {
     let mut vault = session.unlock()?;
     let password = session.account_password()?;
-    let list = client::events(&mut vault, &Credentials { password: &password, totp })?;
+    let list = client::events(&mut vault, &Credentials { password: Some(&password), totp })?;
     if json {
         out.json(&list);
     } else {
@@ -305,7 +307,7 @@ fn events(session: &mut Session, totp: Option<&str>, json: bool, out: &mut Out) 
 fn devices(session: &mut Session, totp: Option<&str>, json: bool, out: &mut Out) -> CliResult {
     let mut vault = session.unlock()?;
     let password = session.account_password()?;
-    let list = client::devices(&mut vault, &Credentials { password: &password, totp })?;
+    let list = client::devices(&mut vault, &Credentials { password: Some(&password), totp })?;
     if json {
         out.json(&list);
     } else {
@@ -326,7 +328,7 @@ fn devices(session: &mut Session, totp: Option<&str>, json: bool, out: &mut Out)
 fn revoke(session: &mut Session, device: &str, totp: Option<&str>, json: bool, out: &mut Out) -> CliResult {
     let mut vault = session.unlock()?;
     let password = session.account_password()?;
-    client::revoke_device(&mut vault, &Credentials { password: &password, totp }, device)?;
+    client::revoke_device(&mut vault, &Credentials { password: Some(&password), totp }, device)?;
     if json {
         out.json(&json!({ "revoked": device }));
     } else {

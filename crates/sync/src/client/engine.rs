@@ -57,8 +57,11 @@ pub enum Progress {
 
 /// What the user gives every command that may need to log in.
 pub struct Credentials<'a> {
-    /// The master password (also the account password).
-    pub password: &'a Password,
+    /// The master password (also the account password). `None` syncs on
+    /// the stored session only and fails with [`SyncError::SignInNeeded`]
+    /// when the server wants a new login (the desktop app, which does not
+    /// keep the master password after unlocking).
+    pub password: Option<&'a Password>,
     /// A TOTP or recovery code for an account with a second factor.
     pub totp: Option<&'a str>,
 }
@@ -69,6 +72,9 @@ pub enum SyncError {
     /// The vault has no sync account.
     #[error("this vault is not linked to a sync account: run `tessera sync register` or `tessera sync clone`")]
     NotLinked,
+    /// The session is gone and no master password was given to log in again.
+    #[error("the sync session has expired: sync once with the master password (`tessera sync`) to sign in again")]
+    SignInNeeded,
     /// The vault already has one.
     #[error("this vault is already linked to {email} on {server}")]
     AlreadyLinked {
@@ -180,7 +186,7 @@ fn login(api: &mut Api, state: &mut SyncState, creds: &Credentials<'_>) -> Resul
     let kdf = account::kdf_from_spec(&state.kdf)?;
     let salt = from_b64(&state.salt).ok_or_else(|| SyncError::Local("the stored account salt is damaged".into()))?;
     let secret = SecretKey::parse(&state.secret_key).map_err(|e| SyncError::Local(e.to_string()))?;
-    let keys = account::derive(creds.password, &salt, &kdf, &secret)?;
+    let keys = account::derive(creds.password.ok_or(SyncError::SignInNeeded)?, &salt, &kdf, &secret)?;
     let session = api
         .login(&LoginRequest {
             email: state.email.clone(),
@@ -325,7 +331,7 @@ pub fn register(
     let mut state = linked_state(server, email, device_name, &session, &secret, b64(&salt), account::spec_of(&kdf));
     state.set_manifest(&Manifest::empty());
     state.save(vault)?;
-    let report = sync_with_state(vault, &mut state, &Credentials { password, totp: None }, progress)?;
+    let report = sync_with_state(vault, &mut state, &Credentials { password: Some(password), totp: None }, progress)?;
     Ok(Registered { secret_key: secret, report })
 }
 
@@ -393,7 +399,8 @@ pub fn clone_account(
         other => SyncError::Kdf(other),
     })?;
     let salt = from_b64(&pre.salt).filter(|s| (16..=64).contains(&s.len())).ok_or_else(|| hostile("bad salt"))?;
-    let keys = account::derive(creds.password, &salt, &kdf, secret)?;
+    let password = creds.password.ok_or(SyncError::SignInNeeded)?;
+    let keys = account::derive(password, &salt, &kdf, secret)?;
     let session = api
         .login(&LoginRequest {
             email: email.into(),
@@ -413,12 +420,10 @@ pub fn clone_account(
     let vault_key = VaultKey::unwrap_for_account(&keys.wrap, &salt, &wrapped)
         .map_err(|_| hostile("the account's wrapped Vault Key fails authentication"))?;
     let (mut vault, recovery_code) =
-        tessera_unlock::create_vault_with_key(path, creds.password, vault_kdf, options, vault_key).map_err(
-            |e| match e {
-                tessera_unlock::CreateVaultError::Create(c) => SyncError::Local(c.to_string()),
-                tessera_unlock::CreateVaultError::Factor(f) => SyncError::Local(f.to_string()),
-            },
-        )?;
+        tessera_unlock::create_vault_with_key(path, password, vault_kdf, options, vault_key).map_err(|e| match e {
+            tessera_unlock::CreateVaultError::Create(c) => SyncError::Local(c.to_string()),
+            tessera_unlock::CreateVaultError::Factor(f) => SyncError::Local(f.to_string()),
+        })?;
     // Version 0: whatever the server holds now is the newest this device has seen.
     let mut state = linked_state(server, email, device_name, &session, secret, pre.salt.clone(), pre.kdf.clone());
     state.set_manifest(&Manifest { version: 0, ..Manifest::empty() });
@@ -855,7 +860,7 @@ pub enum TwoFactor {
 /// Starts or confirms TOTP for the account.
 pub fn enable_totp(vault: &mut Vault, password: &Password, code: Option<&str>) -> Result<TwoFactor, SyncError> {
     let mut state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
-    let creds = Credentials { password, totp: None };
+    let creds = Credentials { password: Some(password), totp: None };
     with_session(vault, &mut state, &creds, |_, _, api| {
         let enrollment = api.totp_enroll()?;
         Ok(match code {
@@ -893,6 +898,6 @@ pub fn revoke_device(vault: &mut Vault, creds: &Credentials<'_>, id: &str) -> Re
 /// Switches TOTP off (needs a current code or a recovery code).
 pub fn disable_totp(vault: &mut Vault, password: &Password, code: &str) -> Result<(), SyncError> {
     let mut state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
-    let creds = Credentials { password, totp: Some(code) };
+    let creds = Credentials { password: Some(password), totp: Some(code) };
     with_session(vault, &mut state, &creds, |_, _, api| Ok(api.totp_disable(code)?))
 }

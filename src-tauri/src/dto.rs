@@ -1,0 +1,533 @@
+//! The JSON shapes of ui/API.md, and their conversion from core types.
+//!
+//! Everything that goes into a list, search or view payload is built here
+//! from `ItemSummary` or from an `Item` with its secrets left out: the
+//! struct fields below are the whole payload, so a secret cannot ride
+//! along by accident.
+
+use serde::{Deserialize, Serialize};
+use tessera_core::totp::OtpKind;
+use tessera_core::{Field, Item, ItemId, ItemSummary, ItemType};
+use time::OffsetDateTime;
+use zeroize::{Zeroize, ZeroizeOnDrop};
+
+pub fn unix(t: OffsetDateTime) -> i64 {
+    t.unix_timestamp()
+}
+
+pub fn from_unix(t: i64) -> Result<OffsetDateTime, crate::error::CommandError> {
+    OffsetDateTime::from_unix_timestamp(t).map_err(|_| crate::error::CommandError::invalid("That date is out of range"))
+}
+
+pub fn parse_id(id: &str) -> Result<ItemId, crate::error::CommandError> {
+    id.parse().map_err(|_| crate::error::CommandError::invalid("That is not an item id"))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchScope {
+    Live,
+    Favourites,
+    Trash,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SummaryDto {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub item_type: ItemType,
+    pub title: String,
+    pub subtitle: String,
+    pub url: Option<String>,
+    pub folder: String,
+    pub tags: Vec<String>,
+    pub favourite: bool,
+    pub has_password: bool,
+    pub has_totp: bool,
+    pub updated_at: i64,
+    pub expires_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+}
+
+impl SummaryDto {
+    /// `subtitle` is the username; card and identity rows get theirs from
+    /// [`subtitle_field`] by the caller, which holds the vault.
+    pub fn from_summary(s: &ItemSummary, subtitle: Option<String>) -> Self {
+        SummaryDto {
+            id: s.id.to_hex(),
+            item_type: s.item_type,
+            title: s.title.clone(),
+            subtitle: subtitle.unwrap_or_else(|| s.username.clone()),
+            url: s.urls.first().cloned(),
+            folder: s.folder.clone(),
+            tags: s.tags.clone(),
+            favourite: s.favourite,
+            has_password: s.has_password,
+            has_totp: s.has_otp,
+            updated_at: unix(s.updated),
+            expires_at: s.expires.map(unix),
+            deleted_at: s.deleted.map(unix),
+        }
+    }
+}
+
+/// The non-secret field a card or identity row shows under its title.
+pub fn subtitle_field(item_type: ItemType) -> Option<&'static str> {
+    match item_type {
+        ItemType::Card => Some("Cardholder"),
+        ItemType::Identity => Some("Full name"),
+        ItemType::Login | ItemType::Note => None,
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SearchPage {
+    pub total: usize,
+    pub offset: usize,
+    pub items: Vec<SummaryDto>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ViewField {
+    pub name: String,
+    pub protected: bool,
+    /// `None` exactly when the field is protected.
+    pub value: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentInfo {
+    pub name: String,
+    pub size: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum OtpInfo {
+    Totp { period: u32, digits: u8, issuer: Option<String>, account: Option<String> },
+    Hotp { digits: u8, issuer: Option<String>, account: Option<String> },
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemDetails {
+    pub id: String,
+    #[serde(rename = "type")]
+    pub item_type: ItemType,
+    pub title: String,
+    pub username: String,
+    pub urls: Vec<String>,
+    pub has_password: bool,
+    pub has_notes: bool,
+    pub otp: Option<OtpInfo>,
+    pub fields: Vec<ViewField>,
+    pub tags: Vec<String>,
+    pub folder: String,
+    pub favourite: bool,
+    pub attachments: Vec<AttachmentInfo>,
+    pub created_at: i64,
+    pub updated_at: i64,
+    pub password_changed_at: i64,
+    pub expires_at: Option<i64>,
+    pub deleted_at: Option<i64>,
+    pub revision: u64,
+}
+
+impl ItemDetails {
+    pub fn from_item(item: &Item) -> Self {
+        let otp = item.otp().ok().flatten().map(|o| match o.kind {
+            OtpKind::Totp { period } => {
+                OtpInfo::Totp { period, digits: o.digits, issuer: o.issuer.clone(), account: o.account.clone() }
+            }
+            OtpKind::Hotp { .. } => {
+                OtpInfo::Hotp { digits: o.digits, issuer: o.issuer.clone(), account: o.account.clone() }
+            }
+        });
+        ItemDetails {
+            id: item.id.to_hex(),
+            item_type: item.item_type,
+            title: item.title.clone(),
+            username: item.username.clone(),
+            urls: item.urls.clone(),
+            has_password: !item.password.is_empty(),
+            has_notes: !item.notes.is_empty(),
+            otp,
+            fields: item
+                .fields
+                .iter()
+                .map(|f| ViewField {
+                    name: f.name.clone(),
+                    protected: f.protected,
+                    value: (!f.protected).then(|| f.value.clone()),
+                })
+                .collect(),
+            tags: item.tags.clone(),
+            folder: item.folder.clone(),
+            favourite: item.favourite,
+            attachments: attachments(item),
+            created_at: unix(item.created),
+            updated_at: unix(item.updated),
+            password_changed_at: unix(item.password_changed),
+            expires_at: item.expires.map(unix),
+            deleted_at: item.deleted.map(unix),
+            revision: item.revision,
+        }
+    }
+}
+
+pub fn attachments(item: &Item) -> Vec<AttachmentInfo> {
+    item.attachments.iter().map(|a| AttachmentInfo { name: a.name.clone(), size: a.size }).collect()
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum FieldRef {
+    Username,
+    Password,
+    Notes,
+    Totp,
+    Url { index: usize },
+    Custom { name: String },
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum RevealableField {
+    Password,
+    Notes,
+    Custom { name: String },
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CopyReceipt {
+    pub clear_after_seconds: Option<u64>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TotpCode {
+    pub code: String,
+    pub period: Option<u32>,
+    pub remaining: Option<u32>,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(rename_all = "camelCase")]
+pub struct DraftField {
+    pub name: String,
+    pub value: String,
+    pub protected: bool,
+}
+
+/// The editor's copy of an item, secrets included: zeroized when dropped.
+#[derive(Clone, Debug, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(rename_all = "camelCase")]
+pub struct ItemDraft {
+    #[serde(rename = "type")]
+    #[zeroize(skip)]
+    pub item_type: ItemType,
+    pub title: String,
+    pub username: String,
+    pub password: String,
+    pub urls: Vec<String>,
+    pub notes: String,
+    pub otp: String,
+    pub fields: Vec<DraftField>,
+    pub tags: Vec<String>,
+    pub folder: String,
+    pub favourite: bool,
+    pub expires_at: Option<i64>,
+}
+
+impl ItemDraft {
+    pub fn template(item_type: ItemType) -> Self {
+        ItemDraft {
+            item_type,
+            title: String::new(),
+            username: String::new(),
+            password: String::new(),
+            urls: Vec::new(),
+            notes: String::new(),
+            otp: String::new(),
+            fields: item_type
+                .template_fields()
+                .iter()
+                .map(|(name, protected)| DraftField {
+                    name: (*name).to_owned(),
+                    value: String::new(),
+                    protected: *protected,
+                })
+                .collect(),
+            tags: Vec::new(),
+            folder: String::new(),
+            favourite: false,
+            expires_at: None,
+        }
+    }
+
+    pub fn from_item(item: &Item) -> Self {
+        ItemDraft {
+            item_type: item.item_type,
+            title: item.title.clone(),
+            username: item.username.clone(),
+            password: item.password.clone(),
+            urls: item.urls.clone(),
+            notes: item.notes.clone(),
+            otp: item.otp.clone().unwrap_or_default(),
+            fields: item
+                .fields
+                .iter()
+                .map(|f| DraftField { name: f.name.clone(), value: f.value.clone(), protected: f.protected })
+                .collect(),
+            tags: item.tags.clone(),
+            folder: item.folder.clone(),
+            favourite: item.favourite,
+            expires_at: item.expires.map(unix),
+        }
+    }
+
+    /// Writes the draft over `item`'s editable parts. A bare base32 secret
+    /// becomes a default TOTP URI labelled with the title.
+    pub fn apply_to(&self, item: &mut Item) -> Result<(), crate::error::CommandError> {
+        item.item_type = self.item_type;
+        item.title = self.title.clone();
+        item.username = self.username.clone();
+        item.password = self.password.clone();
+        item.urls = self.urls.iter().map(|u| u.trim().to_owned()).filter(|u| !u.is_empty()).collect();
+        item.notes = self.notes.clone();
+        let otp = self.otp.trim();
+        item.otp = if otp.is_empty() {
+            None
+        } else {
+            let label = if self.title.trim().is_empty() { "Tessera" } else { self.title.trim() };
+            Some(
+                tessera_interop::otp_uri(otp, label)
+                    .ok_or_else(|| {
+                        crate::error::CommandError::invalid(
+                            "The one-time password is neither an otpauth:// URI nor a base32 secret",
+                        )
+                    })?
+                    .to_string(),
+            )
+        };
+        item.fields = self
+            .fields
+            .iter()
+            .filter(|f| !(f.name.trim().is_empty() && f.value.is_empty()))
+            .map(|f| Field { name: f.name.trim().to_owned(), value: f.value.clone(), protected: f.protected })
+            .collect();
+        item.tags = self.tags.clone();
+        item.folder = self.folder.clone();
+        item.favourite = self.favourite;
+        item.expires = self.expires_at.map(from_unix).transpose()?;
+        Ok(())
+    }
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct EditableItem {
+    pub id: String,
+    pub revision: u64,
+    pub draft: ItemDraft,
+    pub attachments: Vec<AttachmentInfo>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AttachmentChange {
+    pub attachments: Vec<AttachmentInfo>,
+    pub revision: u64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct HistoryEntry {
+    pub revision: u64,
+    pub saved_at: i64,
+    pub title: String,
+    pub username: String,
+    pub changed: Vec<String>,
+}
+
+/// What differs between two versions, by name only.
+pub fn changed_parts(older: &Item, newer: &Item) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut push = |cond: bool, name: &str| {
+        if cond {
+            out.push(name.to_owned());
+        }
+    };
+    push(older.title != newer.title, "title");
+    push(older.username != newer.username, "username");
+    push(older.password != newer.password, "password");
+    push(older.urls != newer.urls, "urls");
+    push(older.notes != newer.notes, "notes");
+    push(older.otp != newer.otp, "otp");
+    push(older.tags != newer.tags, "tags");
+    push(older.folder != newer.folder, "folder");
+    push(older.favourite != newer.favourite, "favourite");
+    push(older.expires != newer.expires, "expires");
+    let mut names: Vec<&str> = older.fields.iter().chain(&newer.fields).map(|f| f.name.as_str()).collect();
+    names.sort_unstable();
+    names.dedup();
+    for name in names {
+        if older.field(name) != newer.field(name) {
+            out.push(format!("field:{name}"));
+        }
+    }
+    out
+}
+
+#[derive(Clone, Debug, Deserialize)]
+#[serde(tag = "mode", rename_all = "lowercase")]
+pub enum GeneratorOptions {
+    #[serde(rename_all = "camelCase")]
+    Password { length: usize, lowercase: bool, uppercase: bool, digits: bool, symbols: bool, avoid_ambiguous: bool },
+    #[serde(rename_all = "camelCase")]
+    Passphrase { words: usize, separator: String, capitalize: bool },
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct GeneratedPassword {
+    pub value: String,
+    pub entropy_bits: f64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PasswordStrength {
+    pub score: u8,
+    pub guesses_log10: f64,
+    pub crack_time: String,
+    pub warning: Option<String>,
+    pub suggestions: Vec<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditEntryDto {
+    pub seq: u64,
+    pub at: i64,
+    pub event: String,
+    pub description: String,
+    pub item_id: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuditPage {
+    pub entries: Vec<AuditEntryDto>,
+    pub total: usize,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum VaultState {
+    NoVault,
+    Locked,
+    Unlocked,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AppState {
+    pub state: VaultState,
+    pub vault_path: Option<String>,
+    pub default_vault_path: String,
+    pub version: String,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum HardwareFactorKind {
+    Keyring,
+    Tpm,
+    Yubikey,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UnlockFactor {
+    pub slot: u32,
+    pub kind: HardwareFactorKind,
+    pub label: String,
+    pub needs_pin: bool,
+    pub requires_password: bool,
+}
+
+#[derive(Debug, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Credential {
+    Password { password: String },
+    Recovery { code: String },
+    Keyring { slot: u32 },
+    Tpm { slot: u32, pin: String, password: Option<String> },
+    Yubikey { slot: u32, pin: String, password: Option<String> },
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SlotInfoDto {
+    pub id: u32,
+    pub kind: String,
+    pub label: String,
+    pub description: String,
+    pub created_at: i64,
+    pub last_used_at: Option<i64>,
+}
+
+#[derive(Debug, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(rename_all = "camelCase")]
+pub struct AddSlotRequest {
+    #[zeroize(skip)]
+    pub factor: HardwareFactorKind,
+    pub label: Option<String>,
+    pub pin: Option<String>,
+    pub also_require_password: bool,
+    pub password: Option<String>,
+    pub touch: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct ImportSource {
+    pub path: String,
+    pub file_name: String,
+    pub detected_format: Option<String>,
+    pub needs_password: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Imported {
+    pub imported: usize,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SyncStatus {
+    pub server: String,
+    pub account: String,
+    pub state: &'static str,
+    pub last_sync_at: Option<i64>,
+    pub message: Option<String>,
+}
+
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CreatedVault {
+    pub recovery_code: String,
+}
+
+impl Drop for CreatedVault {
+    fn drop(&mut self) {
+        self.recovery_code.zeroize();
+    }
+}

@@ -1,0 +1,61 @@
+//! The two windows: the main window and Quick Access (small, undecorated,
+//! always on top, hidden instead of closed).
+
+use tauri::{AppHandle, Emitter, Manager, WebviewUrl, WebviewWindowBuilder};
+
+pub const MAIN: &str = "main";
+pub const QUICK: &str = "quick";
+
+pub fn create_main(app: &AppHandle) -> tauri::Result<()> {
+    WebviewWindowBuilder::new(app, MAIN, WebviewUrl::App("index.html".into()))
+        .title("Tessera")
+        .inner_size(1100.0, 720.0)
+        .min_inner_size(720.0, 480.0)
+        .build()?;
+    Ok(())
+}
+
+pub fn create_quick(app: &AppHandle) -> tauri::Result<()> {
+    WebviewWindowBuilder::new(app, QUICK, WebviewUrl::App("index.html?window=quick".into()))
+        .title("Tessera Quick Access")
+        .inner_size(560.0, 380.0)
+        .resizable(false)
+        .decorations(false)
+        .always_on_top(true)
+        .skip_taskbar(true)
+        .visible(false)
+        .center()
+        .build()?;
+    Ok(())
+}
+
+pub fn show_main(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window(MAIN) {
+        let _ = w.unminimize();
+        let _ = w.show();
+        let _ = w.set_focus();
+    }
+}
+
+/// Shows Quick Access on top, focused, with an empty query.
+pub fn show_quick(app: &AppHandle) {
+    if app.get_webview_window(QUICK).is_none() {
+        if let Err(e) = create_quick(app) {
+            eprintln!("tessera-desktop: cannot open Quick Access: {e}");
+            return;
+        }
+    }
+    if let Some(w) = app.get_webview_window(QUICK) {
+        let _ = w.center();
+        let _ = w.show();
+        let _ = w.set_always_on_top(true);
+        let _ = w.set_focus();
+        let _ = app.emit_to(QUICK, "quick-access-shown", ());
+    }
+}
+
+pub fn hide_quick(app: &AppHandle) {
+    if let Some(w) = app.get_webview_window(QUICK) {
+        let _ = w.hide();
+    }
+}
