@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tessera-bench [--items N] [--runs R] [--skip-keepassxc]
-//!               [--only argon2|open|search|passwd|import|unlock|sync|load]
+//!               [--only argon2|open|search|passwd|import|unlock|sync|load|desktop]
 //!               [--devices N] [--load-seconds S] [--rate REQ_PER_S]
 //! ```
 //!
@@ -33,6 +33,7 @@
 //! Wall time and peak RSS of child processes come from GNU time
 //! (`/usr/bin/time -f "%e %M"`), so ours and the peers' are measured alike.
 
+mod desktop;
 mod sync;
 
 use std::io::Write;
@@ -48,7 +49,7 @@ struct Options {
     items: usize,
     runs: usize,
     keepassxc: bool,
-    /// Run only this figure: argon2, open, search, passwd, import, unlock, sync or load.
+    /// Run only this figure: argon2, open, search, passwd, import, unlock, sync, load or desktop.
     only: Option<String>,
     load: sync::LoadOptions,
 }
@@ -90,7 +91,7 @@ fn main() {
             other => {
                 eprintln!(
                     "unknown argument {other}; usage: tessera-bench [--items N] [--runs R] [--skip-keepassxc] \
-                     [--only argon2|open|search|passwd|import|unlock|sync|load] [--devices N] [--load-seconds S] [--rate R]"
+                     [--only argon2|open|search|passwd|import|unlock|sync|load|desktop] [--devices N] [--load-seconds S] [--rate R]"
                 );
                 std::process::exit(2);
             }
@@ -125,6 +126,9 @@ fn main() {
     }
     if options.wants("import") {
         import_vs_keepassxc(&options, &work, &vault, &code_file);
+    }
+    if options.wants("desktop") {
+        desktop::figures(&vault, &code_file, options.runs);
     }
     if options.wants("unlock") {
         unlock_per_factor();

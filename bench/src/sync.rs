@@ -68,7 +68,7 @@ pub fn clone_and_round_trip(runs: usize) {
             "bench@example.com",
             &secret,
             "bench clone",
-            &Credentials { password: &password, totp: None },
+            &Credentials { password: Some(&password), totp: None },
             KdfParams::ARGON2_FLOOR,
             &OpenOptions::default(),
             &mut |_| {},
@@ -89,8 +89,8 @@ pub fn clone_and_round_trip(runs: usize) {
             })
             .expect("edit");
         let t = Instant::now();
-        let report =
-            client::sync(&mut vault, &Credentials { password: &password, totp: None }, &mut |_| {}).expect("sync");
+        let report = client::sync(&mut vault, &Credentials { password: Some(&password), totp: None }, &mut |_| {})
+            .expect("sync");
         trips.push(t.elapsed().as_secs_f64() * 1000.0);
         assert_eq!(report.pushed, 1);
     }

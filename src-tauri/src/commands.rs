@@ -90,6 +90,7 @@ pub async fn open_vault(app: AppHandle, path: String) -> CommandResult<AppState>
 
 #[tauri::command]
 pub async fn unlock_factors(app: AppHandle) -> CommandResult<Vec<UnlockFactor>> {
+    crate::timing("unlock-screen");
     run(&app, true, |d, _| d.unlock_factors()).await
 }
 
@@ -143,6 +144,7 @@ pub async fn reveal_field(app: AppHandle, id: String, field: RevealableField) ->
 pub fn copy_secret(app: &AppHandle, value: &str) -> CommandResult<CopyReceipt> {
     let desktop = app.state::<Desktop>();
     let generation = desktop.clipboard.copy(value)?;
+    crate::timing("copied");
     let seconds = desktop.settings().clipboard_clear_seconds;
     if seconds > 0 {
         let app = app.clone();

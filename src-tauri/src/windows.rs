@@ -51,6 +51,7 @@ pub fn show_quick(app: &AppHandle) {
         let _ = w.set_always_on_top(true);
         let _ = w.set_focus();
         let _ = app.emit_to(QUICK, "quick-access-shown", ());
+        crate::timing("quick-shown");
     }
 }
 

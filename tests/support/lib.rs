@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 use tempfile::TempDir;
 
 pub mod server;
+pub mod webdriver;
 
 /// The master password every test vault uses.
 pub const PASSWORD: &str = "correct horse battery staple";

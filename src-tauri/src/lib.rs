@@ -1,0 +1,83 @@
+//! `tessera-desktop`: the Tauri shell over `tessera-core`.
+//!
+//! This crate holds commands, tray, windows, clipboard and auto-lock only
+//! (DESIGN §1, §6): every vault operation is a call into `tessera-core` or
+//! `tessera-unlock`, and the web UI in `ui/` reaches Rust only through the
+//! commands in `commands` (contract: ui/API.md). [`desktop::Desktop`] is
+//! the state those commands work on; it is public so the benchmarks can
+//! measure it without a window.
+
+#![forbid(unsafe_code)]
+
+mod autolock;
+mod clipboard;
+mod commands;
+pub mod desktop;
+pub mod dto;
+pub mod error;
+pub mod settings;
+mod shortcut;
+mod tray;
+mod windows;
+
+#[cfg(test)]
+mod tests;
+
+use tauri::{AppHandle, Manager, WindowEvent};
+
+use crate::desktop::Desktop;
+use crate::settings::Paths;
+
+/// With `TESSERA_TIMINGS` set, the app writes `tessera-timing EVENT` lines
+/// to stderr at the moments `make bench` times (the unlock screen asking
+/// for its factors, Quick Access shown, a value copied). Nothing else.
+pub(crate) fn timing(event: &str) {
+    static ON: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if *ON.get_or_init(|| std::env::var_os("TESSERA_TIMINGS").is_some()) {
+        eprintln!("tessera-timing {event}");
+    }
+}
+
+/// Locks (zeroizing the keys), clears a secret Tessera left on the
+/// clipboard, and exits.
+pub fn quit(app: &AppHandle) {
+    autolock::lock_app(app, "user", false);
+    app.exit(0);
+}
+
+/// Starts the app; returns when it quits.
+pub fn run() -> tauri::Result<()> {
+    let desktop = Desktop::new(Paths::from_environment());
+    tauri::Builder::default()
+        .plugin(shortcut::plugin())
+        .plugin(tauri_plugin_dialog::init())
+        .manage(desktop)
+        .invoke_handler(all_commands!())
+        .setup(|app| {
+            let handle = app.handle();
+            windows::create_main(handle)?;
+            windows::create_quick(handle)?;
+            if let Err(e) = tray::build(handle) {
+                // No tray host (some desktops): the app works without it.
+                eprintln!("tessera-desktop: no tray icon: {e}");
+            }
+            let accelerator = handle.state::<Desktop>().settings().quick_access_shortcut;
+            shortcut::register(handle, &accelerator);
+            autolock::start(handle);
+            Ok(())
+        })
+        .on_window_event(|window, event| {
+            if let WindowEvent::CloseRequested { api, .. } = event {
+                if window.label() == windows::QUICK {
+                    api.prevent_close();
+                    let _ = window.hide();
+                } else {
+                    // Closing the main window quits, as in KeePassXC; the
+                    // vault locks on the way out.
+                    api.prevent_close();
+                    quit(window.app_handle());
+                }
+            }
+        })
+        .run(tauri::generate_context!())
+}
