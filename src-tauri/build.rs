@@ -48,6 +48,7 @@ const COMMANDS: &[&str] = &[
     "sync_now",
     "quick_access_hide",
     "show_main_window",
+    "user_active",
 ];
 
 fn main() {

@@ -605,6 +605,11 @@ pub async fn show_main_window(app: AppHandle) -> CommandResult<()> {
     .await
 }
 
+#[tauri::command]
+pub async fn user_active(app: AppHandle) -> CommandResult<()> {
+    run(&app, false, |_, _| Ok(())).await
+}
+
 /// Every command, for `invoke_handler` and the build script's permissions.
 #[macro_export]
 macro_rules! all_commands {
@@ -655,6 +660,7 @@ macro_rules! all_commands {
             commands::sync_now,
             commands::quick_access_hide,
             commands::show_main_window,
+            commands::user_active,
         ]
     };
 }

@@ -56,7 +56,7 @@ pub fn run() -> tauri::Result<()> {
         .setup(|app| {
             let handle = app.handle();
             windows::create_main(handle)?;
-            windows::create_quick(handle)?;
+            windows::create_quick_beside_main(handle)?;
             if let Err(e) = tray::build(handle) {
                 // No tray host (some desktops): the app works without it.
                 eprintln!("tessera-desktop: no tray icon: {e}");

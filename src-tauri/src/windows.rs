@@ -15,7 +15,7 @@ pub fn create_main(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
-pub fn create_quick(app: &AppHandle) -> tauri::Result<()> {
+fn quick_builder(app: &AppHandle) -> WebviewWindowBuilder<'_, tauri::Wry, AppHandle> {
     WebviewWindowBuilder::new(app, QUICK, WebviewUrl::App("index.html?window=quick".into()))
         .title("Tessera Quick Access")
         .inner_size(560.0, 380.0)
@@ -25,8 +25,32 @@ pub fn create_quick(app: &AppHandle) -> tauri::Result<()> {
         .skip_taskbar(true)
         .visible(false)
         .center()
-        .build()?;
+}
+
+/// Creates the hidden Quick Access window, so the shortcut shows it at once.
+pub fn create_quick(app: &AppHandle) -> tauri::Result<()> {
+    quick_builder(app).build()?;
     Ok(())
+}
+
+/// Creates Quick Access in the main window's web process (WebKitGTK's
+/// related views): one web process fewer, about 60 MiB of memory.
+#[cfg(target_os = "linux")]
+pub fn create_quick_beside_main(app: &AppHandle) -> tauri::Result<()> {
+    let Some(main) = app.get_webview_window(MAIN) else {
+        return create_quick(app);
+    };
+    let handle = app.clone();
+    main.with_webview(move |webview| {
+        if let Err(e) = quick_builder(&handle).with_related_view(webview.inner()).build() {
+            eprintln!("tessera-desktop: cannot prepare Quick Access: {e}");
+        }
+    })
+}
+
+#[cfg(not(target_os = "linux"))]
+pub fn create_quick_beside_main(app: &AppHandle) -> tauri::Result<()> {
+    create_quick(app)
 }
 
 pub fn show_main(app: &AppHandle) {

@@ -405,6 +405,7 @@ export interface CommandMap {
 
   quick_access_hide: { args: NoArgs; result: null };
   show_main_window: { args: NoArgs; result: null };
+  user_active: { args: NoArgs; result: null };
 }
 export type CommandName = keyof CommandMap;
 
@@ -586,4 +587,5 @@ export const api = {
 
   quickAccessHide: () => call('quick_access_hide'),
   showMainWindow: () => call('show_main_window'),
+  userActive: () => call('user_active'),
 } as const;

@@ -236,3 +236,23 @@ describe('App: locking', () => {
     expect(document.documentElement.dataset['theme']).toBeUndefined();
   });
 });
+
+describe('App: idle timer', () => {
+  it('tells Rust about activity while unlocked, at most every 30 s, and never while locked', async () => {
+    const locked = withState('locked');
+    const first = render(App);
+    await settle();
+    await fireEvent.keyDown(window, { key: 'a' });
+    expect(locked.callsTo('user_active')).toHaveLength(0);
+    first.unmount();
+
+    const fake = withState('unlocked');
+    render(App);
+    await settle();
+    await fireEvent.pointerMove(window);
+    await fireEvent.keyDown(window, { key: 'ArrowDown' });
+    await fireEvent.wheel(window);
+    await settle();
+    expect(fake.callsTo('user_active')).toHaveLength(1);
+  });
+});

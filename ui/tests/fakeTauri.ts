@@ -133,6 +133,7 @@ export class FakeTauri implements Transport {
     this.handle('unlock_factors', () => []);
     this.handle('quick_access_hide', () => null);
     this.handle('show_main_window', () => null);
+    this.handle('user_active', () => null);
   }
 
   /** Sets (or replaces) the answer to one command. */
