@@ -30,7 +30,7 @@ cli:
 package:
 	scripts/setup.sh run
 	$(MAKE) --no-print-directory ui
-	ui/node_modules/.bin/tauri build --bundles deb --ci
+	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb --ci
 	@ls -1 "$(CARGO_TARGET_DIR)"/release/bundle/deb/*.deb
 
 ui:
