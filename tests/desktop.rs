@@ -1015,4 +1015,25 @@ fn cli_vault_and_the_screen_lock_setting() {
     });
     lock_signal();
     app.screen("unlock-screen", Duration::from_secs(5));
+
+    // logind, on the bus the app takes for the system bus: PrepareForSleep
+    // and a session's Lock each lock the vault.
+    let logind = zbus::blocking::connection::Builder::address(app.desktop.bus_address())
+        .and_then(|b| b.name("org.freedesktop.login1"))
+        .and_then(|b| b.build())
+        .unwrap_or_else(|e| panic!("cannot play logind on the test bus: {e}"));
+    for (path, interface, member, body) in [
+        ("/org/freedesktop/login1", "org.freedesktop.login1.Manager", "PrepareForSleep", Some(true)),
+        ("/org/freedesktop/login1/session/_31", "org.freedesktop.login1.Session", "Lock", None),
+    ] {
+        app.replace("unlock-password", tessera_test_support::PASSWORD);
+        app.click("unlock-submit");
+        app.screen("main-screen", KDF);
+        let sent = match body {
+            Some(b) => logind.emit_signal(None::<&str>, path, interface, member, &(b,)),
+            None => logind.emit_signal(None::<&str>, path, interface, member, &()),
+        };
+        app.check(sent.is_ok(), || format!("cannot send {member}: {sent:?}"));
+        app.screen("unlock-screen", Duration::from_secs(5));
+    }
 }

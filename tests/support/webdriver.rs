@@ -210,6 +210,9 @@ impl Desktop {
         command
             .env("DISPLAY", self.display())
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
+            // The same private bus stands in for the system bus, where the
+            // test plays logind (sleep and session lock).
+            .env("DBUS_SYSTEM_BUS_ADDRESS", &self.bus_address)
             .env("HOME", d.join("home"))
             .env("XDG_CONFIG_HOME", d.join("config"))
             .env("XDG_DATA_HOME", d.join("data"))
