@@ -22,6 +22,17 @@ pub fn backoff_secs(failures: i64) -> i64 {
     if failures < FREE_FAILURES { 0 } else { (1i64 << (failures - FREE_FAILURES).min(10)).min(MAX_BACKOFF_SECS) }
 }
 
+/// What to store as `locked_until` after `failures` consecutive failures
+/// at `t`, in whole seconds (0: not locked). `t` dropped a fraction of a
+/// second, so one more second makes the wait at least the backoff: with
+/// `t + backoff` a 1 s backoff could end a few milliseconds later.
+pub fn locked_until(t: i64, failures: i64) -> i64 {
+    match backoff_secs(failures) {
+        0 => 0,
+        backoff => t + backoff + 1,
+    }
+}
+
 struct Bucket {
     tokens: f64,
     at: Instant,
@@ -71,6 +82,14 @@ mod tests {
         let wait = l.take(a).unwrap_err();
         assert!((1..=20).contains(&wait));
         assert!(l.take("127.0.0.2".parse().unwrap()).is_ok());
+    }
+
+    #[test]
+    fn a_lockout_lasts_at_least_its_backoff() {
+        assert_eq!(locked_until(100, 4), 0);
+        // Failure 5 at 100.99 s (t = 100): a try at 101.01 s (t = 101) is refused.
+        assert!(locked_until(100, 5) > 101);
+        assert_eq!(locked_until(100, 8), 109);
     }
 
     #[test]

@@ -12,7 +12,7 @@ use tessera_sync::wire::{
 use super::{Authed, Body, ClientAddr, Shared, now};
 use crate::db::{NewAccount, Refresh};
 use crate::error::ApiError;
-use crate::rate_limit::backoff_secs;
+use crate::rate_limit::locked_until;
 use crate::secrets::{self, REFRESH_TTL_SECS, new_recovery_codes, new_refresh_token, random_id, totp};
 
 /// The KDF a client is told to use for an unknown email (the client's floor).
@@ -161,7 +161,7 @@ pub async fn login(
     };
     if !second_ok {
         let failures = account.failed_logins + 1;
-        state.db.set_login_failures(&account.id, failures, t + backoff_secs(failures)).await?;
+        state.db.set_login_failures(&account.id, failures, locked_until(t, failures)).await?;
         state.db.log_event(&account.id, "login_failed", &req.device_name, &address).await?;
         return Err(ApiError::InvalidCredentials);
     }
