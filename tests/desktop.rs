@@ -335,6 +335,21 @@ impl App {
         found.unwrap_or_else(|| self.fail(format!("{test_id}[{name}] never became right; last value: {last:?}")))
     }
 
+    /// The freedesktop screensaver says the screen locked (session bus).
+    fn screen_lock_signal(&self) {
+        let out = self.desktop.run(
+            "dbus-send",
+            &[
+                "--session",
+                "--type=signal",
+                "/org/freedesktop/ScreenSaver",
+                "org.freedesktop.ScreenSaver.ActiveChanged",
+                "boolean:true",
+            ],
+        );
+        self.check(out.status.success(), || format!("dbus-send failed: {}", String::from_utf8_lossy(&out.stderr)));
+    }
+
     /// Waits until a screen's root element is displayed.
     fn screen(&self, test_id: &str, timeout: Duration) {
         self.el_css(&sel(test_id), timeout);
@@ -837,17 +852,7 @@ fn desktop_app_end_to_end() {
 
     // 7. The screen-lock signal on the session bus locks.
     step("screen lock");
-    let out = app.desktop.run(
-        "dbus-send",
-        &[
-            "--session",
-            "--type=signal",
-            "/org/freedesktop/ScreenSaver",
-            "org.freedesktop.ScreenSaver.ActiveChanged",
-            "boolean:true",
-        ],
-    );
-    app.check(out.status.success(), || format!("dbus-send failed: {}", String::from_utf8_lossy(&out.stderr)));
+    app.screen_lock_signal();
     app.screen("unlock-screen", Duration::from_secs(5));
     // Every window heard it: Quick Access dropped its results.
     app.switch_quick();
@@ -985,20 +990,7 @@ fn cli_vault_and_the_screen_lock_setting() {
     let rows = app.search("", 1);
     app.check(rows == [(id.clone(), "Router".to_owned())], || format!("the CLI's item is not listed: {rows:?}"));
 
-    let lock_signal = || {
-        let out = app.desktop.run(
-            "dbus-send",
-            &[
-                "--session",
-                "--type=signal",
-                "/org/freedesktop/ScreenSaver",
-                "org.freedesktop.ScreenSaver.ActiveChanged",
-                "boolean:true",
-            ],
-        );
-        app.check(out.status.success(), || format!("dbus-send failed: {}", String::from_utf8_lossy(&out.stderr)));
-    };
-    lock_signal();
+    app.screen_lock_signal();
     let until = Instant::now() + Duration::from_secs(2);
     while Instant::now() < until {
         app.check(app.exists("main-screen"), || "the screen-lock signal locked though the setting is off".into());
@@ -1013,7 +1005,7 @@ fn cli_vault_and_the_screen_lock_setting() {
     app.wait("lockOnScreenLock saved in desktop.json", SHORT, || {
         (app.config()["settings"]["lockOnScreenLock"] == json!(true)).then_some(())
     });
-    lock_signal();
+    app.screen_lock_signal();
     app.screen("unlock-screen", Duration::from_secs(5));
 
     // logind, on the bus the app takes for the system bus: PrepareForSleep

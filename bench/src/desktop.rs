@@ -28,9 +28,10 @@ use crate::{median, percentile};
 pub fn figures(vault: &Path, code_file: &Path, runs: usize) {
     let code = std::fs::read_to_string(code_file).expect("recovery code").trim().to_owned();
     in_process(vault, &code, runs);
-    match Screen::start() {
-        Some(screen) => with_window(&screen, vault, runs),
-        None => println!("(no Xvfb or xdotool: the window figures need `make bench`, which installs them)\n"),
+    if have_tools() {
+        with_window(&Screen::start(), vault, runs);
+    } else {
+        println!("(no Xvfb or xdotool: the window figures need `make bench`, which installs them)\n");
     }
 }
 
@@ -57,11 +58,11 @@ fn in_process(vault: &Path, code: &str, runs: usize) {
     // random items, each answered as page 0 of 100 rows, serialised.
     let desktop = desktop_for(vault, dir.path());
     desktop.unlock(&Credential::Recovery { code: code.to_owned() }).expect("unlock");
-    let all = desktop.search_items("", SearchScope::Live, 0, usize::MAX).expect("list");
+    let sample = desktop.search_items("", SearchScope::Live, 0, 1000).expect("list");
     let mut rng = rand::rng();
     let mut queries: Vec<String> = Vec::new();
     for _ in 0..200 {
-        let s = &all.items[rng.random_range(0..all.items.len().min(1000))];
+        let s = &sample.items[rng.random_range(0..sample.items.len())];
         let words =
             [s.title.to_lowercase(), s.subtitle.clone(), s.url.clone().unwrap_or_default().replace("https://", "")];
         let word = &words[rng.random_range(0..words.len())];
@@ -100,83 +101,18 @@ fn in_process(vault: &Path, code: &str, runs: usize) {
 
 // --- the real window ------------------------------------------------------------
 
-/// An Xvfb display and a private session bus, stopped on drop.
-struct Screen {
-    display: String,
-    xvfb: Child,
-    bus_address: String,
-    bus_pid: i32,
+/// The same private X server and session bus the end-to-end test uses.
+type Screen = tessera_test_support::webdriver::Desktop;
+
+fn have_tools() -> bool {
+    ["Xvfb", "xdotool", "xclip", "dbus-daemon"].iter().all(|tool| {
+        Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| !o.stdout.is_empty())
+    })
 }
 
-impl Screen {
-    fn start() -> Option<Screen> {
-        for tool in ["Xvfb", "xdotool", "xclip", "dbus-daemon"] {
-            if Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().ok()?.stdout.is_empty() {
-                return None;
-            }
-        }
-        let n = (70..99).find(|n| {
-            !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() && !Path::new(&format!("/tmp/.X{n}-lock")).exists()
-        })?;
-        let display = format!(":{n}");
-        let xvfb = Command::new("Xvfb")
-            .args([&display, "-screen", "0", "1280x800x24", "-nolisten", "tcp"])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .ok()?;
-        let deadline = Instant::now() + Duration::from_secs(10);
-        while !Path::new(&format!("/tmp/.X11-unix/X{n}")).exists() {
-            if Instant::now() > deadline {
-                return None;
-            }
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        let out = Command::new("dbus-daemon")
-            .args(["--session", "--fork", "--nopidfile", "--print-address=1", "--print-pid=1"])
-            .output()
-            .ok()?;
-        let text = String::from_utf8_lossy(&out.stdout);
-        let mut lines = text.lines();
-        let bus_address = lines.next()?.trim().to_owned();
-        let bus_pid = lines.next()?.trim().parse().ok()?;
-        Some(Screen { display, xvfb, bus_address, bus_pid })
-    }
-
-    fn command(&self, program: impl AsRef<std::ffi::OsStr>) -> Command {
-        let mut c = Command::new(program);
-        c.env("DISPLAY", &self.display)
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
-            .env("WEBKIT_DISABLE_DMABUF_RENDERER", "1")
-            .env("LIBGL_ALWAYS_SOFTWARE", "1");
-        c
-    }
-
-    fn xdotool(&self, args: &[&str]) {
-        let _ = self.command("xdotool").args(args).status();
-    }
-
-    fn clipboard(&self) -> String {
-        self.command("xclip")
-            .args(["-selection", "clipboard", "-o"])
-            .stderr(Stdio::null())
-            .output()
-            .map(|o| String::from_utf8_lossy(&o.stdout).into_owned())
-            .unwrap_or_default()
-    }
-}
-
-impl Drop for Screen {
-    fn drop(&mut self) {
-        let _ = kill(self.bus_pid);
-        let _ = self.xvfb.kill();
-        let _ = self.xvfb.wait();
-    }
-}
-
-fn kill(pid: i32) -> std::io::Result<()> {
-    let status = Command::new("kill").arg(pid.to_string()).stderr(Stdio::null()).status()?;
-    if status.success() { Ok(()) } else { Err(std::io::Error::other("kill failed")) }
+fn xdotool(screen: &Screen, args: &[&str]) {
+    let out = screen.run("xdotool", args);
+    assert!(out.status.success(), "xdotool {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// One running app with its stderr timing lines.
@@ -201,11 +137,13 @@ impl App {
             serde_json::json!({ "vaultPath": vault, "settings": { "autoLockMinutes": 0 } }).to_string(),
         )
         .expect("write settings");
+        // A fresh HOME per start, so no start finds WebKit's caches warm.
         let mut child = screen
-            .command(app_binary())
+            .env(&mut Command::new(app_binary()))
             .env("HOME", home.path())
             .env("XDG_CONFIG_HOME", home.path().join("config"))
             .env("XDG_DATA_HOME", home.path().join("data"))
+            .env("XDG_CACHE_HOME", home.path().join("cache"))
             .env("TESSERA_TIMINGS", "1")
             .stdout(Stdio::null())
             .stderr(Stdio::piped())
@@ -310,8 +248,8 @@ fn with_window(screen: &Screen, vault: &Path, runs: usize) {
     app.wait_for("unlock-screen", Duration::from_secs(60)).expect("the unlock screen appears");
     std::thread::sleep(Duration::from_secs(5));
     let locked = app.memory();
-    screen.xdotool(&["type", "--delay", "20", "bench password"]);
-    screen.xdotool(&["key", "Return"]);
+    xdotool(screen, &["type", "--delay", "20", "bench password"]);
+    xdotool(screen, &["key", "Return"]);
     std::thread::sleep(Duration::from_secs(8));
     let unlocked = app.memory();
 
@@ -320,24 +258,24 @@ fn with_window(screen: &Screen, vault: &Path, runs: usize) {
     // user's time and not counted.
     let mut quick = Vec::new();
     for i in 0..runs {
-        let before = screen.clipboard();
+        let before = screen.clipboard().unwrap_or_default();
         let t0 = Instant::now();
-        screen.xdotool(&["key", "ctrl+shift+space"]);
+        screen.xdotool_key("ctrl+shift+space");
         let Some(shown) = app.wait_for("quick-shown", Duration::from_secs(5)) else {
             println!("(Quick Access did not open on the global shortcut; run {i})");
             break;
         };
         let to_shown = shown.duration_since(t0).as_secs_f64();
-        screen.xdotool(&["type", "--delay", "30", &format!("site {:06}", 1000 + i)]);
+        xdotool(screen, &["type", "--delay", "30", &format!("site {:06}", 1000 + i)]);
         std::thread::sleep(Duration::from_millis(400));
         let t1 = Instant::now();
-        screen.xdotool(&["key", "Return"]);
+        xdotool(screen, &["key", "Return"]);
         let Some(copied) = app.wait_for("copied", Duration::from_secs(5)) else {
             println!("(Enter in Quick Access copied nothing; run {i})");
             break;
         };
         let to_copied = copied.duration_since(t1).as_secs_f64();
-        let now = screen.clipboard();
+        let now = screen.clipboard().unwrap_or_default();
         if now.is_empty() || now == before {
             println!("(the clipboard did not change after Quick Access; run {i})");
         }

@@ -286,7 +286,10 @@ impl Desktop {
         let path = {
             let mut slot = self.slot();
             match &*slot {
-                VaultSlot::Unlocked(_) => return Ok(self.app_state_locked(&slot)),
+                VaultSlot::Unlocked(_) => {
+                    drop(slot);
+                    return Ok(self.app_state());
+                }
                 VaultSlot::Unlocking(_) => {
                     return Err(CommandError::new(ErrorKind::Busy, "The vault is being unlocked already"));
                 }
@@ -313,19 +316,6 @@ impl Desktop {
                 *slot = VaultSlot::Locked(path);
                 Err(e)
             }
-        }
-    }
-
-    fn app_state_locked(&self, slot: &VaultSlot) -> AppState {
-        let path = match slot {
-            VaultSlot::Unlocked(open) => Some(open.vault.path().display().to_string()),
-            _ => None,
-        };
-        AppState {
-            state: VaultState::Unlocked,
-            vault_path: path,
-            default_vault_path: self.paths.default_vault.display().to_string(),
-            version: env!("CARGO_PKG_VERSION").to_owned(),
         }
     }
 
@@ -559,10 +549,14 @@ impl Desktop {
                     "This item changed since you started editing (in another window or by sync); reopen it to see the change",
                 ));
             }
-            let updated = vault.update(item_id, |item| {
-                draft.apply_to(item).map_err(|e| {
-                    tessera_core::VaultError::Invalid(tessera_core::InvalidItem::Otp(e.message.clone()))
-                })
+            // The draft goes onto a copy first, so its own errors (a bad OTP,
+            // a date out of range) come back as they are; `update` keeps id,
+            // dates, attachments and trash state whatever the copy says.
+            let mut edited = current.clone();
+            draft.apply_to(&mut edited)?;
+            let updated = vault.update(item_id, move |item| {
+                *item = edited;
+                Ok(())
             })?;
             Ok(ItemDetails::from_item(&updated))
         })
@@ -627,11 +621,10 @@ impl Desktop {
                 .into_iter()
                 .find(|v| v.revision == revision)
                 .ok_or_else(|| CommandError::not_found(format!("This item has no revision {revision}")))?;
-            let updated = vault.update(item_id, |item| {
-                let draft = ItemDraft::from_item(&old);
-                draft
-                    .apply_to(item)
-                    .map_err(|e| tessera_core::VaultError::Invalid(tessera_core::InvalidItem::Otp(e.message.clone())))
+            // `update` keeps the current id, dates and attachments.
+            let updated = vault.update(item_id, move |item| {
+                *item = old;
+                Ok(())
             })?;
             Ok(ItemDetails::from_item(&updated))
         })
@@ -696,21 +689,17 @@ impl Desktop {
         Ok(GeneratedPassword { value: value.to_string(), entropy_bits: (entropy_bits * 10.0).round() / 10.0 })
     }
 
+    /// Scores outside the state lock: zxcvbn takes seconds on a large
+    /// vault, and Quick Access must keep answering meanwhile.
     pub fn health_report(&self, progress: &mut dyn FnMut(usize, usize)) -> CommandResult<serde_json::Value> {
-        self.with_open(|open| {
+        let items = self.with_open(|open| {
             let mut items: Vec<Item> = Vec::new();
             open.vault.each_item(Scope::Live, |item| items.push(item.clone()))?;
-            let entries: Vec<HealthEntry<'_, String>> = items
-                .iter()
-                .map(|i| HealthEntry {
-                    id: i.id.to_hex(),
-                    title: &i.title,
-                    password: &i.password,
-                    password_changed: i.password_changed,
-                    expires: i.expires,
-                })
-                .collect();
-            let report = health::report(&entries, time::OffsetDateTime::now_utc(), &HealthPolicy::default(), progress);
+            Ok(items)
+        })?;
+        let entries: Vec<HealthEntry<'_, String>> = items.iter().map(HealthEntry::of).collect();
+        {
+            let report = health::report(&entries, tessera_core::item::now(), &HealthPolicy::default(), progress);
             Ok(serde_json::json!({
                 "weak": report.weak.iter().map(|w| serde_json::json!({
                     "id": w.id, "title": w.title, "score": w.score, "warning": w.warning,
@@ -725,7 +714,7 @@ impl Desktop {
                     "id": x.id, "title": x.title, "expiresAt": unix(x.expires), "expired": x.expired,
                 })).collect::<Vec<_>>(),
             }))
-        })
+        }
     }
 
     pub fn audit_log(&self, before_seq: Option<u64>, limit: usize) -> CommandResult<AuditPage> {

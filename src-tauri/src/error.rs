@@ -94,8 +94,6 @@ impl From<VaultError> for CommandError {
                 CommandError::invalid(e.to_string())
             }
             VaultError::Ambiguous { .. } => CommandError::invalid(e.to_string()),
-            #[allow(unreachable_patterns)]
-            _ => CommandError::internal(e.to_string()),
         }
     }
 }

@@ -181,6 +181,52 @@ pub fn assert_code(out: &Output, expected: i32, what: &str) {
     );
 }
 
+/// A private session bus in `dir` (its socket and config live there)
+/// without service activation: with the stock session.conf, a client asking
+/// for a name nobody owns yet (org.freedesktop.secrets) makes dbus start a
+/// second daemon that then keeps the name for good. Returns the
+/// `dbus-daemon` and its address.
+pub fn private_bus(dir: &Path) -> (std::process::Child, String) {
+    use std::io::BufRead;
+    let socket = dir.join("bus");
+    let config = dir.join("bus.conf");
+    std::fs::write(
+        &config,
+        format!(
+            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig>
+  <type>session</type>
+  <listen>unix:path={}</listen>
+  <auth>EXTERNAL</auth>
+  <policy context="default">
+    <allow send_destination="*" eavesdrop="true"/>
+    <allow eavesdrop="true"/>
+    <allow own="*"/>
+  </policy>
+</busconfig>
+"#,
+            socket.display()
+        ),
+    )
+    .expect("write the bus configuration");
+    let mut bus = Command::new("dbus-daemon")
+        .arg(format!("--config-file={}", config.display()))
+        .args(["--nofork", "--print-address=1"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("dbus-daemon runs (package dbus; `make test` installs it)");
+    let mut line = String::new();
+    std::io::BufReader::new(bus.stdout.take().expect("piped stdout"))
+        .read_line(&mut line)
+        .expect("dbus-daemon prints its address");
+    let address = line.trim().to_owned();
+    assert!(address.starts_with("unix:"), "dbus-daemon gave no address");
+    (bus, address)
+}
+
 /// A private, unlocked Secret Service for one test: its own `dbus-daemon`
 /// and a `gnome-keyring-daemon --foreground` on it, with HOME and XDG
 /// directories in a temporary directory. Both daemons are killed on drop.
@@ -194,54 +240,14 @@ pub struct SecretService {
 impl SecretService {
     /// Starts the bus and the keyring, unlocked with a throwaway password.
     pub fn start() -> SecretService {
-        use std::io::{BufRead, Write};
+        use std::io::Write;
         let dir = tempfile::tempdir().expect("a temporary directory");
         for sub in ["run", "data", "config"] {
             std::fs::create_dir_all(dir.path().join(sub)).expect("create a directory");
         }
         std::fs::set_permissions(dir.path().join("run"), std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .expect("chmod the runtime directory");
-        let socket = dir.path().join("bus");
-        // A session bus without service activation: with the stock
-        // session.conf, a client asking for org.freedesktop.secrets before
-        // our daemon has taken the name makes dbus start a second
-        // gnome-keyring (without --unlock, so without a login collection)
-        // that then keeps the name for good.
-        let config = dir.path().join("bus.conf");
-        std::fs::write(
-            &config,
-            format!(
-                r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-                socket.display()
-            ),
-        )
-        .expect("write the bus configuration");
-        let mut bus = Command::new("dbus-daemon")
-            .arg(format!("--config-file={}", config.display()))
-            .args(["--nofork", "--print-address=1"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("dbus-daemon runs (package dbus; `make test` installs it)");
-        let mut line = String::new();
-        std::io::BufReader::new(bus.stdout.take().expect("piped stdout"))
-            .read_line(&mut line)
-            .expect("dbus-daemon prints its address");
-        let address = line.trim().to_owned();
-        assert!(address.starts_with("unix:"), "dbus-daemon gave no address");
+        let (bus, address) = private_bus(dir.path());
         let mut service = SecretService { dir, bus, keyring: Command::new("true").spawn().expect("true"), address };
         let mut keyring = service
             .env(&mut Command::new("gnome-keyring-daemon"))

@@ -6,7 +6,6 @@
 //! it started is killed on drop, by process id. [`WebDriver`] is a small
 //! blocking client for the W3C protocol.
 
-use std::io::BufRead;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -165,7 +164,7 @@ impl Desktop {
         std::fs::set_permissions(dir.path().join("run"), std::os::unix::fs::PermissionsExt::from_mode(0o700))
             .expect("chmod the runtime directory");
         let (xvfb, display) = start_xvfb(&dir.path().join("xvfb.log"));
-        let (bus, bus_address) = start_bus(dir.path());
+        let (bus, bus_address) = crate::private_bus(dir.path());
         Desktop {
             driver_log: dir.path().join("driver.log"),
             dir,
@@ -430,47 +429,6 @@ fn start_xvfb(log: &Path) -> (Child, u32) {
         }
     }
     panic!("no free X display between :90 and :399");
-}
-
-/// A private session bus (no service activation), as for the keyring tests.
-fn start_bus(dir: &Path) -> (Child, String) {
-    let socket = dir.join("bus");
-    let config = dir.join("bus.conf");
-    std::fs::write(
-        &config,
-        format!(
-            r#"<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
- "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
-<busconfig>
-  <type>session</type>
-  <listen>unix:path={}</listen>
-  <auth>EXTERNAL</auth>
-  <policy context="default">
-    <allow send_destination="*" eavesdrop="true"/>
-    <allow eavesdrop="true"/>
-    <allow own="*"/>
-  </policy>
-</busconfig>
-"#,
-            socket.display()
-        ),
-    )
-    .expect("write the bus configuration");
-    let mut bus = Command::new("dbus-daemon")
-        .arg(format!("--config-file={}", config.display()))
-        .args(["--nofork", "--print-address=1"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("dbus-daemon runs (package dbus; `make test` installs it)");
-    let mut line = String::new();
-    std::io::BufReader::new(bus.stdout.take().expect("piped stdout"))
-        .read_line(&mut line)
-        .expect("dbus-daemon prints its address");
-    let address = line.trim().to_owned();
-    assert!(address.starts_with("unix:"), "dbus-daemon gave no address");
-    (bus, address)
 }
 
 fn http_client(timeout: Duration) -> reqwest::blocking::Client {

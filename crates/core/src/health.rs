@@ -27,6 +27,19 @@ pub struct HealthEntry<'a, I> {
     pub expires: Option<OffsetDateTime>,
 }
 
+impl<'a> HealthEntry<'a, String> {
+    /// An item as the report needs it, with its id in hex.
+    pub fn of(item: &'a crate::Item) -> Self {
+        HealthEntry {
+            id: item.id.to_hex(),
+            title: &item.title,
+            password: &item.password,
+            password_changed: item.password_changed,
+            expires: item.expires,
+        }
+    }
+}
+
 /// Thresholds.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HealthPolicy {

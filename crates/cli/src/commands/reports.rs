@@ -12,16 +12,7 @@ pub fn health(session: &mut Session, json: bool, out: &mut Out) -> CliResult {
     let vault = session.unlock()?;
     let mut items: Vec<Item> = Vec::new();
     vault.each_item(Scope::Live, |item| items.push(item.clone()))?;
-    let entries: Vec<HealthEntry<'_, String>> = items
-        .iter()
-        .map(|i| HealthEntry {
-            id: i.id.to_hex(),
-            title: &i.title,
-            password: &i.password,
-            password_changed: i.password_changed,
-            expires: i.expires,
-        })
-        .collect();
+    let entries: Vec<HealthEntry<'_, String>> = items.iter().map(HealthEntry::of).collect();
     let bar = progress("Checking password strength");
     let health = report(&entries, tessera_core::item::now(), &HealthPolicy::default(), &mut |done, total| {
         bar.set_length(total as u64);
