@@ -114,6 +114,26 @@ pub enum AuditEvent {
         /// The new version.
         version: u32,
     },
+    /// The user let a browser extension connect to the vault.
+    BrowserConnected {
+        /// The name the user gave the connection.
+        name: String,
+    },
+    /// A browser connection was revoked.
+    BrowserRevoked {
+        /// Its name.
+        name: String,
+    },
+    /// The user decided, for good, whether a website may use an item
+    /// (`allow` or `deny`), or forgot that decision (`forget`).
+    SiteAccess {
+        /// The item.
+        item: ItemId,
+        /// The website's host.
+        host: String,
+        /// `allow`, `deny` or `forget`.
+        decision: String,
+    },
 }
 
 impl AuditEvent {
@@ -138,6 +158,13 @@ impl AuditEvent {
             AuditEvent::AttachmentAdded { item, name } => format!("attached {name:?} to {item}"),
             AuditEvent::AttachmentRemoved { item, name } => format!("removed attachment {name:?} from {item}"),
             AuditEvent::KeyRotated { version } => format!("data key rotated to version {version}"),
+            AuditEvent::BrowserConnected { name } => format!("browser connection {name:?} approved"),
+            AuditEvent::BrowserRevoked { name } => format!("browser connection {name:?} revoked"),
+            AuditEvent::SiteAccess { item, host, decision } => match decision.as_str() {
+                "allow" => format!("{host} always allowed to use {item}"),
+                "deny" => format!("{host} always denied {item}"),
+                _ => format!("access of {host} to {item} forgotten"),
+            },
         }
     }
 }

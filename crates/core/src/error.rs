@@ -35,16 +35,24 @@ pub enum IntegrityError {
         /// What is wrong with it.
         problem: ItemProblem,
     },
-    /// The set of items disagrees with the authenticated manifest.
+    /// The set of items (and named records) disagrees with the
+    /// authenticated manifest.
     #[error(
         "the vault's items do not match its authenticated manifest ({found} items found, {expected} expected): \
-         an item was removed, added or rolled back to an older version outside Tessera"
+         an item or setting record was removed, added or rolled back to an older version outside Tessera"
     )]
     Manifest {
         /// Items the header says there are.
         expected: u64,
         /// Item rows found.
         found: u64,
+    },
+    /// A named record (browser connections, site access…) fails
+    /// authentication: altered, or moved to another name or revision.
+    #[error("the vault's {name:?} record failed authentication: it was altered outside Tessera")]
+    Record {
+        /// The record's name.
+        name: String,
     },
     /// This device's sealed sync state fails to open.
     #[error("the vault's sync state failed authentication: it was altered outside Tessera")]
@@ -203,6 +211,16 @@ pub enum VaultError {
     /// Slot management refused.
     #[error("{0}")]
     Slot(String),
+    /// A named record is over its size limit.
+    #[error("the {name} record would be {size} bytes; the limit is {max} bytes")]
+    RecordTooLarge {
+        /// The record.
+        name: &'static str,
+        /// Its size.
+        size: usize,
+        /// The limit.
+        max: usize,
+    },
     /// Integrity failure.
     #[error(transparent)]
     Integrity(#[from] IntegrityError),

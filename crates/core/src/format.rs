@@ -38,6 +38,9 @@ pub(crate) enum Aad<'a> {
     AccountVaultKey { account: &'a [u8] },
     /// This device's sync state, sealed inside its vault file.
     SyncState { vault: &'a VaultId },
+    /// A named record at one revision: vault id ‖ revision ‖ name, so a
+    /// record never opens under another name or at another revision.
+    Record { vault: &'a VaultId, name: &'a str, revision: u64 },
 }
 
 impl Aad<'_> {
@@ -98,6 +101,13 @@ impl Aad<'_> {
             Aad::SyncState { vault } => {
                 out.push(9);
                 out.extend_from_slice(vault.as_bytes());
+            }
+            Aad::Record { vault, name, revision } => {
+                out.push(10);
+                out.extend_from_slice(vault.as_bytes());
+                out.extend_from_slice(&revision.to_be_bytes());
+                out.extend_from_slice(&(name.len() as u32).to_be_bytes());
+                out.extend_from_slice(name.as_bytes());
             }
         }
         out

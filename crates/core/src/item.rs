@@ -179,6 +179,11 @@ pub struct Item {
     /// Shown first and in the tray.
     #[serde(default)]
     pub favourite: bool,
+    /// Never offered to a browser extension, whatever the website.
+    /// (Absent from items saved before it existed, and from items that do
+    /// not set it, so their sealed form is unchanged.)
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub never_autofill: bool,
     /// Attached files.
     #[zeroize(skip)]
     #[serde(default)]
@@ -226,6 +231,7 @@ impl Item {
             tags: Vec::new(),
             folder: String::new(),
             favourite: false,
+            never_autofill: false,
             attachments: Vec::new(),
             created: now,
             updated: now,
@@ -369,6 +375,7 @@ impl fmt::Debug for Item {
             .field("tags", &self.tags)
             .field("folder", &self.folder)
             .field("favourite", &self.favourite)
+            .field("never_autofill", &self.never_autofill)
             .field("attachments", &self.attachments)
             .field("created", &self.created)
             .field("updated", &self.updated)
@@ -458,6 +465,10 @@ pub enum InvalidItem {
     /// An attachment name is empty or contains a path separator.
     #[error("attachment names must be non-empty file names without '/'")]
     BadAttachmentName,
+}
+
+fn is_false(b: &bool) -> bool {
+    !*b
 }
 
 /// `"/Work//Servers/"` → `"Work/Servers"`; the root is `""`.

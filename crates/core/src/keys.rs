@@ -5,10 +5,10 @@
 //!                                                                │ wraps the same VK
 //!                       Vault Key VK (random 256-bit) ◄──────────┘
 //!                              │ HKDF-SHA256(salt = vault id, info = "tessera/v1/…")
-//!   ┌──────────────┬───────────┼─────────────┬──────────────┐
-//!   data-key wrap  index       manifest      header          audit
-//!   (wraps DK_v)   (blind      (item-set     (MAC over meta, (seals audit
-//!                  lookups)    integrity)    slots, keys)    details)
+//!   ┌──────────────┬───────────┼─────────────┬──────────────┬──────────────┐
+//!   data-key wrap  index       manifest      header          audit          records
+//!   (wraps DK_v)   (blind      (item-set     (MAC over meta, (seals audit   (seals named
+//!                  lookups)    integrity)    slots, keys)    details)       records)
 //! ```
 //!
 //! VK itself keys nothing directly: every use goes through a subkey with its
@@ -51,6 +51,7 @@ impl VaultKey {
             manifest: HmacKey::new(&derive("tessera/v1/manifest")),
             header: derive("tessera/v1/header"),
             audit: Cipher::new(&derive("tessera/v1/audit")),
+            records: Cipher::new(&derive("tessera/v1/records")),
         }
     }
 }
@@ -95,6 +96,8 @@ pub(crate) struct Subkeys {
     pub(crate) header: Zeroizing<[u8; KEY_LEN]>,
     /// Seals the details of audit-log entries.
     pub(crate) audit: Cipher,
+    /// Seals the vault's named records (browser connections, site access…).
+    pub(crate) records: Cipher,
 }
 
 /// One version of the data key, unwrapped, ready to seal and open items.

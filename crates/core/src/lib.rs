@@ -84,6 +84,6 @@ pub use manifest::ManifestSum;
 pub use search::SearchIndex;
 pub use store::StoreError;
 pub use vault::{
-    LockedVault, NewAttachment, NewItem, NewSlot, NewVersion, NotAuthentic, OpenOptions, RemoteChange, RotateReport,
-    Scope, SlotInfo, SyncKeys, Vault, VerifyReport,
+    LockedVault, NewAttachment, NewItem, NewSlot, NewVersion, NotAuthentic, OpenOptions, RecordName, RemoteChange,
+    RotateReport, Scope, SlotInfo, SyncKeys, Vault, VerifyReport,
 };

@@ -1,5 +1,6 @@
 //! The item manifest: a keyed multiset hash over every item row's
-//! (id, revision, key version), kept in the authenticated vault state.
+//! (id, revision, key version), and every named record's (name, revision),
+//! kept in the authenticated vault state.
 //!
 //! Each row contributes `HMAC(manifest key, id ‖ revision ‖ key version)`;
 //! the manifest is the sum of the contributions modulo 2^256 (the
@@ -37,6 +38,18 @@ impl ManifestSum {
             *a = d.rem_euclid(256) as u8;
         }
     }
+}
+
+/// Domain of a record's contribution. An item's input is always exactly 28
+/// bytes (id ‖ revision ‖ key version); a record's is longer (this 24-byte
+/// prefix, an 8-byte revision and a non-empty name), so no record can ever
+/// contribute what an item does.
+const RECORD_DOMAIN: &[u8; 24] = b"tessera/v1/vault-record\0";
+
+/// One named record's contribution: the record at this revision.
+pub(crate) fn record_contribution(key: &HmacKey, name: &str, revision: u64) -> [u8; 32] {
+    debug_assert!(!name.is_empty());
+    key.mac(&[RECORD_DOMAIN, &revision.to_be_bytes(), name.as_bytes()])
 }
 
 /// One item row's contribution.

@@ -14,8 +14,11 @@ use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, Transactio
 /// `PRAGMA application_id`: "TSRA", so `file(1)` and we can tell a vault
 /// from any other SQLite database.
 const APPLICATION_ID: i32 = 0x5453_5241;
-/// Schema version, in `PRAGMA user_version`.
-const SCHEMA_VERSION: i32 = 1;
+/// Schema version, in `PRAGMA user_version`. Version 2 added `records`;
+/// a version-1 vault is raised to 2 the first time a record is written
+/// (an older Tessera would count a record it cannot see as tampering, so it
+/// must refuse the file as too new instead).
+const SCHEMA_VERSION: i32 = 2;
 
 const SCHEMA: &str = "
 CREATE TABLE vault_meta (
@@ -84,6 +87,11 @@ CREATE TABLE audit (
 CREATE TABLE sync_state (
     key   TEXT PRIMARY KEY,
     value BLOB NOT NULL
+);
+CREATE TABLE records (
+    name       TEXT    PRIMARY KEY,
+    revision   INTEGER NOT NULL,
+    ciphertext BLOB    NOT NULL
 );
 ";
 
@@ -763,5 +771,65 @@ pub(crate) fn put_sync_state(tx: &Connection, sealed: Option<&[u8]>) -> Result<(
         )?,
         None => tx.execute("DELETE FROM sync_state WHERE key = 'state'", [])?,
     };
+    Ok(())
+}
+
+// --- records ------------------------------------------------------------------
+//
+// The vault's own sealed settings that are not items (see `vault::records`).
+// Vaults made before schema version 2 get the table the first time a record
+// is written.
+
+const RECORDS_TABLE: &str =
+    "CREATE TABLE IF NOT EXISTS records (name TEXT PRIMARY KEY, revision INTEGER NOT NULL, ciphertext BLOB NOT NULL)";
+
+/// One named record as stored.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct RecordRow {
+    pub(crate) name: String,
+    pub(crate) revision: i64,
+    pub(crate) ciphertext: Vec<u8>,
+}
+
+pub(crate) fn get_record(tx: &Connection, name: &str) -> Result<Option<RecordRow>> {
+    if !has_table(tx, "records")? {
+        return Ok(None);
+    }
+    Ok(tx
+        .prepare_cached("SELECT name, revision, ciphertext FROM records WHERE name = ?1")?
+        .query_row([name], |r| Ok(RecordRow { name: r.get(0)?, revision: r.get(1)?, ciphertext: r.get(2)? }))
+        .optional()?)
+}
+
+/// Every record row, for the manifest and `verify`.
+pub(crate) fn all_records(tx: &Connection) -> Result<Vec<RecordRow>> {
+    if !has_table(tx, "records")? {
+        return Ok(Vec::new());
+    }
+    let mut stmt = tx.prepare_cached("SELECT name, revision, ciphertext FROM records")?;
+    let rows = stmt.query_map([], |r| Ok(RecordRow { name: r.get(0)?, revision: r.get(1)?, ciphertext: r.get(2)? }))?;
+    Ok(rows.collect::<Result<_, _>>()?)
+}
+
+pub(crate) fn put_record(tx: &Connection, row: &RecordRow) -> Result<()> {
+    if !has_table(tx, "records")? {
+        tx.execute_batch(RECORDS_TABLE)?;
+    }
+    let version: i32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version < SCHEMA_VERSION {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+    }
+    tx.prepare_cached(
+        "INSERT INTO records (name, revision, ciphertext) VALUES (?1, ?2, ?3)
+         ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, ciphertext = excluded.ciphertext",
+    )?
+    .execute(params![row.name, row.revision, row.ciphertext])?;
+    Ok(())
+}
+
+pub(crate) fn delete_record(tx: &Connection, name: &str) -> Result<()> {
+    if has_table(tx, "records")? {
+        tx.execute("DELETE FROM records WHERE name = ?1", [name])?;
+    }
     Ok(())
 }

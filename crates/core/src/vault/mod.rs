@@ -13,6 +13,7 @@
 
 mod import;
 mod items;
+mod records;
 mod rotate;
 mod sync;
 mod transaction;
@@ -39,6 +40,7 @@ use crate::store::{self, DataKeyRow, MetaRow, SlotRow, Store, StoreError};
 use transaction::refresh_keys;
 
 pub use import::{NewAttachment, NewItem, NewVersion};
+pub use records::{MAX_RECORD_SIZE, RecordName};
 pub use sync::{NotAuthentic, RemoteChange, SyncKeys};
 
 /// Rows decrypted per parallel batch when reading every item: large enough

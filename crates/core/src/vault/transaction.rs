@@ -18,7 +18,7 @@ use crate::header::{Header, VaultState};
 use crate::ids::{AttachmentId, ItemId, KeyVersion, VaultId};
 use crate::item::{HISTORY_LIMIT, Item, now};
 use crate::keys::{DataKey, Subkeys};
-use crate::manifest::{ManifestSum, contribution};
+use crate::manifest::{ManifestSum, contribution, record_contribution};
 use crate::primitives::aead::Cipher;
 use crate::primitives::hash::HmacKey;
 use crate::sealed::{self, KeyRing};
@@ -381,8 +381,8 @@ pub(super) fn settle_manifest<T>(
     Ok(check_manifest(tx, state, subkeys)?)
 }
 
-/// Recomputes the manifest over every item row and compares it with the
-/// authenticated state.
+/// Recomputes the manifest over every item row and named record and
+/// compares it with the authenticated state.
 pub(super) fn check_manifest(tx: &Connection, state: &VaultState, subkeys: &Subkeys) -> Result<(), IntegrityError> {
     let mut sum = ManifestSum::default();
     let mut count = 0u64;
@@ -400,6 +400,14 @@ pub(super) fn check_manifest(tx: &Connection, state: &VaultState, subkeys: &Subk
     .map_err(|e| IntegrityError::File(e.to_string()))?;
     if let Some(id) = malformed {
         return Err(IntegrityError::Item { item: data_encoding::HEXLOWER.encode(&id), problem: ItemProblem::Id });
+    }
+    for record in store::all_records(tx).map_err(|e| IntegrityError::File(e.to_string()))? {
+        let revision =
+            u64::try_from(record.revision).map_err(|_| IntegrityError::Record { name: record.name.clone() })?;
+        if record.name.is_empty() {
+            return Err(IntegrityError::Record { name: record.name });
+        }
+        sum.add(&record_contribution(&subkeys.manifest, &record.name, revision));
     }
     if count != state.item_count || sum.0 != state.manifest_sum {
         return Err(IntegrityError::Manifest { expected: state.item_count, found: count });

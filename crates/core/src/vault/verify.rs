@@ -16,8 +16,8 @@ use crate::store;
 impl Vault {
     /// Checks everything: the file's structure, the header and every data
     /// key, the manifest, every item row, every history version, every
-    /// attachment (against the digest its item recorded) and the audit
-    /// chain. Problems are collected, not stopped at, so one report names
+    /// attachment (against the digest its item recorded), every named
+    /// record and the audit chain. Problems are collected, not stopped at, so one report names
     /// all of them. `progress(done, total)` counts item rows.
     pub fn verify(&self, progress: &mut dyn FnMut(u64, u64)) -> Result<VerifyReport, VaultError> {
         let result = self.verify_all(progress);
@@ -121,6 +121,12 @@ impl Vault {
                 report
                     .problems
                     .push(IntegrityError::OrphanAttachment { attachment: data_encoding::HEXLOWER.encode(&id) });
+            }
+        }
+
+        for row in store::all_records(&tx)? {
+            if let Err(e) = super::records::open_record(&row, &r.vault_id, r.subkeys) {
+                report.problems.push(e);
             }
         }
 

@@ -1,0 +1,100 @@
+//! Where the app listens for the host, and who may talk to it.
+//!
+//! The socket is `$XDG_RUNTIME_DIR/tessera/browser.sock` (or
+//! `/tmp/tessera-UID/browser.sock` where there is no runtime directory), in
+//! a directory of mode 0700 owned by the user, itself mode 0600. Each side
+//! checks the other's user id with `SO_PEERCRED` and hangs up on anyone
+//! else: a process of another user reaches nothing, even if permissions
+//! were loosened.
+
+use std::io;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::os::unix::net::{UnixListener, UnixStream};
+use std::path::{Path, PathBuf};
+
+/// The socket's file name in the runtime directory.
+pub const SOCKET_NAME: &str = "browser.sock";
+
+/// Tessera's directory for sockets: `$XDG_RUNTIME_DIR/tessera`, else
+/// `/tmp/tessera-UID`.
+pub fn runtime_dir() -> PathBuf {
+    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        Some(dir) => PathBuf::from(dir).join("tessera"),
+        None => std::env::temp_dir().join(format!("tessera-{}", rustix::process::geteuid().as_raw())),
+    }
+}
+
+/// The browser socket's path.
+pub fn socket_path() -> PathBuf {
+    runtime_dir().join(SOCKET_NAME)
+}
+
+/// Makes `dir` (mode 0700) if needed and checks it is ours and private:
+/// a directory someone else made (in `/tmp`, say) is refused.
+pub fn private_dir(dir: &Path) -> io::Result<()> {
+    match std::fs::DirBuilder::new().recursive(true).mode(0o700).create(dir) {
+        Ok(()) => {}
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {}
+        Err(e) => return Err(e),
+    }
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !meta.is_dir() || meta.uid() != rustix::process::geteuid().as_raw() {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{} is not a directory of this user", dir.display()),
+        ));
+    }
+    if meta.mode() & 0o077 != 0 {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700))?;
+    }
+    Ok(())
+}
+
+/// Binds the socket at `path`: mode 0600 in a private directory. A socket
+/// left by an app that died is replaced; one another app still serves is
+/// not (`AddrInUse`).
+pub fn bind(path: &Path) -> io::Result<UnixListener> {
+    if let Some(dir) = path.parent() {
+        private_dir(dir)?;
+    }
+    if std::fs::symlink_metadata(path).is_ok() {
+        if UnixStream::connect(path).is_ok() {
+            return Err(io::Error::new(
+                io::ErrorKind::AddrInUse,
+                format!("another Tessera is already serving browsers at {}", path.display()),
+            ));
+        }
+        std::fs::remove_file(path)?;
+    }
+    // Bind under a umask-proof temporary name, tighten it, then move it in
+    // place, so the socket is never reachable with looser permissions.
+    let temp = path.with_extension(format!("{}.tmp", std::process::id()));
+    let _ = std::fs::remove_file(&temp);
+    let listener = UnixListener::bind(&temp)?;
+    std::fs::set_permissions(&temp, std::fs::Permissions::from_mode(0o600))?;
+    std::fs::rename(&temp, path)?;
+    Ok(listener)
+}
+
+/// The peer's user id and process id, from `SO_PEERCRED`.
+pub fn peer(stream: &UnixStream) -> io::Result<(u32, i32)> {
+    let cred = rustix::net::sockopt::socket_peercred(stream)?;
+    Ok((cred.uid.as_raw(), cred.pid.as_raw_nonzero().get()))
+}
+
+/// Whether the peer runs as this process's user.
+pub fn peer_is_same_user(stream: &UnixStream) -> bool {
+    peer(stream).is_ok_and(|(uid, _)| uid == rustix::process::geteuid().as_raw())
+}
+
+/// Connects to the app's socket and checks the app runs as this user.
+pub fn connect(path: &Path) -> io::Result<UnixStream> {
+    let stream = UnixStream::connect(path)?;
+    if !peer_is_same_user(&stream) {
+        return Err(io::Error::new(
+            io::ErrorKind::PermissionDenied,
+            format!("{} is served by another user's process; not talking to it", path.display()),
+        ));
+    }
+    Ok(stream)
+}
