@@ -578,3 +578,107 @@ fn verify_passes_on_an_intact_vault() {
     assert_eq!(report["problems"], serde_json::json!([]));
     assert_eq!(code(&v.run(&["verify"])), 0);
 }
+
+#[test]
+fn list_by_url_uses_the_browsers_matcher_and_keeps_the_list_shape() {
+    let v = TestVault::new();
+    let add = |title: &str, url: &str, extra: &[&str]| {
+        let mut args = vec!["add", "--title", title, "--username", "u", "--url", url, "--generate"];
+        args.extend_from_slice(extra);
+        let out = v.run_fast(&args);
+        assert_success(&out, &format!("add {title}"));
+        stdout(&out).trim().to_owned()
+    };
+    let parent = add("GitHub", "https://github.com", &[]);
+    let exact = add("Gist login", "https://gist.github.com/login", &[]);
+    let never = add("Gist old", "https://gist.github.com", &["--no-autofill"]);
+    add("Look-alike", "https://github.com.evil.example", &[]);
+    add("Suffix", "https://github.io", &[]);
+    let note = v.run_fast(&["add", "--type", "note", "--title", "A note", "--url", "https://gist.github.com"]);
+    assert_success(&note, "add note");
+
+    let hits = v.json(&["list", "--url", "https://gist.github.com/login?next=/"]);
+    let ids: Vec<&str> = hits.as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, [exact.as_str(), never.as_str(), parent.as_str()], "best match first, logins only");
+    for s in hits.as_array().unwrap() {
+        assert_eq!(
+            keys(s),
+            set(&["id", "type", "title", "username", "urls", "folder", "tags", "favourite", "updated"])
+        );
+    }
+    let text = stdout(&v.run_fast(&["list", "--url", "https://gist.github.com/login"]));
+    assert!(text.contains("[exact match]") && text.contains("[parent match]"), "{text}");
+    assert!(text.contains("never filled in the browser"), "{text}");
+    assert_eq!(v.json(&["list", "--url", "https://github.com.evil.example.org/"]), serde_json::json!([]));
+    assert_eq!(v.json(&["list", "--url", "http://github.com/"]), serde_json::json!([]), "https items on an http page");
+    let bad = v.run_fast(&["list", "--url", "not a url"]);
+    assert_code(&bad, 2, "list --url with a bad URL");
+
+    // The mark round-trips through show, edit and add --from-json.
+    assert_eq!(v.json(&["show", &never])["never_autofill"], true);
+    assert!(v.json(&["show", &parent]).get("never_autofill").is_none());
+    assert_success(&v.run_fast(&["edit", &never, "--autofill"]), "edit --autofill");
+    assert!(v.json(&["show", &never]).get("never_autofill").is_none());
+    let json_file = v.dir.path().join("item.json");
+    std::fs::write(&json_file, r#"{"title": "From JSON", "never_autofill": true}"#).unwrap();
+    let added = v.json(&["add", "--from-json", json_file.to_str().unwrap()]);
+    assert_eq!(v.json(&["show", added["ids"][0].as_str().unwrap()])["never_autofill"], true);
+}
+
+#[test]
+fn browser_install_writes_manifests_and_status_warns_about_keepassxc() {
+    let home = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        std::process::Command::new(tessera_bin())
+            .args(args)
+            .env("HOME", home.path())
+            .env("XDG_CONFIG_HOME", home.path().join("config"))
+            .env("XDG_RUNTIME_DIR", home.path().join("run"))
+            .env_remove("TESSERA_VAULT")
+            .output()
+            .unwrap()
+    };
+    let firefox = home.path().join(".mozilla/native-messaging-hosts/org.keepassxc.keepassxc_browser.json");
+    std::fs::create_dir_all(firefox.parent().unwrap()).unwrap();
+    std::fs::write(
+        &firefox,
+        r#"{"name":"org.keepassxc.keepassxc_browser","path":"/usr/bin/keepassxc-proxy","type":"stdio"}"#,
+    )
+    .unwrap();
+    let status = run(&["browser", "status"]);
+    assert_success(&status, "browser status");
+    assert!(stdout(&status).contains("warning") && stdout(&status).contains("keepassxc-proxy"), "{}", stdout(&status));
+
+    let out = run(&["--json", "browser", "install", "--browser", "all"]);
+    assert_success(&out, "browser install");
+    let installed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let host = tessera_bin().with_file_name("tessera-browser-host");
+    assert_eq!(installed["host"], serde_json::json!(host));
+    assert_eq!(installed["installed"].as_array().unwrap().len(), 4);
+    assert_eq!(installed["installed"][0]["replaced"], "/usr/bin/keepassxc-proxy");
+    let manifest: Value = serde_json::from_slice(&std::fs::read(&firefox).unwrap()).unwrap();
+    assert_eq!(manifest["path"], serde_json::json!(host));
+    assert_eq!(manifest["allowed_extensions"], serde_json::json!(["keepassxc-browser@keepassxc.org"]));
+    let chromium: Value = serde_json::from_slice(
+        &std::fs::read(home.path().join("config/chromium/NativeMessagingHosts/org.keepassxc.keepassxc_browser.json"))
+            .unwrap(),
+    )
+    .unwrap();
+    assert!(
+        chromium["allowed_origins"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|o| o == "chrome-extension://oboonakemofpalcgghocfoadofidjkkk/")
+    );
+
+    let status = run(&["--json", "browser", "status"]);
+    let status: Value = serde_json::from_slice(&status.stdout).unwrap();
+    assert_eq!(status["app_running"], false);
+    for b in status["browsers"].as_array().unwrap() {
+        assert_eq!(b["installed"], true, "{b}");
+        assert_eq!(b["host_exists"], true, "{b}");
+    }
+    let only = run(&["browser", "install", "--browser", "opera"]);
+    assert_code(&only, 2, "browser install --browser opera");
+}

@@ -155,6 +155,37 @@ pub enum Command {
     Verify,
     /// Sync through a tessera-server that stores ciphertext only (no subcommand: push and pull now)
     Sync(SyncArgs),
+    /// Browser integration: install the KeePassXC-Browser extension's host, see what is installed
+    #[command(subcommand)]
+    Browser(BrowserCommand),
+}
+
+/// `tessera browser …`.
+#[derive(Subcommand, Debug)]
+pub enum BrowserCommand {
+    /// Write the native-messaging manifests that let the browser start Tessera's host
+    Install {
+        /// Which browser
+        #[arg(long, value_enum, default_value_t = BrowserChoice::All)]
+        browser: BrowserChoice,
+    },
+    /// Say which browsers would start Tessera's host, and warn about KeePassXC's
+    Status,
+}
+
+/// The browsers `browser install` knows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum BrowserChoice {
+    /// Firefox and Firefox ESR
+    Firefox,
+    /// Chromium
+    Chromium,
+    /// Google Chrome
+    Chrome,
+    /// Brave
+    Brave,
+    /// Every one of them
+    All,
 }
 
 #[derive(Args, Debug)]
@@ -299,6 +330,12 @@ pub struct ItemFields {
     /// Mark as favourite
     #[arg(long)]
     pub favourite: bool,
+    /// Never offer this item to a browser extension
+    #[arg(long, conflicts_with = "autofill")]
+    pub no_autofill: bool,
+    /// Offer this item to the browser again (undoes --no-autofill)
+    #[arg(long)]
+    pub autofill: bool,
     /// Generate a password of LEN characters [default: 20]
     #[arg(long, value_name = "LEN", num_args = 0..=1, require_equals = true, default_missing_value = "20")]
     pub generate: Option<usize>,
@@ -356,6 +393,10 @@ pub struct ListArgs {
     /// List the trash instead
     #[arg(long)]
     pub trash: bool,
+    /// Only logins the browser would be offered on this page, best match first (the matcher the browser
+    /// extension uses)
+    #[arg(long, value_name = "URL", conflicts_with_all = ["trash", "folder", "tag"])]
+    pub url: Option<String>,
 }
 
 #[derive(Args, Debug)]

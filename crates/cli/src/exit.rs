@@ -57,7 +57,7 @@ pub fn vault_exit(e: &VaultError) -> Exit {
     match e {
         VaultError::NotFound(_) | VaultError::NoSuchAttachment { .. } => Exit::NotFound,
         VaultError::Ambiguous { .. } | VaultError::WrongState { .. } | VaultError::Invalid(_) => Exit::Usage,
-        VaultError::Slot(_) => Exit::Usage,
+        VaultError::Slot(_) | VaultError::RecordTooLarge { .. } => Exit::Usage,
         VaultError::Integrity(_) => Exit::Integrity,
         VaultError::Store(s) => store_exit(s),
     }

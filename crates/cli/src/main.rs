@@ -15,7 +15,7 @@ mod session;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use commands::{attachments, generate, interop, items, keys, reports, slots, sync, vault};
+use commands::{attachments, browser, generate, interop, items, keys, reports, slots, sync, vault};
 use exit::CliResult;
 use output::Out;
 use session::Session;
@@ -55,6 +55,9 @@ fn run(cli: &Cli, out: &mut Out) -> CliResult {
         // Needs no vault, so no vault path either.
         return generate::generate(args, json, out);
     }
+    if let Command::Browser(command) = &cli.command {
+        return browser::browser(command, json, out);
+    }
     let mut session = Session::new(cli)?;
     let s = &mut session;
     match &cli.command {
@@ -82,5 +85,6 @@ fn run(cli: &Cli, out: &mut Out) -> CliResult {
         Command::Verify => reports::verify(s, json, out),
         Command::Sync(args) => sync::sync(s, args, json, out),
         Command::Generate(args) => generate::generate(args, json, out),
+        Command::Browser(command) => browser::browser(command, json, out),
     }
 }

@@ -108,6 +108,10 @@ pub fn item_json(item: &Item, reveal: bool) -> Value {
         v["password"] = json!(item.password);
         v["otp"] = json!(item.otp);
     }
+    // Only when set, so the shape of every other item stays as it was.
+    if item.never_autofill {
+        v["never_autofill"] = json!(true);
+    }
     v
 }
 
@@ -139,6 +143,9 @@ pub fn item_text(item: &Item, reveal: bool) -> String {
     }
     if item.favourite {
         let _ = writeln!(s, "Favourite:  yes");
+    }
+    if item.never_autofill {
+        let _ = writeln!(s, "Browser:    never filled in the browser");
     }
     for f in &item.fields {
         let value = if f.protected && !reveal { hidden } else { f.value.as_str() };

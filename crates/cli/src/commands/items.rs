@@ -34,6 +34,7 @@ struct Changes {
     tags: Option<Vec<String>>,
     folder: Option<String>,
     favourite: Option<bool>,
+    never_autofill: Option<bool>,
     password: Option<Zeroizing<String>>,
     expires: Option<Option<OffsetDateTime>>,
 }
@@ -49,6 +50,7 @@ impl Changes {
             tags: (!f.tags.is_empty()).then(|| f.tags.clone()),
             folder: f.folder.clone(),
             favourite: f.favourite.then_some(true),
+            never_autofill: if f.no_autofill { Some(true) } else { f.autofill.then_some(false) },
             ..Changes::default()
         };
         if let Some(uri) = &f.otp {
@@ -130,6 +132,9 @@ impl Changes {
         }
         if let Some(v) = self.favourite {
             item.favourite = v;
+        }
+        if let Some(v) = self.never_autofill {
+            item.never_autofill = v;
         }
         if let Some(p) = &self.password {
             item.password = p.to_string();
@@ -247,6 +252,9 @@ fn print_summaries(list: &[&ItemSummary], json: bool, out: &mut Out) {
 }
 
 pub fn list(session: &mut Session, args: &ListArgs, json: bool, out: &mut Out) -> CliResult {
+    if let Some(url) = &args.url {
+        return list_for_url(session, url, json, out);
+    }
     let vault = session.unlock()?;
     let scope = if args.trash { Scope::Trash } else { Scope::Live };
     let index = SearchIndex::new(vault.summaries(scope)?);
@@ -262,6 +270,35 @@ pub fn list(session: &mut Session, args: &ListArgs, json: bool, out: &mut Out) -
         .filter(|s| args.tag.as_ref().is_none_or(|t| s.tags.contains(t)))
         .collect();
     print_summaries(&shown, json, out);
+    Ok(())
+}
+
+/// `list --url`: the logins the browser extension would be offered on
+/// `url`, best match first, through the same matcher (`tessera-sites`).
+/// The text form says how each matches, and marks items that are never
+/// filled in the browser.
+fn list_for_url(session: &mut Session, url: &str, json: bool, out: &mut Out) -> CliResult {
+    let page = tessera_sites::Page::parse(url).map_err(|e| Failure::usage(format!("--url {url:?}: {e}")))?;
+    let vault = session.unlock()?;
+    let index = SearchIndex::new(vault.summaries(Scope::Live)?);
+    let logins = index.all().iter().filter(|s| s.item_type == ItemType::Login);
+    let sites = tessera_sites::SiteIndex::new(logins.clone().map(|s| (s.id, s.urls.iter())));
+    let by_id: std::collections::HashMap<ItemId, &ItemSummary> = logins.map(|s| (s.id, s)).collect();
+    let hits = sites.lookup(&page, &tessera_sites::Policy::default());
+    if json {
+        let shown: Vec<&ItemSummary> = hits.iter().filter_map(|(id, _)| by_id.get(id).copied()).collect();
+        out.json(&shown.iter().map(|s| summary_json(s)).collect::<Vec<_>>());
+        return Ok(());
+    }
+    if hits.is_empty() {
+        out.line(format!("No login matches {}.", page.origin_label()));
+    }
+    for (id, kind) in &hits {
+        let Some(s) = by_id.get(id) else { continue };
+        let never = vault.get(*id).is_ok_and(|item| item.never_autofill);
+        let note = if never { "  (never filled in the browser)" } else { "" };
+        out.line(format!("{}  [{} match]{note}", summary_line(s), kind.as_str()));
+    }
     Ok(())
 }
 
@@ -354,6 +391,8 @@ struct JsonItem {
     folder: String,
     #[serde(default)]
     favourite: bool,
+    #[serde(default)]
+    never_autofill: bool,
     #[serde(default)]
     expires: Option<String>,
     #[serde(default, rename = "id")]
@@ -458,6 +497,7 @@ fn json_to_item(j: JsonItem) -> CliResult<Item> {
     item.tags = j.tags;
     item.folder = j.folder;
     item.favourite = j.favourite;
+    item.never_autofill = j.never_autofill;
     item.expires = j.expires.as_deref().map(parse_date).transpose()?;
     Ok(item)
 }

@@ -2,6 +2,7 @@
 //! through [`crate::output::Out`].
 
 pub mod attachments;
+pub mod browser;
 pub mod generate;
 pub mod interop;
 pub mod items;
