@@ -49,6 +49,12 @@ const COMMANDS: &[&str] = &[
     "quick_access_hide",
     "show_main_window",
     "user_active",
+    "browser_status",
+    "browser_revoke",
+    "browser_sites",
+    "browser_forget_site",
+    "browser_prompts",
+    "browser_answer",
 ];
 
 fn main() {

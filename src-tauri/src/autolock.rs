@@ -29,6 +29,9 @@ pub fn lock_app(app: &AppHandle, reason: &'static str, always_emit: bool) {
         let _ = app.emit("vault-locked", Locked { reason });
     }
     crate::tray::refresh(app);
+    if was_unlocked {
+        crate::browser::on_lock(app);
+    }
 }
 
 /// Whether `idle` has reached the auto-lock time (0 minutes: never).

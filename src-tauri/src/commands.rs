@@ -19,7 +19,7 @@ use crate::{autolock, shortcut, tray, windows};
 /// Runs `f` on the blocking pool with the app's state. Every command counts
 /// as activity for the idle auto-lock, except the ones a screen makes by
 /// itself (`quiet`).
-async fn run<T: Send + 'static>(
+pub(crate) async fn run<T: Send + 'static>(
     app: &AppHandle,
     quiet: bool,
     f: impl FnOnce(&Desktop, &AppHandle) -> CommandResult<T> + Send + 'static,
@@ -42,7 +42,7 @@ struct Changed {
 }
 
 /// `vault-changed` to every window but the one whose command changed it.
-fn changed_elsewhere(app: &AppHandle, caller: &str, ids: Vec<String>) {
+pub(crate) fn changed_elsewhere(app: &AppHandle, caller: &str, ids: Vec<String>) {
     for label in app.webview_windows().keys().filter(|l| l.as_str() != caller) {
         let _ = app.emit_to(label.as_str(), "vault-changed", Changed { ids: ids.clone() });
     }
@@ -80,6 +80,7 @@ pub async fn create_vault(app: AppHandle, path: String, password: String) -> Com
     let created = run(&app, false, move |d, _| d.create_vault(&path, &password)).await?;
     let _ = app.emit("vault-unlocked", ());
     tray::refresh(&app);
+    crate::browser::on_unlock(&app);
     Ok(created)
 }
 
@@ -99,6 +100,7 @@ pub async fn unlock(app: AppHandle, credential: Credential) -> CommandResult<App
     let state = run(&app, false, move |d, _| d.unlock(&credential)).await?;
     let _ = app.emit("vault-unlocked", ());
     tray::refresh(&app);
+    crate::browser::on_unlock(&app);
     Ok(state)
 }
 
@@ -434,6 +436,9 @@ pub async fn update_settings(app: AppHandle, settings: Settings) -> CommandResul
         if old.quick_access_shortcut != settings.quick_access_shortcut {
             shortcut::replace(app, &old.quick_access_shortcut, &settings.quick_access_shortcut)?;
         }
+        if old.browser_integration != settings.browser_integration {
+            crate::browser::set_enabled(app, settings.browser_integration)?;
+        }
         match d.store_settings(settings) {
             Ok(s) => Ok(s),
             Err(e) => {
@@ -661,6 +666,12 @@ macro_rules! all_commands {
             commands::quick_access_hide,
             commands::show_main_window,
             commands::user_active,
+            browser::browser_status,
+            browser::browser_revoke,
+            browser::browser_sites,
+            browser::browser_forget_site,
+            browser::browser_prompts,
+            browser::browser_answer,
         ]
     };
 }

@@ -49,10 +49,19 @@ enum VaultSlot {
     Unlocked(Box<Open>),
 }
 
+/// Numbers every state of the item list, across unlocks, so caches built
+/// from it (the browser's site index) know when they are stale.
+static GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+fn next_generation() -> u64 {
+    GENERATION.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1
+}
+
 /// An unlocked vault and what the list needs.
 struct Open {
     vault: Vault,
     index: SearchIndex,
+    generation: u64,
     /// Position of each live item in `index.all()`.
     position: HashMap<ItemId, usize>,
     trash: Option<SearchIndex>,
@@ -71,13 +80,14 @@ impl Open {
     fn new(vault: Vault) -> CommandResult<Open> {
         let index = vault.search_index()?;
         let position = positions(&index);
-        Ok(Open { vault, index, position, trash: None, last: None })
+        Ok(Open { vault, index, generation: next_generation(), position, trash: None, last: None })
     }
 
     /// After any change: the index is rebuilt from the vault, so the list
     /// always shows what is stored.
     fn refresh(&mut self) -> CommandResult<()> {
         self.index = self.vault.search_index()?;
+        self.generation = next_generation();
         self.position = positions(&self.index);
         self.trash = None;
         self.last = None;
@@ -958,6 +968,32 @@ impl Desktop {
                 .collect())
         })
         .unwrap_or_default()
+    }
+
+    /// Runs `f` for the browser integration on the unlocked vault and its
+    /// list; `None` when locked. When `f` changed items, the list is
+    /// rebuilt and their ids are returned, for `vault-changed`.
+    pub fn with_browser_view(
+        &self,
+        f: &mut dyn FnMut(&mut tessera_browser::service::VaultView<'_>),
+    ) -> Option<Vec<ItemId>> {
+        self.with_open(|open| {
+            let changed = {
+                let mut view = tessera_browser::service::VaultView {
+                    vault: &mut open.vault,
+                    summaries: open.index.all(),
+                    generation: open.generation,
+                    changed: Vec::new(),
+                };
+                f(&mut view);
+                view.changed
+            };
+            if !changed.is_empty() {
+                open.refresh()?;
+            }
+            Ok(changed)
+        })
+        .ok()
     }
 
     /// For tests and benchmarks: the live item types, to check the list.

@@ -128,6 +128,7 @@ pub struct ItemDetails {
     pub tags: Vec<String>,
     pub folder: String,
     pub favourite: bool,
+    pub never_autofill: bool,
     pub attachments: Vec<AttachmentInfo>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -168,6 +169,7 @@ impl ItemDetails {
             tags: item.tags.clone(),
             folder: item.folder.clone(),
             favourite: item.favourite,
+            never_autofill: item.never_autofill,
             attachments: attachments(item),
             created_at: unix(item.created),
             updated_at: unix(item.updated),
@@ -241,6 +243,10 @@ pub struct ItemDraft {
     pub tags: Vec<String>,
     pub folder: String,
     pub favourite: bool,
+    /// Never offered to a browser extension. Absent in drafts from before
+    /// it existed: false.
+    #[serde(default)]
+    pub never_autofill: bool,
     pub expires_at: Option<i64>,
 }
 
@@ -266,6 +272,7 @@ impl ItemDraft {
             tags: Vec::new(),
             folder: String::new(),
             favourite: false,
+            never_autofill: false,
             expires_at: None,
         }
     }
@@ -287,6 +294,7 @@ impl ItemDraft {
             tags: item.tags.clone(),
             folder: item.folder.clone(),
             favourite: item.favourite,
+            never_autofill: item.never_autofill,
             expires_at: item.expires.map(unix),
         }
     }
@@ -324,6 +332,7 @@ impl ItemDraft {
         item.tags = self.tags.clone();
         item.folder = self.folder.clone();
         item.favourite = self.favourite;
+        item.never_autofill = self.never_autofill;
         item.expires = self.expires_at.map(from_unix).transpose()?;
         Ok(())
     }

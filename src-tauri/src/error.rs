@@ -90,9 +90,10 @@ impl From<VaultError> for CommandError {
             VaultError::NotFound(_) | VaultError::NoSuchAttachment { .. } => CommandError::not_found(e.to_string()),
             VaultError::Integrity(i) => integrity(i),
             VaultError::Store(s) => store(s),
-            VaultError::Invalid(_) | VaultError::Slot(_) | VaultError::WrongState { .. } => {
-                CommandError::invalid(e.to_string())
-            }
+            VaultError::Invalid(_)
+            | VaultError::Slot(_)
+            | VaultError::WrongState { .. }
+            | VaultError::RecordTooLarge { .. } => CommandError::invalid(e.to_string()),
             VaultError::Ambiguous { .. } => CommandError::invalid(e.to_string()),
         }
     }

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod autolock;
+mod browser;
 mod clipboard;
 mod commands;
 pub mod desktop;
@@ -42,6 +43,9 @@ pub(crate) fn timing(event: &str) {
 /// clipboard, and exits.
 pub fn quit(app: &AppHandle) {
     autolock::lock_app(app, "user", false);
+    if let Some(b) = app.try_state::<browser::Browser>() {
+        b.stop();
+    }
     app.exit(0);
 }
 
@@ -64,6 +68,8 @@ pub fn run() -> tauri::Result<()> {
             let accelerator = handle.state::<Desktop>().settings().quick_access_shortcut;
             shortcut::register(handle, &accelerator);
             autolock::start(handle);
+            handle.manage(browser::Browser::new(handle));
+            browser::start_if_enabled(handle);
             Ok(())
         })
         .on_window_event(|window, event| {

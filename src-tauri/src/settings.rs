@@ -26,6 +26,12 @@ pub struct Settings {
     pub clipboard_clear_seconds: u32,
     pub theme: Theme,
     pub quick_access_shortcut: String,
+    /// Serve the KeePassXC-Browser extension (off until the user turns it on).
+    pub browser_integration: bool,
+    /// Offer https logins on http pages of the same host.
+    pub browser_allow_http: bool,
+    /// Folder for logins saved from the browser.
+    pub browser_save_folder: String,
 }
 
 pub const DEFAULT_SHORTCUT: &str = "Ctrl+Shift+Space";
@@ -39,6 +45,9 @@ impl Default for Settings {
             clipboard_clear_seconds: 20,
             theme: Theme::System,
             quick_access_shortcut: DEFAULT_SHORTCUT.to_owned(),
+            browser_integration: false,
+            browser_allow_http: false,
+            browser_save_folder: "Browser".to_owned(),
         }
     }
 }
@@ -55,6 +64,9 @@ impl Settings {
         }
         if self.quick_access_shortcut.trim().is_empty() {
             return Err(CommandError::invalid("The Quick Access shortcut is empty"));
+        }
+        if self.browser_save_folder.len() > 1024 {
+            return Err(CommandError::invalid("The folder for logins saved from the browser is too long"));
         }
         Ok(())
     }

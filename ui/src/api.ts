@@ -95,6 +95,8 @@ export interface ItemDetails {
   expiresAt: UnixSeconds | null;
   deletedAt: UnixSeconds | null;
   revision: number;
+  /** Never offered to the browser extension. */
+  neverAutofill: boolean;
 }
 
 /** Names one value of an item, for `reveal_field` and `copy_field`. */
@@ -147,6 +149,8 @@ export interface ItemDraft {
   folder: string;
   favourite: boolean;
   expiresAt: UnixSeconds | null;
+  /** Never offered to the browser extension. */
+  neverAutofill: boolean;
 }
 
 /** An item's attachments after one was added or removed, and the item's new revision. */
@@ -244,6 +248,12 @@ export interface Settings {
   theme: Theme;
   /** Global shortcut that opens Quick Access, in Tauri's accelerator syntax. Default "Ctrl+Shift+Space". */
   quickAccessShortcut: string;
+  /** Serve the KeePassXC-Browser extension. Turning it on writes the browsers' manifests and opens the socket. Default false. */
+  browserIntegration: boolean;
+  /** Also fill https logins on http pages. Default false. */
+  browserAllowHttp: boolean;
+  /** Folder for logins saved from the browser. Default "Browser". */
+  browserSaveFolder: string;
 }
 
 export type VaultState = 'no_vault' | 'locked' | 'unlocked';
@@ -343,6 +353,69 @@ export interface SyncStatus {
   message: string | null;
 }
 
+/** One browser's native-messaging manifest for the extension's host name. */
+export interface BrowserManifest {
+  /** 'firefox', 'chromium', 'chrome', 'brave'. */
+  browser: string;
+  /** The user's manifest file for this browser. */
+  path: string;
+  /** The manifest is Tessera's. */
+  installed: boolean;
+  /** KeePassXC's host program, when its manifest of the same name is present (here or system-wide). */
+  otherHost: string | null;
+}
+
+/** A browser the user let connect. */
+export interface BrowserConnection {
+  /** The name the user gave when approving it. */
+  name: string;
+  createdAt: UnixSeconds;
+  lastUsedAt: UnixSeconds;
+}
+
+export interface BrowserStatus {
+  /** The setting `browserIntegration`. */
+  enabled: boolean;
+  /** The socket is open. */
+  listening: boolean;
+  /** Why the socket could not be opened, for people. */
+  error: string | null;
+  socketPath: string;
+  /** Browser hosts connected to the socket now. */
+  connectedHosts: number;
+  browsers: BrowserManifest[];
+  /** Approved connections; null while the vault is locked. */
+  connections: BrowserConnection[] | null;
+}
+
+/** A remembered "Always allow" or "Deny" of one item on one site. */
+export interface SiteRuleDto {
+  itemId: ItemId;
+  title: string;
+  host: string;
+  allow: boolean;
+  decidedAt: UnixSeconds;
+}
+
+/** An item a site asks for, as the question shows it (no secret). */
+export interface BrowserPromptItem {
+  id: ItemId;
+  title: string;
+  username: string;
+}
+
+/** A question from the browser extension, waiting for the user. */
+export type BrowserPrompt =
+  | { kind: 'connect'; id: number; fingerprint: string }
+  | { kind: 'access'; id: number; host: string; connection: string; items: BrowserPromptItem[] };
+
+export type AccessDecision = 'once' | 'always' | 'deny' | 'dismiss';
+
+/** The user's answer to a BrowserPrompt of the same kind. */
+export type BrowserAnswer =
+  | { kind: 'connect'; name: string | null }
+  | { kind: 'access'; decision: AccessDecision };
+
 // ---------------------------------------------------------------------------
 // Commands: name → argument object (camelCase, as Tauri 2 maps Rust's
 // snake_case parameters) and result.
@@ -403,6 +476,13 @@ export interface CommandMap {
   sync_status: { args: NoArgs; result: SyncStatus | null };
   sync_now: { args: NoArgs; result: SyncStatus };
 
+  browser_status: { args: NoArgs; result: BrowserStatus };
+  browser_revoke: { args: { name: string }; result: null };
+  browser_sites: { args: NoArgs; result: SiteRuleDto[] };
+  browser_forget_site: { args: { itemId: ItemId; host: string }; result: null };
+  browser_prompts: { args: NoArgs; result: BrowserPrompt[] };
+  browser_answer: { args: { id: number; answer: BrowserAnswer | null }; result: boolean };
+
   quick_access_hide: { args: NoArgs; result: null };
   show_main_window: { args: NoArgs; result: null };
   user_active: { args: NoArgs; result: null };
@@ -423,6 +503,8 @@ export interface EventMap {
   'health-progress': { done: number; total: number };
   'quick-access-shown': Record<string, never>;
   'sync-status': SyncStatus;
+  'browser-prompt': BrowserPrompt;
+  'browser-prompt-closed': { id: number };
 }
 export type EventName = keyof EventMap;
 
@@ -584,6 +666,13 @@ export const api = {
   exportVault: (format: ExportFormat, password: string | null) => call('export_vault', { format, password }),
   syncStatus: () => call('sync_status'),
   syncNow: () => call('sync_now'),
+
+  browserStatus: () => call('browser_status'),
+  browserRevoke: (name: string) => call('browser_revoke', { name }),
+  browserSites: () => call('browser_sites'),
+  browserForgetSite: (itemId: ItemId, host: string) => call('browser_forget_site', { itemId, host }),
+  browserPrompts: () => call('browser_prompts'),
+  browserAnswer: (id: number, answer: BrowserAnswer | null) => call('browser_answer', { id, answer }),
 
   quickAccessHide: () => call('quick_access_hide'),
   showMainWindow: () => call('show_main_window'),

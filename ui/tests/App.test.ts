@@ -185,7 +185,7 @@ describe('App: locking', () => {
       attachments: [],
       draft: {
         type: 'login', title: 'T', username: 'u', password: 'editor-secret-pw', urls: [], notes: '', otp: '',
-        fields: [], tags: [], folder: '', favourite: false, expiresAt: null,
+        fields: [], tags: [], folder: '', favourite: false, expiresAt: null, neverAutofill: false,
       },
     }));
     render(App);
@@ -225,6 +225,7 @@ describe('App: locking', () => {
     fake.handle('get_settings', () => ({
       autoLockMinutes: 5, lockOnSleep: true, lockOnScreenLock: true, clipboardClearSeconds: 20,
       theme: 'dark', quickAccessShortcut: 'Ctrl+Shift+Space',
+      browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser',
     }));
     render(App);
     await settle();
@@ -232,8 +233,29 @@ describe('App: locking', () => {
     fake.emit('settings-changed', {
       autoLockMinutes: 5, lockOnSleep: true, lockOnScreenLock: true, clipboardClearSeconds: 20,
       theme: 'system', quickAccessShortcut: 'Ctrl+Shift+Space',
+      browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser',
     });
     expect(document.documentElement.dataset['theme']).toBeUndefined();
+  });
+});
+
+describe('App: browser questions', () => {
+  it('shows a question from the browser over the item list, which then ignores its shortcuts', async () => {
+    const fake = withState('unlocked');
+    fake.handle('browser_answer', () => true);
+    render(App);
+    await settle();
+    fake.emit('browser-prompt', { kind: 'access', id: 9, host: 'mail.example.org', connection: 'Firefox', items: [{ id: hexId(1), title: 'Mail', username: 'me' }] });
+    await settle();
+    expect(screen.getByTestId('main-screen')).toBeTruthy();
+    expect(screen.getByTestId('browser-prompt')).toBeTruthy();
+    await fireEvent.keyDown(document.activeElement ?? document.body, { key: 'l', ctrlKey: true, bubbles: true });
+    await settle();
+    expect(fake.commandNames).not.toContain('lock');
+    await fireEvent.click(screen.getByTestId('browser-access-once'));
+    await settle();
+    expect(fake.callsTo('browser_answer')).toEqual([{ id: 9, answer: { kind: 'access', decision: 'once' } }]);
+    expect(screen.queryByTestId('browser-prompt')).toBeNull();
   });
 });
 

@@ -24,6 +24,7 @@ function draft(): ItemDraft {
     folder: 'Home',
     favourite: false,
     expiresAt: null,
+    neverAutofill: false,
   };
 }
 
@@ -99,6 +100,16 @@ describe('ItemEditor', () => {
     view.unmount();
     expect(session.draft).toBeNull();
     expect(domHoldsSecret()).toBe(false);
+  });
+
+  it('round-trips "Never fill in the browser"', async () => {
+    const { fake } = await openEditor();
+    const never = screen.getByTestId<HTMLInputElement>('editor-never-autofill');
+    expect(never.checked).toBe(false);
+    await fireEvent.click(never);
+    await fireEvent.click(screen.getByTestId('editor-save'));
+    await settle();
+    expect(fake.callsTo('update_item')[0]?.item.neverAutofill).toBe(true);
   });
 
   it('keeps the draft when saving fails, and says why', async () => {

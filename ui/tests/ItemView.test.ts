@@ -1,7 +1,7 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import ItemView from '../src/components/ItemView.svelte';
-import { hexId, installFake, settle } from './fakeTauri';
+import { details, hexId, installFake, settle } from './fakeTauri';
 
 function props(id = hexId(4)) {
   return { id, onedit: vi.fn(), ontrash: vi.fn(), onhistory: vi.fn(), onchanged: vi.fn() };
@@ -21,6 +21,17 @@ describe('ItemView', () => {
     expect(screen.queryByTestId('revealed-password')).toBeNull();
     expect(document.body.innerHTML).not.toContain('secret-');
     expect(fake.commandNames).not.toContain('reveal_field');
+  });
+
+  it('says when an item is never filled in the browser', async () => {
+    const fake = installFake();
+    render(ItemView, props());
+    await settle();
+    expect(screen.queryByTestId('item-never-autofill')).toBeNull();
+    fake.handle('get_item', ({ id }) => details(parseInt(id, 16), { neverAutofill: true }));
+    render(ItemView, props(hexId(5)));
+    await settle();
+    expect(screen.getByTestId('item-never-autofill').textContent).toBe('Never filled in the browser');
   });
 
   it('reveals a password on request and forgets it on hide', async () => {

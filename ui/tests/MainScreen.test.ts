@@ -23,6 +23,7 @@ async function renderMain(itemCount = 50) {
       folder: '',
       favourite: false,
       expiresAt: null,
+      neverAutofill: false,
     },
   }));
   fake.handle('new_item_template', ({ type }) => ({
@@ -38,6 +39,7 @@ async function renderMain(itemCount = 50) {
     folder: '',
     favourite: false,
     expiresAt: null,
+    neverAutofill: false,
   }));
   const onlocked = vi.fn();
   render(MainScreen, { onlocked });

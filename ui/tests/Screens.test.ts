@@ -6,6 +6,7 @@ import HealthScreen from '../src/components/HealthScreen.svelte';
 import HistoryView from '../src/components/HistoryView.svelte';
 import SettingsScreen from '../src/components/SettingsScreen.svelte';
 import TrashScreen from '../src/components/TrashScreen.svelte';
+import type { BrowserStatus } from '../src/api';
 import { details, DEFAULT_SETTINGS, hexId, installFake, settle, summary } from './fakeTauri';
 
 describe('HealthScreen', () => {
@@ -192,7 +193,25 @@ describe('SettingsScreen', () => {
     fake.handle('sync_status', () => null);
     fake.handle('add_slot', ({ request }) => ({ id: 3, kind: request.factor, label: 'TPM', description: request.factor, createdAt: 1, lastUsedAt: null }));
     fake.handle('remove_slot', () => null);
+    fake.handle('browser_status', () => browserStatus(false));
+    fake.handle('browser_sites', () => []);
     return fake;
+  }
+
+  function browserStatus(enabled: boolean, over: Partial<BrowserStatus> = {}): BrowserStatus {
+    return {
+      enabled,
+      listening: enabled,
+      error: null,
+      socketPath: '/run/user/1000/tessera-browser.sock',
+      connectedHosts: enabled ? 1 : 0,
+      browsers: [
+        { browser: 'firefox', path: '/home/me/.mozilla/native-messaging-hosts/org.keepassxc.keepassxc_browser.json', installed: enabled, otherHost: '/usr/bin/keepassxc-proxy' },
+        { browser: 'chromium', path: '/home/me/.config/chromium/NativeMessagingHosts/org.keepassxc.keepassxc_browser.json', installed: enabled, otherHost: null },
+      ],
+      connections: [],
+      ...over,
+    };
   }
 
   it('saves each change and applies the theme at once', async () => {
@@ -290,5 +309,109 @@ describe('SettingsScreen', () => {
     await fireEvent.click(screen.getByTestId('sync-now'));
     await settle();
     expect(screen.getByTestId('sync-state').dataset['state']).toBe('syncing');
+  });
+
+  it('turns browser integration on and shows what Rust reports', async () => {
+    const fake = settingsFake();
+    let enabled = false;
+    fake.handle('update_settings', ({ settings }) => {
+      enabled = settings.browserIntegration;
+      return settings;
+    });
+    fake.handle('browser_status', () =>
+      browserStatus(enabled, { connections: enabled ? [{ name: 'Firefox', createdAt: 1_700_000_000, lastUsedAt: 1_760_000_000 }] : [] }),
+    );
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    const section = screen.getByTestId('settings-browsers');
+    expect(section.textContent).toContain('Off');
+    const toggle = screen.getByTestId<HTMLInputElement>('browser-integration-toggle');
+    expect(toggle.checked).toBe(false);
+    const statusCalls = fake.callsTo('browser_status').length;
+    await fireEvent.click(toggle);
+    await settle();
+    expect(fake.callsTo('update_settings').at(-1)?.settings).toEqual({ ...DEFAULT_SETTINGS, browserIntegration: true });
+    expect(fake.callsTo('browser_status').length).toBeGreaterThan(statusCalls);
+    expect(screen.getByTestId('browser-listening').dataset['listening']).toBe('true');
+    expect(screen.getByTestId('browser-connected-hosts').textContent).toBe('1 browser');
+    expect(section.textContent).toContain('/run/user/1000/tessera-browser.sock');
+    expect(screen.getAllByTestId('browser-other-host')).toHaveLength(1);
+    expect(screen.getByTestId('browser-other-host').textContent).toContain('KeePassXC');
+    expect(screen.getAllByTestId('browser-connection').map((r) => r.dataset['name'])).toEqual(['Firefox']);
+  });
+
+  it('shows why browser integration could not be turned on, and leaves the switch off', async () => {
+    const fake = settingsFake();
+    fake.fail('update_settings', 'io', 'Cannot open the browser socket: address in use');
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    const toggle = screen.getByTestId<HTMLInputElement>('browser-integration-toggle');
+    await fireEvent.click(toggle);
+    await settle();
+    expect(screen.getByTestId('browser-switch-error').textContent).toBe('Cannot open the browser socket: address in use');
+    expect(toggle.checked).toBe(false);
+  });
+
+  it('revokes a connected browser only after confirming', async () => {
+    const fake = settingsFake();
+    let connections = [
+      { name: 'Firefox', createdAt: 1_700_000_000, lastUsedAt: 1_760_000_000 },
+      { name: 'Work Chrome', createdAt: 1_700_000_000, lastUsedAt: 1_760_000_000 },
+    ];
+    fake.handle('browser_status', () => browserStatus(true, { connections }));
+    fake.handle('browser_revoke', ({ name }) => {
+      connections = connections.filter((c) => c.name !== name);
+      return null;
+    });
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    await fireEvent.click(screen.getAllByTestId('browser-revoke')[1]!);
+    await fireEvent.click(screen.getByTestId('confirm-cancel'));
+    expect(fake.callsTo('browser_revoke')).toHaveLength(0);
+    await fireEvent.click(screen.getAllByTestId('browser-revoke')[1]!);
+    expect(screen.getByTestId('confirm-dialog').textContent).toContain('Work Chrome');
+    await fireEvent.click(screen.getByTestId('confirm-ok'));
+    await settle();
+    expect(fake.callsTo('browser_revoke')).toEqual([{ name: 'Work Chrome' }]);
+    expect(screen.getAllByTestId('browser-connection').map((r) => r.dataset['name'])).toEqual(['Firefox']);
+  });
+
+  it('lists remembered site decisions and forgets one', async () => {
+    const fake = settingsFake();
+    let sites = [
+      { itemId: hexId(1), title: 'Mail', host: 'mail.example.org', allow: true, decidedAt: 1_760_000_000 },
+      { itemId: hexId(2), title: 'Bank', host: 'bank.example', allow: false, decidedAt: 1_760_000_000 },
+    ];
+    fake.handle('browser_sites', () => sites);
+    fake.handle('browser_forget_site', ({ itemId, host }) => {
+      sites = sites.filter((s) => s.itemId !== itemId || s.host !== host);
+      return null;
+    });
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    const rows = screen.getAllByTestId('browser-site');
+    expect(rows.map((r) => r.textContent?.replace(/\s+/g, ' ').trim())).toEqual([
+      expect.stringMatching(/^mail\.example\.org → Mail .*Allowed/),
+      expect.stringMatching(/^bank\.example → Bank .*Denied/),
+    ]);
+    await fireEvent.click(screen.getAllByTestId('browser-forget-site')[1]!);
+    await settle();
+    expect(fake.callsTo('browser_forget_site')).toEqual([{ itemId: hexId(2), host: 'bank.example' }]);
+    expect(screen.getAllByTestId('browser-site')).toHaveLength(1);
+  });
+
+  it('saves the http and folder options', async () => {
+    const fake = settingsFake();
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    await fireEvent.click(screen.getByTestId('browser-allow-http'));
+    await settle();
+    await fireEvent.change(screen.getByTestId('browser-save-folder'), { target: { value: ' Web/Saved ' } });
+    await settle();
+    const saves = fake.callsTo('update_settings').map((c) => c.settings);
+    expect(saves).toEqual([
+      { ...DEFAULT_SETTINGS, browserAllowHttp: true },
+      { ...DEFAULT_SETTINGS, browserAllowHttp: true, browserSaveFolder: 'Web/Saved' },
+    ]);
   });
 });

@@ -19,12 +19,25 @@ describe('api', () => {
       folder: '',
       favourite: false,
       expiresAt: null,
+      neverAutofill: false,
     }).catch(() => undefined);
     await api.changeMasterPassword('old', 'new').catch(() => undefined);
     expect(fake.calls[0]).toEqual({ cmd: 'search_items', args: { query: 'mail', scope: 'live', offset: 100, limit: 50 } });
     expect(fake.calls[1]?.cmd).toBe('update_item');
     expect(Object.keys(fake.calls[1]?.args ?? {})).toEqual(['id', 'baseRevision', 'item']);
     expect(fake.calls[2]).toEqual({ cmd: 'change_master_password', args: { currentPassword: 'old', newPassword: 'new' } });
+  });
+
+  it('sends the browser commands their camelCase arguments', async () => {
+    const fake = installFake();
+    fake.handle('browser_forget_site', () => null);
+    fake.handle('browser_answer', () => true);
+    await api.browserForgetSite('ab'.repeat(16), 'mail.example.org');
+    await api.browserAnswer(4, null);
+    expect(fake.calls).toEqual([
+      { cmd: 'browser_forget_site', args: { itemId: 'ab'.repeat(16), host: 'mail.example.org' } },
+      { cmd: 'browser_answer', args: { id: 4, answer: null } },
+    ]);
   });
 
   it('sends an empty object to commands without arguments', async () => {

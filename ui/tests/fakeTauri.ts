@@ -71,6 +71,7 @@ export function details(n: number, over: Partial<ItemDetails> = {}): ItemDetails
     expiresAt: null,
     deletedAt: null,
     revision: 3,
+    neverAutofill: false,
     ...over,
   };
 }
@@ -82,6 +83,9 @@ export const DEFAULT_SETTINGS: Settings = {
   clipboardClearSeconds: 20,
   theme: 'system',
   quickAccessShortcut: 'Ctrl+Shift+Space',
+  browserIntegration: false,
+  browserAllowHttp: false,
+  browserSaveFolder: 'Browser',
 };
 
 export class FakeTauri implements Transport {
@@ -134,6 +138,7 @@ export class FakeTauri implements Transport {
     this.handle('quick_access_hide', () => null);
     this.handle('show_main_window', () => null);
     this.handle('user_active', () => null);
+    this.handle('browser_prompts', () => []);
   }
 
   /** Sets (or replaces) the answer to one command. */
