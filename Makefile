@@ -19,17 +19,21 @@ export CARGO_TERM_COLOR ?= never
 run:
 	scripts/setup.sh run
 	$(MAKE) --no-print-directory ui
-	$(CARGO) build --release --locked -p tessera-desktop -p tessera-cli
+	$(CARGO) build --release --locked -p tessera-desktop -p tessera-cli -p tessera-browser
 	"$(CARGO_TARGET_DIR)/release/tessera-desktop"
 
 cli:
 	scripts/setup.sh cli
-	$(CARGO) build --release --locked -p tessera-cli
+	$(CARGO) build --release --locked -p tessera-cli -p tessera-browser
 	scripts/first-run.sh "$(CARGO_TARGET_DIR)/release/tessera"
 
 package:
 	scripts/setup.sh run
 	$(MAKE) --no-print-directory ui
+	# The browser extension's host ships in the .deb beside the app (/usr/bin).
+	$(CARGO) build --release --locked -p tessera-browser
+	mkdir -p src-tauri/bundle-bin
+	cp "$(CARGO_TARGET_DIR)/release/tessera-browser-host" src-tauri/bundle-bin/
 	cd src-tauri && ../ui/node_modules/.bin/tauri build --bundles deb --ci
 	@ls -1 "$(CARGO_TARGET_DIR)"/release/bundle/deb/*.deb
 
@@ -54,6 +58,7 @@ build:
 test:
 	scripts/setup.sh test
 	$(MAKE) --no-print-directory ui-check
+	cd tests/browser-e2e && npm ci --no-audit --no-fund --loglevel=error
 	$(MAKE) --no-print-directory lint
 	$(MAKE) --no-print-directory build
 	if command -v cargo-nextest >/dev/null; then \
@@ -66,7 +71,7 @@ test:
 bench:
 	scripts/setup.sh bench
 	$(MAKE) --no-print-directory ui
-	$(CARGO) build --release --locked -p tessera-bench -p tessera-cli -p tessera-server -p tessera-desktop
+	$(CARGO) build --release --locked -p tessera-bench -p tessera-cli -p tessera-server -p tessera-desktop -p tessera-browser
 	"$(CARGO_TARGET_DIR)/release/tessera-bench" $(BENCH_ARGS)
 
 soak:

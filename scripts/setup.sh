@@ -18,7 +18,9 @@ case "$what" in
                    dbus gnome-keyring libsecret-tools  # a real Secret Service for the keyring factor
                    swtpm swtpm-tools                   # a TPM 2.0 simulator for the TPM factor
                    pcscd vsmartcard-vpcd               # PC/SC with a virtual reader for the YubiKey factor
-                   postgresql openssl) ;;              # sync tests: private PostgreSQL clusters; a TLS certificate
+                   postgresql openssl                  # sync tests: private PostgreSQL clusters; a TLS certificate
+                   firefox-esr webext-keepassxc-browser # the browser test: Firefox ESR with the KeePassXC-Browser extension
+                   python3) ;;                          # plays a process of another user against the browser socket
   bench) packages+=("${desktop[@]}" xvfb xdotool xclip
                    argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
                    dbus gnome-keyring libsecret-tools swtpm swtpm-tools pcscd vsmartcard-vpcd # the factors' services
