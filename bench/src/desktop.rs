@@ -102,39 +102,44 @@ fn in_process(vault: &Path, code: &str, runs: usize) {
 // --- the real window ------------------------------------------------------------
 
 /// The same private X server and session bus the end-to-end test uses.
-type Screen = tessera_test_support::webdriver::Desktop;
+pub(crate) type Screen = tessera_test_support::webdriver::Desktop;
 
-fn have_tools() -> bool {
+pub(crate) fn have_tools() -> bool {
     ["Xvfb", "xdotool", "xclip", "dbus-daemon"].iter().all(|tool| {
         Command::new("sh").arg("-c").arg(format!("command -v {tool}")).output().is_ok_and(|o| !o.stdout.is_empty())
     })
 }
 
-fn xdotool(screen: &Screen, args: &[&str]) {
+pub(crate) fn xdotool(screen: &Screen, args: &[&str]) {
     let out = screen.run("xdotool", args);
     assert!(out.status.success(), "xdotool {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// One running app with its stderr timing lines.
-struct App {
-    child: Child,
+pub(crate) struct App {
+    pub(crate) child: Child,
     lines: mpsc::Receiver<String>,
     _home: tempfile::TempDir,
 }
 
-fn app_binary() -> PathBuf {
+pub(crate) fn app_binary() -> PathBuf {
     let target = std::env::var_os("CARGO_TARGET_DIR").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("target"));
     target.join("release/tessera-desktop")
 }
 
 impl App {
     fn start(screen: &Screen, vault: &Path) -> App {
+        App::start_with(screen, vault, serde_json::json!({ "autoLockMinutes": 0 }))
+    }
+
+    /// Starts the app with these settings.
+    pub(crate) fn start_with(screen: &Screen, vault: &Path, settings: serde_json::Value) -> App {
         let home = tempfile::tempdir().expect("temp home");
         let config = home.path().join("config/tessera");
         std::fs::create_dir_all(&config).expect("config dir");
         std::fs::write(
             config.join("desktop.json"),
-            serde_json::json!({ "vaultPath": vault, "settings": { "autoLockMinutes": 0 } }).to_string(),
+            serde_json::json!({ "vaultPath": vault, "settings": settings }).to_string(),
         )
         .expect("write settings");
         // A fresh HOME per start, so no start finds WebKit's caches warm.
@@ -162,7 +167,7 @@ impl App {
     }
 
     /// Waits for `tessera-timing EVENT`; returns when it arrived.
-    fn wait_for(&self, event: &str, timeout: Duration) -> Option<Instant> {
+    pub(crate) fn wait_for(&self, event: &str, timeout: Duration) -> Option<Instant> {
         let deadline = Instant::now() + timeout;
         let want = format!("tessera-timing {event}");
         loop {
@@ -175,7 +180,7 @@ impl App {
         }
     }
 
-    fn memory(&self) -> (f64, f64, usize) {
+    pub(crate) fn memory(&self) -> (f64, f64, usize) {
         tree_memory(self.child.id())
     }
 }

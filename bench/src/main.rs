@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tessera-bench [--items N] [--runs R] [--skip-keepassxc]
-//!               [--only argon2|open|search|passwd|import|unlock|sync|load|desktop]
+//!               [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser]
 //!               [--devices N] [--load-seconds S] [--rate REQ_PER_S]
 //! ```
 //!
@@ -29,10 +29,14 @@
 //! 8. Sync server load: simulated devices pulling and pushing against
 //!    SQLite and PostgreSQL: req/s, latency percentiles, errors, peak RSS,
 //!    lost writes, and a run with the server killed and restarted halfway.
+//! 9. Browser integration: `get-logins` through the host and the release
+//!    app at N items, the host's memory, the app's memory with it on and
+//!    off (`browser.rs`).
 //!
 //! Wall time and peak RSS of child processes come from GNU time
 //! (`/usr/bin/time -f "%e %M"`), so ours and the peers' are measured alike.
 
+mod browser;
 mod desktop;
 mod sync;
 
@@ -49,7 +53,7 @@ struct Options {
     items: usize,
     runs: usize,
     keepassxc: bool,
-    /// Run only this figure: argon2, open, search, passwd, import, unlock, sync, load or desktop.
+    /// Run only this figure: argon2, open, search, passwd, import, unlock, sync, load, desktop or browser.
     only: Option<String>,
     load: sync::LoadOptions,
 }
@@ -91,7 +95,7 @@ fn main() {
             other => {
                 eprintln!(
                     "unknown argument {other}; usage: tessera-bench [--items N] [--runs R] [--skip-keepassxc] \
-                     [--only argon2|open|search|passwd|import|unlock|sync|load|desktop] [--devices N] [--load-seconds S] [--rate R]"
+                     [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser] [--devices N] [--load-seconds S] [--rate R]"
                 );
                 std::process::exit(2);
             }
@@ -129,6 +133,9 @@ fn main() {
     }
     if options.wants("desktop") {
         desktop::figures(&vault, &code_file, options.runs);
+    }
+    if options.wants("browser") {
+        browser::figures(&vault, &code_file, options.items);
     }
     if options.wants("unlock") {
         unlock_per_factor();
