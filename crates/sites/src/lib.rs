@@ -128,6 +128,14 @@ impl Host {
             None => Err(UrlError::NoHost),
         }
     }
+
+    /// The host as text, as the index files it.
+    fn key(&self) -> String {
+        match self {
+            Host::Domain(d) => d.clone(),
+            Host::Ip(a) => a.to_string(),
+        }
+    }
 }
 
 impl fmt::Display for Host {
@@ -152,12 +160,26 @@ pub fn is_public_suffix(domain: &str) -> bool {
 struct Location {
     scheme: String,
     host: Host,
+    /// The host as text (a domain, or an IP address's canonical form).
+    host_key: String,
     /// The port, explicit or the scheme's default (`None` when the scheme
     /// has none).
     port: Option<u16>,
     /// Whether the port is the scheme's default.
     default_port: bool,
     path: String,
+}
+
+/// What the matcher compares, borrowed: from a [`Location`], or from a
+/// compact index entry.
+#[derive(Clone, Copy, Debug)]
+struct Target<'a> {
+    scheme: &'a str,
+    host: &'a str,
+    ip: bool,
+    port: Option<u16>,
+    default_port: bool,
+    path: &'a str,
 }
 
 impl Location {
@@ -180,10 +202,22 @@ impl Location {
         Ok(Location {
             default_port: url.port().is_none() || port == default,
             port,
+            host_key: host.key(),
             host,
             path: url.path().to_owned(),
             scheme,
         })
+    }
+
+    fn target(&self) -> Target<'_> {
+        Target {
+            scheme: &self.scheme,
+            host: &self.host_key,
+            ip: matches!(self.host, Host::Ip(_)),
+            port: self.port,
+            default_port: self.default_port,
+            path: &self.path,
+        }
     }
 }
 
@@ -245,7 +279,7 @@ impl Page {
 /// and for an item URL that cannot be parsed.
 pub fn url_match(item_url: &str, page: &Page, policy: &Policy) -> Option<MatchKind> {
     let item = Location::parse(item_url, true).ok()?;
-    match_location(&item, &page.location, policy)
+    match_target(&item.target(), &page.location.target(), policy)
 }
 
 /// The best match of any of an item's URLs.
@@ -253,38 +287,36 @@ pub fn best_match<S: AsRef<str>>(item_urls: &[S], page: &Page, policy: &Policy) 
     item_urls.iter().filter_map(|u| url_match(u.as_ref(), page, policy)).max()
 }
 
-fn match_location(item: &Location, page: &Location, policy: &Policy) -> Option<MatchKind> {
-    if !scheme_allows(&item.scheme, &page.scheme, policy) || !port_matches(item, page) {
+fn match_target(item: &Target<'_>, page: &Target<'_>, policy: &Policy) -> Option<MatchKind> {
+    if !scheme_allows(item.scheme, page.scheme, policy) || !port_matches(item, page) {
         return None;
     }
-    match (&item.host, &page.host) {
-        (Host::Ip(a), Host::Ip(b)) => (a == b).then(|| same_host(item, page)),
-        (Host::Domain(item_host), Host::Domain(page_host)) => {
-            // Anyone can register a name under a public suffix: an item
-            // for one is offered nowhere.
-            if is_public_suffix(item_host) {
-                return None;
-            }
-            if item_host == page_host {
-                return Some(same_host(item, page));
-            }
-            // One-label names (localhost) match only themselves.
-            if !item_host.contains('.') {
-                return None;
-            }
-            if is_subdomain(page_host, item_host) {
-                return Some(MatchKind::Parent);
-            }
-            // An item saved for "www.github.com" also serves "github.com"
-            // and its other subdomains: both are the same registrant's.
-            let bare = item_host.strip_prefix("www.")?;
-            if bare.contains('.') && !is_public_suffix(bare) && (page_host == bare || is_subdomain(page_host, bare)) {
-                return Some(MatchKind::Parent);
-            }
-            None
-        }
-        _ => None,
+    if item.ip || page.ip {
+        return (item.ip && page.ip && item.host == page.host).then(|| same_host(item, page));
     }
+    let (item_host, page_host) = (item.host, page.host);
+    // Anyone can register a name under a public suffix: an item for one
+    // is offered nowhere.
+    if is_public_suffix(item_host) {
+        return None;
+    }
+    if item_host == page_host {
+        return Some(same_host(item, page));
+    }
+    // One-label names (localhost) match only themselves.
+    if !item_host.contains('.') {
+        return None;
+    }
+    if is_subdomain(page_host, item_host) {
+        return Some(MatchKind::Parent);
+    }
+    // An item saved for "www.github.com" also serves "github.com" and its
+    // other subdomains: both are the same registrant's.
+    let bare = item_host.strip_prefix("www.")?;
+    if bare.contains('.') && !is_public_suffix(bare) && (page_host == bare || is_subdomain(page_host, bare)) {
+        return Some(MatchKind::Parent);
+    }
+    None
 }
 
 /// `page` is `parent` with one or more labels in front.
@@ -294,12 +326,11 @@ fn is_subdomain(page: &str, parent: &str) -> bool {
 
 /// Exact when the page's path is the item's or under it, and the scheme
 /// is the same (an item saved for the other scheme ranks below).
-fn same_host(item: &Location, page: &Location) -> MatchKind {
+fn same_host(item: &Target<'_>, page: &Target<'_>) -> MatchKind {
     if item.scheme != page.scheme {
         return MatchKind::Host;
     }
-    let item_path = item.path.as_str();
-    let page_path = page.path.as_str();
+    let (item_path, page_path) = (item.path, page.path);
     let exact = if item_path.is_empty() || item_path == "/" {
         page_path.is_empty() || page_path == "/"
     } else {
@@ -319,7 +350,7 @@ fn scheme_allows(item: &str, page: &str, policy: &Policy) -> bool {
     }
 }
 
-fn port_matches(item: &Location, page: &Location) -> bool {
+fn port_matches(item: &Target<'_>, page: &Target<'_>) -> bool {
     // http and https each have their own default port; "the default" on
     // both sides is the same place when the scheme rule allowed the pair.
     (item.default_port && page.default_port) || item.port == page.port
