@@ -18,7 +18,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::frame::{Frame, FrameError, read_frame, write_frame};
 use crate::protocol::{Envelope, ErrorCode, ErrorReply};
-use crate::socket;
+use tessera_ipc as socket;
 
 /// What the extension is told while the app is not running.
 pub const NOT_RUNNING: &str =

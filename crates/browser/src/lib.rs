@@ -19,7 +19,7 @@
 //! - [`access`]: the approved connections and per-site decisions, kept in
 //!   the vault's sealed `browser` record.
 //! - [`service`]: the engine, over a [`service::Backend`] the app provides.
-//! - [`server`], [`socket`]: the app's socket and who may use it.
+//! - [`server`]: the app's socket (`tessera-ipc` says who may use it).
 //! - [`host`]: the relay the browser starts.
 //! - [`install`]: the browsers' native-messaging manifests.
 //! - [`client`]: the extension's side, for tests and benchmarks.
@@ -46,4 +46,11 @@ pub mod install;
 pub mod protocol;
 pub mod server;
 pub mod service;
-pub mod socket;
+
+/// The browser socket's file name in Tessera's runtime directory.
+pub const SOCKET_NAME: &str = "browser.sock";
+
+/// The browser socket's path (`$XDG_RUNTIME_DIR/tessera/browser.sock`).
+pub fn socket_path() -> std::path::PathBuf {
+    tessera_ipc::socket_path(SOCKET_NAME)
+}

@@ -15,7 +15,7 @@ use serde_json::json;
 use crate::frame::{Frame, FrameError, read_frame, write_frame};
 use crate::protocol::{ErrorCode, ErrorReply};
 use crate::service::{Backend, Peer, Service};
-use crate::socket;
+use tessera_ipc as socket;
 
 /// Most host connections served at once.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -83,7 +83,7 @@ impl Server {
         }
         // Wake the accept loop, which sees the flag and ends (even if the
         // socket's file is already gone).
-        let _ = rustix::net::shutdown(&self.listener, rustix::net::Shutdown::Both);
+        let _ = socket::shutdown_listener(&self.listener);
         if let Some(accept) = self.accept.take() {
             let _ = accept.join();
         }

@@ -20,7 +20,7 @@ pub const MAX_LIST_LEN: usize = 1000;
 /// How many earlier versions of an item are kept.
 pub const HISTORY_LIMIT: usize = 20;
 
-/// The four kinds of item.
+/// The kinds of item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ItemType {
@@ -32,11 +32,65 @@ pub enum ItemType {
     Card,
     /// A person's identity details, in custom fields.
     Identity,
+    /// An SSH key pair: the private key in the protected field
+    /// [`SSH_PRIVATE_KEY`], the public key, its SHA256 fingerprint and its
+    /// comment in plain ones (see `tessera-agent`).
+    #[serde(rename = "ssh-key")]
+    SshKey,
+}
+
+/// The custom field holding an SSH key item's private key (OpenSSH format).
+pub const SSH_PRIVATE_KEY: &str = "Private key";
+/// The custom field holding an SSH key item's `authorized_keys` line.
+pub const SSH_PUBLIC_KEY: &str = "Public key";
+/// The custom field holding an SSH key's `SHA256:…` fingerprint.
+pub const SSH_FINGERPRINT: &str = "Fingerprint";
+/// The custom field holding an SSH key's comment.
+pub const SSH_COMMENT: &str = "Comment";
+
+/// When the SSH agent asks before signing with a key.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AgentApproval {
+    /// Every signature.
+    #[default]
+    Every,
+    /// The first signature after each unlock.
+    OncePerUnlock,
+    /// Never: any process of the user may sign while the vault is unlocked.
+    Never,
+}
+
+impl AgentApproval {
+    /// `every`, `once-per-unlock` or `never`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AgentApproval::Every => "every",
+            AgentApproval::OncePerUnlock => "once-per-unlock",
+            AgentApproval::Never => "never",
+        }
+    }
+
+    fn is_default(&self) -> bool {
+        *self == AgentApproval::Every
+    }
+}
+
+impl FromStr for AgentApproval {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        [AgentApproval::Every, AgentApproval::OncePerUnlock, AgentApproval::Never]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+            .ok_or_else(|| format!("unknown approval {s:?}: expected every, once-per-unlock or never"))
+    }
 }
 
 impl ItemType {
     /// All item types, in display order.
-    pub const ALL: [ItemType; 4] = [ItemType::Login, ItemType::Note, ItemType::Card, ItemType::Identity];
+    pub const ALL: [ItemType; 5] =
+        [ItemType::Login, ItemType::Note, ItemType::Card, ItemType::Identity, ItemType::SshKey];
 
     /// The lower-case name used in the CLI and JSON.
     pub fn as_str(self) -> &'static str {
@@ -45,6 +99,7 @@ impl ItemType {
             ItemType::Note => "note",
             ItemType::Card => "card",
             ItemType::Identity => "identity",
+            ItemType::SshKey => "ssh-key",
         }
     }
 
@@ -54,6 +109,7 @@ impl ItemType {
             ItemType::Note => 2,
             ItemType::Card => 3,
             ItemType::Identity => 4,
+            ItemType::SshKey => 5,
         }
     }
 
@@ -79,6 +135,9 @@ impl ItemType {
                 ("Passport number", true),
                 ("National ID", true),
             ],
+            ItemType::SshKey => {
+                &[(SSH_PRIVATE_KEY, true), (SSH_PUBLIC_KEY, false), (SSH_FINGERPRINT, false), (SSH_COMMENT, false)]
+            }
         }
     }
 }
@@ -89,9 +148,10 @@ impl fmt::Display for ItemType {
     }
 }
 
-/// An item type name that is not one of `login`, `note`, `card`, `identity`.
+/// An item type name that is not one of `login`, `note`, `card`,
+/// `identity`, `ssh-key`.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[error("unknown item type {0:?}: expected login, note, card or identity")]
+#[error("unknown item type {0:?}: expected login, note, card, identity or ssh-key")]
 pub struct UnknownItemType(pub String);
 
 impl FromStr for ItemType {
@@ -184,6 +244,16 @@ pub struct Item {
     /// not set it, so their sealed form is unchanged.)
     #[serde(default, skip_serializing_if = "is_false")]
     pub never_autofill: bool,
+    /// Never given to AI agents (the MCP server), whatever they are allowed.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub never_for_agents: bool,
+    /// An SSH key the SSH agent offers (while the vault is unlocked).
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub ssh_agent: bool,
+    /// When the SSH agent asks before signing with this key.
+    #[zeroize(skip)]
+    #[serde(default, skip_serializing_if = "AgentApproval::is_default")]
+    pub agent_approval: AgentApproval,
     /// Attached files.
     #[zeroize(skip)]
     #[serde(default)]
@@ -232,6 +302,9 @@ impl Item {
             folder: String::new(),
             favourite: false,
             never_autofill: false,
+            never_for_agents: false,
+            ssh_agent: item_type == ItemType::SshKey,
+            agent_approval: AgentApproval::default(),
             attachments: Vec::new(),
             created: now,
             updated: now,
@@ -376,6 +449,9 @@ impl fmt::Debug for Item {
             .field("folder", &self.folder)
             .field("favourite", &self.favourite)
             .field("never_autofill", &self.never_autofill)
+            .field("never_for_agents", &self.never_for_agents)
+            .field("ssh_agent", &self.ssh_agent)
+            .field("agent_approval", &self.agent_approval)
             .field("attachments", &self.attachments)
             .field("created", &self.created)
             .field("updated", &self.updated)

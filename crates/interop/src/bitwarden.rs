@@ -333,7 +333,8 @@ fn build_item(
     let kind = obj.int("type")?;
     let item_type = match kind {
         Some(1) => ItemType::Login,
-        Some(2) | Some(5) => ItemType::Note,
+        Some(2) => ItemType::Note,
+        Some(5) => ItemType::SshKey,
         Some(3) => ItemType::Card,
         Some(4) => ItemType::Identity,
         Some(other) => {
@@ -416,13 +417,9 @@ fn build_item(
                 read_identity(identity, &mut item, &mut fields)?;
             }
         }
-        ItemType::Note if kind == Some(5) => {
+        ItemType::SshKey => {
             if let Some(key) = obj.object("sshKey")? {
-                for (key_name, name, protected) in [
-                    ("privateKey", "Private key", true),
-                    ("publicKey", "Public key", false),
-                    ("keyFingerprint", "Fingerprint", false),
-                ] {
+                for (key_name, name, protected) in SSH_KEY_FIELDS {
                     add_if_set(&mut fields, &mut item, name, &key.text(key_name)?, protected);
                 }
             }
@@ -679,6 +676,21 @@ struct ExportFolder<'a> {
     name: &'a str,
 }
 
+/// Bitwarden's `sshKey` object and the item fields it maps to.
+const SSH_KEY_FIELDS: [(&str, &str, bool); 3] = [
+    ("privateKey", tessera_core::item::SSH_PRIVATE_KEY, true),
+    ("publicKey", tessera_core::item::SSH_PUBLIC_KEY, false),
+    ("keyFingerprint", tessera_core::item::SSH_FINGERPRINT, false),
+];
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct ExportSshKey<'a> {
+    private_key: Option<&'a str>,
+    public_key: Option<&'a str>,
+    key_fingerprint: Option<&'a str>,
+}
+
 /// One item, in Bitwarden's key order. Secrets are borrowed from the items,
 /// not copied.
 #[derive(Serialize)]
@@ -707,6 +719,8 @@ struct ExportItem<'a> {
     card: Option<ExportCard<'a>>,
     #[serde(skip_serializing_if = "Option::is_none")]
     identity: Option<ExportIdentity<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ssh_key: Option<ExportSshKey<'a>>,
     collection_ids: Option<()>,
 }
 
@@ -895,6 +909,12 @@ fn export_item<'a>(
         identity
     });
 
+    let ssh_key = (item.item_type == ItemType::SshKey).then(|| {
+        let [private_key, public_key, key_fingerprint] =
+            SSH_KEY_FIELDS.map(|(_, name, protected)| claims.claim(name, protected, any));
+        ExportSshKey { private_key, public_key, key_fingerprint }
+    });
+
     let field = |name: &'a str, value: Cow<'a, str>, protected: bool| ExportField {
         name,
         value,
@@ -954,6 +974,7 @@ fn export_item<'a>(
             ItemType::Note => 2,
             ItemType::Card => 3,
             ItemType::Identity => 4,
+            ItemType::SshKey => 5,
         },
         reprompt: 0,
         name: &item.title,
@@ -964,6 +985,7 @@ fn export_item<'a>(
         secure_note: (item.item_type == ItemType::Note).then_some(ExportSecureNote { kind: 0 }),
         card,
         identity,
+        ssh_key,
         collection_ids: None,
     })
 }
@@ -1261,12 +1283,12 @@ mod tests {
     }
 
     #[test]
-    fn bitwarden_ssh_key_and_unknown_types_become_notes() {
+    fn bitwarden_ssh_keys_are_ssh_keys_and_unknown_types_become_notes() {
         let imported =
             one(r#"{"type":5,"name":"Deploy key","sshKey":{"privateKey":"-----BEGIN OPENSSH PRIVATE KEY-----x",
                 "publicKey":"ssh-ed25519 AAAA","keyFingerprint":"SHA256:abc"}}"#);
         let item = &imported.items[0].current.item;
-        assert_eq!(item.item_type, ItemType::Note);
+        assert_eq!(item.item_type, ItemType::SshKey);
         assert!(field(item, "Private key").protected);
         assert_eq!(field(item, "Public key").value, "ssh-ed25519 AAAA");
         assert!(imported.skipped.is_empty());

@@ -12,11 +12,11 @@ fn main() {
         println!(
             "tessera-browser-host: started by the browser for the KeePassXC-Browser extension; \
              relays its messages to the Tessera app ({}). Install it with `tessera browser install`.",
-            tessera_browser::socket::socket_path().display()
+            tessera_browser::socket_path().display()
         );
         return;
     }
-    let path = tessera_browser::socket::socket_path();
+    let path = tessera_browser::socket_path();
     let ended = tessera_browser::host::relay(std::io::stdin().lock(), std::io::stdout(), &path);
     // Either way the conversation is over; the browser restarts the host
     // when the extension reconnects.

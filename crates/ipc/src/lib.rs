@@ -1,19 +1,24 @@
-//! Where the app listens for the host, and who may talk to it.
+//! # tessera-ipc
 //!
-//! The socket is `$XDG_RUNTIME_DIR/tessera/browser.sock` (or
-//! `/tmp/tessera-UID/browser.sock` where there is no runtime directory), in
-//! a directory of mode 0700 owned by the user, itself mode 0600. Each side
-//! checks the other's user id with `SO_PEERCRED` and hangs up on anyone
-//! else: a process of another user reaches nothing, even if permissions
-//! were loosened.
+//! Where Tessera's integrations listen, and who may talk to them: the
+//! browser extension's host (`browser.sock`), the SSH agent
+//! (`ssh-agent.sock`), programs asking the app for approvals.
+//!
+//! Sockets live in `$XDG_RUNTIME_DIR/tessera/` (or `/tmp/tessera-UID/`
+//! where there is no runtime directory), a directory of mode 0700 owned by
+//! the user; each socket is mode 0600, bound under a temporary name and
+//! renamed into place so it is never reachable with looser permissions.
+//! Each side checks the other's user id with `SO_PEERCRED` and hangs up on
+//! anyone else: a process of another user reaches nothing, even if
+//! permissions were loosened.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
 
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
-
-/// The socket's file name in the runtime directory.
-pub const SOCKET_NAME: &str = "browser.sock";
 
 /// Tessera's directory for sockets: `$XDG_RUNTIME_DIR/tessera`, else
 /// `/tmp/tessera-UID`.
@@ -24,9 +29,9 @@ pub fn runtime_dir() -> PathBuf {
     }
 }
 
-/// The browser socket's path.
-pub fn socket_path() -> PathBuf {
-    runtime_dir().join(SOCKET_NAME)
+/// The path of socket `name` in the runtime directory.
+pub fn socket_path(name: &str) -> PathBuf {
+    runtime_dir().join(name)
 }
 
 /// Makes `dir` (mode 0700) if needed and checks it is ours and private:
@@ -61,7 +66,7 @@ pub fn bind(path: &Path) -> io::Result<UnixListener> {
         if UnixStream::connect(path).is_ok() {
             return Err(io::Error::new(
                 io::ErrorKind::AddrInUse,
-                format!("another Tessera is already serving browsers at {}", path.display()),
+                format!("another Tessera is already serving at {}", path.display()),
             ));
         }
         std::fs::remove_file(path)?;
@@ -97,4 +102,32 @@ pub fn connect(path: &Path) -> io::Result<UnixStream> {
         ));
     }
     Ok(stream)
+}
+
+/// Who is on the other end of a connection, from `SO_PEERCRED`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Peer {
+    /// The peer's user id.
+    pub uid: u32,
+    /// The peer's process id (when it connected).
+    pub pid: i32,
+}
+
+impl Peer {
+    /// The peer of `stream`.
+    pub fn of(stream: &UnixStream) -> io::Result<Peer> {
+        let (uid, pid) = peer(stream)?;
+        Ok(Peer { uid, pid })
+    }
+
+    /// Whether the peer runs as this process's user.
+    pub fn is_same_user(&self) -> bool {
+        self.uid == rustix::process::geteuid().as_raw()
+    }
+}
+
+/// Wakes a thread blocked in `accept` on `listener` (the call returns an
+/// error), so a server can stop even when its socket file is gone.
+pub fn shutdown_listener(listener: &UnixListener) -> io::Result<()> {
+    rustix::net::shutdown(listener, rustix::net::Shutdown::Both).map_err(io::Error::from)
 }
