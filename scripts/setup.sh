@@ -20,7 +20,8 @@ case "$what" in
                    pcscd vsmartcard-vpcd               # PC/SC with a virtual reader for the YubiKey factor
                    postgresql openssl                  # sync tests: private PostgreSQL clusters; a TLS certificate
                    firefox-esr webext-keepassxc-browser # the browser test: Firefox ESR with the KeePassXC-Browser extension
-                   python3) ;;                          # plays a process of another user against the browser socket
+                   python3                              # plays a process of another user against the browser socket
+                   openssh-client openssh-server tmux git) ;; # the SSH agent against ssh-add, ssh-keygen, sshd, git; a terminal to answer in
   bench) packages+=("${desktop[@]}" xvfb xdotool xclip
                    argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
                    dbus gnome-keyring libsecret-tools swtpm swtpm-tools pcscd vsmartcard-vpcd # the factors' services

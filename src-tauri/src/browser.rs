@@ -223,7 +223,7 @@ impl Browser {
         if server.is_some() {
             return Ok(());
         }
-        match Server::start(self.service.clone(), &tessera_browser::socket::socket_path()) {
+        match Server::start(self.service.clone(), &tessera_browser::socket_path()) {
             Ok(s) => {
                 *server = Some(s);
                 *lock(&self.error) = None;
@@ -422,7 +422,7 @@ pub fn status(app: &AppHandle) -> BrowserStatus {
         enabled: desktop.settings().browser_integration,
         listening,
         error,
-        socket_path: tessera_browser::socket::socket_path().display().to_string(),
+        socket_path: tessera_browser::socket_path().display().to_string(),
         connected_hosts,
         browsers,
         connections,

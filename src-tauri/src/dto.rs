@@ -72,11 +72,13 @@ impl SummaryDto {
     }
 }
 
-/// The non-secret field a card or identity row shows under its title.
+/// The non-secret field a card, identity or SSH key row shows under its
+/// title.
 pub fn subtitle_field(item_type: ItemType) -> Option<&'static str> {
     match item_type {
         ItemType::Card => Some("Cardholder"),
         ItemType::Identity => Some("Full name"),
+        ItemType::SshKey => Some(tessera_core::item::SSH_FINGERPRINT),
         ItemType::Login | ItemType::Note => None,
     }
 }

@@ -158,6 +158,32 @@ pub enum Command {
     /// Browser integration: install the KeePassXC-Browser extension's host, see what is installed
     #[command(subcommand)]
     Browser(BrowserCommand),
+    /// SSH keys: print a key's authorized_keys line
+    #[command(subcommand)]
+    Ssh(SshCommand),
+    /// Serve the vault's SSH keys as an SSH agent, headless, until interrupted
+    SshAgent(SshAgentArgs),
+}
+
+/// `tessera ssh …`.
+#[derive(Subcommand, Debug)]
+pub enum SshCommand {
+    /// Print the `authorized_keys` line of an SSH key item
+    Public {
+        /// Id, unique id prefix or exact title
+        item: String,
+    },
+}
+
+/// `tessera ssh-agent`.
+#[derive(Args, Debug)]
+pub struct SshAgentArgs {
+    /// The socket to serve [default: $XDG_RUNTIME_DIR/tessera/ssh-agent.sock]
+    #[arg(long, value_name = "PATH")]
+    pub socket: Option<PathBuf>,
+    /// Sign without asking (needed when there is no terminal to ask on)
+    #[arg(long)]
+    pub no_confirm: bool,
 }
 
 /// `tessera browser …`.
@@ -298,7 +324,7 @@ pub struct InitArgs {
 #[derive(Args, Debug, Default)]
 pub struct ItemFields {
     /// Item type
-    #[arg(long = "type", value_name = "TYPE", value_parser = ["login", "note", "card", "identity"])]
+    #[arg(long = "type", value_name = "TYPE", value_parser = ["login", "note", "card", "identity", "ssh-key"])]
     pub item_type: Option<String>,
     /// Title
     #[arg(long)]
@@ -336,9 +362,35 @@ pub struct ItemFields {
     /// Offer this item to the browser again (undoes --no-autofill)
     #[arg(long)]
     pub autofill: bool,
-    /// Generate a password of LEN characters [default: 20]
-    #[arg(long, value_name = "LEN", num_args = 0..=1, require_equals = true, default_missing_value = "20")]
-    pub generate: Option<usize>,
+    /// Generate a password of LEN characters [default: 20]; for `--type ssh-key`, a key: ed25519,
+    /// ecdsa-p256 or rsa-3072
+    #[arg(long, value_name = "LEN|KEY", num_args = 0..=1, default_missing_value = "20")]
+    pub generate: Option<String>,
+    /// For `--type ssh-key`: read the private key from FILE (OpenSSH, or PEM PKCS#1/PKCS#8/SEC1); a
+    /// passphrase is asked for when the file has one
+    #[arg(long = "import", value_name = "FILE", conflicts_with = "generate")]
+    pub import_key: Option<PathBuf>,
+    /// The imported key's passphrase, from the first line of FILE
+    #[arg(long, value_name = "FILE", requires = "import_key")]
+    pub passphrase_file: Option<PathBuf>,
+    /// For an SSH key: its comment (default: the imported key's own, or TITLE)
+    #[arg(long, value_name = "TEXT")]
+    pub comment: Option<String>,
+    /// Offer this SSH key in the SSH agent (the default for new keys)
+    #[arg(long, conflicts_with = "no_ssh_agent")]
+    pub ssh_agent: bool,
+    /// Keep this SSH key out of the SSH agent
+    #[arg(long)]
+    pub no_ssh_agent: bool,
+    /// When the SSH agent asks before signing with this key: every, once-per-unlock or never
+    #[arg(long, value_name = "WHEN", value_parser = ["every", "once-per-unlock", "never"])]
+    pub agent_approval: Option<String>,
+    /// Never give this item to AI agents (`tessera mcp`), whatever they are allowed
+    #[arg(long, conflicts_with = "for_agents")]
+    pub never_for_agents: bool,
+    /// Allow this item to AI agents again (undoes --never-for-agents)
+    #[arg(long)]
+    pub for_agents: bool,
     /// Read the password from the first line of FILE (`-` for standard input)
     #[arg(long, value_name = "FILE", conflicts_with = "generate")]
     pub secret_file: Option<PathBuf>,
@@ -352,7 +404,7 @@ pub struct AddArgs {
     #[command(flatten)]
     pub fields: ItemFields,
     /// Add the item(s) in FILE (`-` for standard input): one object or an array, in the `show --json` shape
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["title", "username", "urls", "notes", "otp", "generate", "secret_file"])]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["title", "username", "urls", "notes", "otp", "generate", "secret_file", "import_key"])]
     pub from_json: Option<PathBuf>,
 }
 

@@ -15,7 +15,7 @@ mod session;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use commands::{attachments, browser, generate, interop, items, keys, reports, slots, sync, vault};
+use commands::{attachments, browser, generate, interop, items, keys, reports, slots, ssh, sync, vault};
 use exit::CliResult;
 use output::Out;
 use session::Session;
@@ -86,5 +86,7 @@ fn run(cli: &Cli, out: &mut Out) -> CliResult {
         Command::Sync(args) => sync::sync(s, args, json, out),
         Command::Generate(args) => generate::generate(args, json, out),
         Command::Browser(command) => browser::browser(command, json, out),
+        Command::Ssh(command) => ssh::ssh(s, command, json, out),
+        Command::SshAgent(args) => ssh::ssh_agent(s, args),
     }
 }

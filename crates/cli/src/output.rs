@@ -112,6 +112,13 @@ pub fn item_json(item: &Item, reveal: bool) -> Value {
     if item.never_autofill {
         v["never_autofill"] = json!(true);
     }
+    if item.never_for_agents {
+        v["never_for_agents"] = json!(true);
+    }
+    if item.item_type == tessera_core::ItemType::SshKey {
+        v["ssh_agent"] = json!(item.ssh_agent);
+        v["agent_approval"] = json!(item.agent_approval.as_str());
+    }
     v
 }
 
@@ -146,6 +153,21 @@ pub fn item_text(item: &Item, reveal: bool) -> String {
     }
     if item.never_autofill {
         let _ = writeln!(s, "Browser:    never filled in the browser");
+    }
+    if item.never_for_agents {
+        let _ = writeln!(s, "AI agents:  never given to AI agents");
+    }
+    if item.item_type == tessera_core::ItemType::SshKey {
+        let agent = if item.ssh_agent { "offered" } else { "not offered" };
+        let _ = writeln!(
+            s,
+            "SSH agent:  {agent}; asks {}",
+            match item.agent_approval {
+                tessera_core::AgentApproval::Every => "before every signature",
+                tessera_core::AgentApproval::OncePerUnlock => "once per unlock",
+                tessera_core::AgentApproval::Never => "never",
+            }
+        );
     }
     for f in &item.fields {
         let value = if f.protected && !reveal { hidden } else { f.value.as_str() };

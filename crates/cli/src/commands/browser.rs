@@ -65,8 +65,8 @@ fn install(homes: &Homes, choice: BrowserChoice, json: bool, out: &mut Out) -> C
 
 fn status(homes: &Homes, json: bool, out: &mut Out) -> CliResult {
     let all = install::status(homes);
-    let socket = tessera_browser::socket::socket_path();
-    let app_running = tessera_browser::socket::connect(&socket).is_ok();
+    let socket = tessera_browser::socket_path();
+    let app_running = tessera_ipc::connect(&socket).is_ok();
     if json {
         out.json(&json!({
             "socket": socket,

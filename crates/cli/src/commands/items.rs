@@ -35,6 +35,9 @@ struct Changes {
     folder: Option<String>,
     favourite: Option<bool>,
     never_autofill: Option<bool>,
+    never_for_agents: Option<bool>,
+    ssh_agent: Option<bool>,
+    agent_approval: Option<tessera_core::AgentApproval>,
     password: Option<Zeroizing<String>>,
     expires: Option<Option<OffsetDateTime>>,
 }
@@ -50,7 +53,10 @@ impl Changes {
             tags: (!f.tags.is_empty()).then(|| f.tags.clone()),
             folder: f.folder.clone(),
             favourite: f.favourite.then_some(true),
-            never_autofill: if f.no_autofill { Some(true) } else { f.autofill.then_some(false) },
+            never_autofill: flag(f.no_autofill, f.autofill),
+            never_for_agents: flag(f.never_for_agents, f.for_agents),
+            ssh_agent: flag(f.ssh_agent, f.no_ssh_agent),
+            agent_approval: f.agent_approval.as_deref().map(str::parse).transpose().map_err(Failure::usage)?,
             ..Changes::default()
         };
         if let Some(uri) = &f.otp {
@@ -73,9 +79,40 @@ impl Changes {
                 c.set_fields.push((name.trim().to_owned(), value.to_owned(), protected));
             }
         }
-        if let Some(len) = f.generate {
-            let policy = PasswordPolicy { length: len, ..PasswordPolicy::default() };
-            c.password = Some(generate_password(&policy).map_err(|e| Failure::usage(format!("--generate: {e}")))?);
+        match f.generate.as_deref() {
+            Some(len) if len.bytes().all(|b| b.is_ascii_digit()) => {
+                let length = len.parse().map_err(|_| Failure::usage("--generate: the length is too large"))?;
+                let policy = PasswordPolicy { length, ..PasswordPolicy::default() };
+                c.password = Some(generate_password(&policy).map_err(|e| Failure::usage(format!("--generate: {e}")))?);
+            }
+            Some(kind) => {
+                let kind: tessera_agent::keys::KeyKind = kind.parse().map_err(|e| {
+                    Failure::usage(format!(
+                        "--generate takes a length, or for an SSH key ed25519, ecdsa-p256 or rsa-3072 ({e})"
+                    ))
+                })?;
+                c.require_ssh_type("--generate KEY")?;
+                let comment = f.comment.clone().or_else(|| f.title.clone()).unwrap_or_default();
+                c.set_key(&tessera_agent::keys::generate(kind, &comment).map_err(Failure::usage)?)?;
+            }
+            None => {}
+        }
+        if let Some(file) = &f.import_key {
+            c.require_ssh_type("--import")?;
+            let bytes = read_secret_file(file)?;
+            let mut key =
+                tessera_agent::keys::import(&bytes, &mut || key_passphrase(f, session).ok()).map_err(|e| match e {
+                    tessera_agent::keys::KeyError::WrongPassphrase => Failure::new(crate::exit::Exit::WrongKey, e),
+                    other => Failure::usage(format!("{}: {other}", file.display())),
+                })?;
+            if let Some(comment) = &f.comment {
+                key.set_comment(comment);
+            } else if key.comment().is_empty() {
+                key.set_comment(f.title.clone().unwrap_or_default());
+            }
+            c.set_key(&key)?;
+        } else if let (Some(comment), None) = (&f.comment, &f.generate) {
+            c.set_fields.push((tessera_core::item::SSH_COMMENT.to_owned(), comment.clone(), false));
         }
         if let Some(file) = &f.secret_file {
             if file == Path::new("-") && session.stdin_taken() {
@@ -93,6 +130,26 @@ impl Changes {
             c.expires = Some(if date.trim().is_empty() { None } else { Some(parse_date(date)?) });
         }
         Ok(c)
+    }
+
+    /// `--generate KEY` and `--import` make an SSH key: the type must be
+    /// `ssh-key` (or left out, and then it is).
+    fn require_ssh_type(&mut self, flag: &str) -> CliResult<()> {
+        match self.item_type {
+            None | Some(ItemType::SshKey) => {
+                self.item_type = Some(ItemType::SshKey);
+                Ok(())
+            }
+            Some(other) => Err(Failure::usage(format!("{flag} makes an SSH key; this item's --type is {other}"))),
+        }
+    }
+
+    /// The item's key fields become `key`'s.
+    fn set_key(&mut self, key: &tessera_agent::ssh_key::PrivateKey) -> CliResult<()> {
+        for (name, value, protected) in tessera_agent::keys::fields(key).map_err(Failure::usage)? {
+            self.set_fields.push((name.to_owned(), value.to_string(), protected));
+        }
+        Ok(())
     }
 
     fn apply(self, item: &mut Item) -> Result<(), VaultError> {
@@ -136,6 +193,15 @@ impl Changes {
         if let Some(v) = self.never_autofill {
             item.never_autofill = v;
         }
+        if let Some(v) = self.never_for_agents {
+            item.never_for_agents = v;
+        }
+        if let Some(v) = self.ssh_agent {
+            item.ssh_agent = v;
+        }
+        if let Some(v) = self.agent_approval {
+            item.agent_approval = v;
+        }
         if let Some(p) = &self.password {
             item.password = p.to_string();
         }
@@ -144,6 +210,40 @@ impl Changes {
         }
         Ok(())
     }
+}
+
+/// A pair of `--x` / `--no-x` flags: set, cleared, or left as it is.
+fn flag(on: bool, off: bool) -> Option<bool> {
+    if on { Some(true) } else { off.then_some(false) }
+}
+
+/// An imported key's passphrase: `--passphrase-file`, else asked on the
+/// terminal, else the first line of standard input (when the master
+/// password is not there).
+fn key_passphrase(f: &ItemFields, session: &Session) -> CliResult<Zeroizing<String>> {
+    let line = |bytes: &[u8]| -> CliResult<Zeroizing<String>> {
+        let first = bytes.split(|&b| b == b'\n').next().unwrap_or_default();
+        let first = first.strip_suffix(b"\r").unwrap_or(first);
+        Ok(Zeroizing::new(
+            std::str::from_utf8(first).map_err(|_| Failure::usage("the passphrase is not UTF-8 text"))?.to_owned(),
+        ))
+    };
+    if let Some(file) = &f.passphrase_file {
+        return line(&read_secret_file(file)?);
+    }
+    if std::io::IsTerminal::is_terminal(&std::io::stdin()) {
+        return rpassword::prompt_password("Passphrase of the key: ")
+            .map(Zeroizing::new)
+            .map_err(|e| Failure::usage(format!("cannot read the passphrase: {e}")));
+    }
+    if !session.stdin_taken() {
+        let mut input = Zeroizing::new(Vec::new());
+        std::io::stdin().take(64 * 1024).read_to_end(&mut input).map_err(|e| Failure::usage(e.to_string()))?;
+        if !input.is_empty() {
+            return line(&input);
+        }
+    }
+    Err(Failure::usage("the key has a passphrase: give it with --passphrase-file FILE"))
 }
 
 /// `YYYY-MM-DD` (midnight UTC) or RFC 3339.

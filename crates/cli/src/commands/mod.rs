@@ -9,5 +9,6 @@ pub mod items;
 pub mod keys;
 pub mod reports;
 pub mod slots;
+pub mod ssh;
 pub mod sync;
 pub mod vault;
