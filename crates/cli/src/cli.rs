@@ -163,6 +163,72 @@ pub enum Command {
     Ssh(SshCommand),
     /// Serve the vault's SSH keys as an SSH agent, headless, until interrupted
     SshAgent(SshAgentArgs),
+    /// Print one secret named by a reference, tessera://ITEM/FIELD
+    Read(ReadArgs),
+    /// Run a command with references resolved into its environment, its output masked
+    Run(RunArgs),
+    /// Fill a template's {{ tessera://ITEM/FIELD }} references
+    Inject(InjectArgs),
+    /// git's credential helper protocol: `git config credential.helper '!tessera credential'`
+    Credential {
+        /// What git asks
+        #[arg(value_enum)]
+        action: CredentialAction,
+    },
+}
+
+/// `tessera read`.
+#[derive(Args, Debug)]
+pub struct ReadArgs {
+    /// tessera://ITEM/FIELD: ITEM a title or id, FIELD password, username, totp, notes, url or a custom
+    /// field's name (%2F for a / in a name)
+    #[arg(value_name = "REF")]
+    pub reference: String,
+    /// Write the value to FILE (mode 0600) instead of printing it
+    #[arg(long, value_name = "FILE")]
+    pub out: Option<PathBuf>,
+}
+
+/// `tessera run`.
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    /// Set NAME to the value of a reference (repeatable)
+    #[arg(long = "env", value_name = "NAME=REF")]
+    pub env: Vec<String>,
+    /// Variables from FILE (NAME=VALUE lines; values may be references)
+    #[arg(long, value_name = "FILE")]
+    pub env_file: Option<PathBuf>,
+    /// Do not mask the resolved values in the command's output
+    #[arg(long)]
+    pub no_masking: bool,
+    /// The command and its arguments, after --
+    #[arg(last = true, required = true, value_name = "CMD")]
+    pub command: Vec<String>,
+}
+
+/// `tessera inject`.
+#[derive(Args, Debug)]
+pub struct InjectArgs {
+    /// The template
+    #[arg(short = 'i', long = "in-file", value_name = "TEMPLATE")]
+    pub input: PathBuf,
+    /// Where to write the result (mode 0600) [default: standard output]
+    #[arg(short = 'o', long = "out-file", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+    /// Replace OUT if it exists
+    #[arg(long)]
+    pub force: bool,
+}
+
+/// What git asks its credential helper.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum CredentialAction {
+    /// Find a login for the URL git gives
+    Get,
+    /// Save the login git used successfully
+    Store,
+    /// git says the login failed (the vault keeps it: nothing is deleted)
+    Erase,
 }
 
 /// `tessera ssh …`.

@@ -15,7 +15,9 @@ mod session;
 use clap::Parser;
 
 use cli::{Cli, Command};
-use commands::{attachments, browser, generate, interop, items, keys, reports, slots, ssh, sync, vault};
+use commands::{
+    attachments, browser, credential, generate, interop, items, keys, reports, secrets, slots, ssh, sync, vault,
+};
 use exit::CliResult;
 use output::Out;
 use session::Session;
@@ -88,5 +90,9 @@ fn run(cli: &Cli, out: &mut Out) -> CliResult {
         Command::Browser(command) => browser::browser(command, json, out),
         Command::Ssh(command) => ssh::ssh(s, command, json, out),
         Command::SshAgent(args) => ssh::ssh_agent(s, args),
+        Command::Read(args) => secrets::read(s, args, out),
+        Command::Run(args) => secrets::run(s, args),
+        Command::Inject(args) => secrets::inject(s, args, out),
+        Command::Credential { action } => credential::credential(s, *action, out),
     }
 }

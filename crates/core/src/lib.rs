@@ -69,6 +69,7 @@ pub mod item;
 pub mod keys;
 mod manifest;
 mod primitives;
+pub mod reference;
 mod sealed;
 pub mod search;
 mod store;
@@ -81,6 +82,7 @@ pub use ids::{AttachmentId, ItemId, KeyVersion, SlotId, VaultId};
 pub use item::{AgentApproval, AttachmentRef, Field, InvalidItem, Item, ItemSummary, ItemType};
 pub use keys::{KeyEncryptionKey, VaultKey};
 pub use manifest::ManifestSum;
+pub use reference::Reference;
 pub use search::SearchIndex;
 pub use store::StoreError;
 pub use vault::{

@@ -3,11 +3,13 @@
 
 pub mod attachments;
 pub mod browser;
+pub mod credential;
 pub mod generate;
 pub mod interop;
 pub mod items;
 pub mod keys;
 pub mod reports;
+pub mod secrets;
 pub mod slots;
 pub mod ssh;
 pub mod sync;
