@@ -23,6 +23,7 @@ pub enum Exit {
 }
 
 /// A failure to report: one message for people and the exit code.
+#[derive(Debug)]
 pub struct Failure {
     pub exit: Exit,
     pub message: String,
