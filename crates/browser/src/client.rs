@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::crypto::{
     ClientKeyPair, KEY_LEN, NONCE_LEN, Nonce, SessionBox, decode_b64, decode_fixed, encode_b64, increment,
 };
-use crate::frame::{Frame, read_frame, write_frame};
+use tessera_ipc::frame::{Frame, read_frame, write_frame};
 
 /// What went wrong with a request.
 #[derive(Debug, Clone, PartialEq, Eq)]

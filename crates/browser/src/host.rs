@@ -16,9 +16,9 @@ use std::os::unix::net::UnixStream;
 use std::path::Path;
 use std::sync::{Arc, Mutex};
 
-use crate::frame::{Frame, FrameError, read_frame, write_frame};
 use crate::protocol::{Envelope, ErrorCode, ErrorReply};
 use tessera_ipc as socket;
+use tessera_ipc::frame::{Frame, FrameError, read_frame, write_frame};
 
 /// What the extension is told while the app is not running.
 pub const NOT_RUNNING: &str =

@@ -12,7 +12,7 @@
 //!                                     sealed messages)       uid only)
 //! ```
 //!
-//! - [`frame`]: native-messaging frames, 1 MiB at most either way.
+//! - frames (`tessera_ipc::frame`): native-messaging framing, 1 MiB at most either way.
 //! - [`crypto`]: `crypto_box` sessions and the nonce rule (a nonce is used
 //!   once, in either direction).
 //! - [`protocol`]: the envelope, the error codes, the replies.
@@ -40,7 +40,6 @@
 pub mod access;
 pub mod client;
 pub mod crypto;
-pub mod frame;
 pub mod host;
 pub mod install;
 pub mod protocol;

@@ -12,10 +12,10 @@ use std::thread::JoinHandle;
 
 use serde_json::json;
 
-use crate::frame::{Frame, FrameError, read_frame, write_frame};
 use crate::protocol::{ErrorCode, ErrorReply};
 use crate::service::{Backend, Peer, Service};
 use tessera_ipc as socket;
+use tessera_ipc::frame::{Frame, FrameError, read_frame, write_frame};
 
 /// Most host connections served at once.
 pub const MAX_CONNECTIONS: usize = 64;
@@ -156,7 +156,7 @@ fn refuse(mut stream: UnixStream, why: ErrorReply) {
         let _ = write_frame(&mut stream, &serde_json::to_vec(&why.to_json("", None)).unwrap_or_default());
         let _ = stream.shutdown(std::net::Shutdown::Write);
         let _ = stream.set_read_timeout(Some(std::time::Duration::from_secs(2)));
-        let _ = io::copy(&mut io::Read::take(&mut stream, 4 * crate::frame::MAX_FRAME as u64), &mut io::sink());
+        let _ = io::copy(&mut io::Read::take(&mut stream, 4 * tessera_ipc::frame::MAX_FRAME as u64), &mut io::sink());
     });
 }
 

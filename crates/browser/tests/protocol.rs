@@ -408,7 +408,7 @@ fn hostile_input_gets_clear_errors_and_everything_stays_up() {
     assert_eq!(raw(&mut host, &serde_json::to_vec(&reflected).unwrap())["errorCode"], "4");
 
     // An oversized frame is refused and skipped; the next one is served.
-    let big = vec![b' '; tessera_browser::frame::MAX_FRAME + 1];
+    let big = vec![b' '; tessera_ipc::frame::MAX_FRAME + 1];
     let w = host.c().raw_writer();
     w.write_all(&(big.len() as u32).to_ne_bytes()).unwrap();
     w.write_all(&big).unwrap();

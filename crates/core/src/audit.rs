@@ -124,6 +124,17 @@ pub enum AuditEvent {
         /// Its name.
         name: String,
     },
+    /// An AI agent (an MCP client) was given a value of an item, or refused.
+    AgentAccess {
+        /// The client's name, as it introduced itself.
+        client: String,
+        /// The item.
+        item: ItemId,
+        /// Which field (`password`, `totp`, a custom field's name…).
+        field: String,
+        /// Whether it was given.
+        allowed: bool,
+    },
     /// The user decided, for good, whether a website may use an item
     /// (`allow` or `deny`), or forgot that decision (`forget`).
     SiteAccess {
@@ -160,6 +171,12 @@ impl AuditEvent {
             AuditEvent::KeyRotated { version } => format!("data key rotated to version {version}"),
             AuditEvent::BrowserConnected { name } => format!("browser connection {name:?} approved"),
             AuditEvent::BrowserRevoked { name } => format!("browser connection {name:?} revoked"),
+            AuditEvent::AgentAccess { client, item, field, allowed: true } => {
+                format!("AI agent {client:?} was given {field} of {item}")
+            }
+            AuditEvent::AgentAccess { client, item, field, allowed: false } => {
+                format!("AI agent {client:?} was refused {field} of {item}")
+            }
             AuditEvent::SiteAccess { item, host, decision } => match decision.as_str() {
                 "allow" => format!("{host} always allowed to use {item}"),
                 "deny" => format!("{host} always denied {item}"),

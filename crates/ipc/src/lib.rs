@@ -2,7 +2,8 @@
 //!
 //! Where Tessera's integrations listen, and who may talk to them: the
 //! browser extension's host (`browser.sock`), the SSH agent
-//! (`ssh-agent.sock`), programs asking the app for approvals.
+//! (`ssh-agent.sock`), AI agents' MCP server asking the app (`agents.sock`);
+//! and the length-prefixed JSON [`frame`]s they speak.
 //!
 //! Sockets live in `$XDG_RUNTIME_DIR/tessera/` (or `/tmp/tessera-UID/`
 //! where there is no runtime directory), a directory of mode 0700 owned by
@@ -14,6 +15,8 @@
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
+
+pub mod frame;
 
 use std::io;
 use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};

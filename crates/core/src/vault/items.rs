@@ -137,6 +137,12 @@ impl Vault {
         })
     }
 
+    /// Appends `event` to the audit log (for integrations that record what
+    /// they gave out: an AI agent's answers and refusals).
+    pub fn record_event(&mut self, event: AuditEvent) -> Result<(), VaultError> {
+        self.write(false, |w| w.audit(event))
+    }
+
     // --- changing items ---------------------------------------------------
 
     /// Adds items in one transaction and returns their ids. Each gets

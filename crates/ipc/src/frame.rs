@@ -1,7 +1,8 @@
-//! Native-messaging frames: a 4-byte length in the machine's byte order,
-//! then that many bytes of UTF-8 JSON. The browser speaks it on the host's
-//! stdin and stdout; the host and the app speak it on their socket too, so
-//! the host relays frames without re-encoding them.
+//! Frames: a 4-byte length in the machine's byte order, then that many
+//! bytes of UTF-8 JSON — the browser's native-messaging framing. The
+//! browser speaks it on the host's stdin and stdout; the host and the app
+//! speak it on their socket too (so the host relays frames without
+//! re-encoding them), as do `tessera mcp` and the app.
 //!
 //! A frame over [`MAX_FRAME`] is refused without being held in memory: its
 //! bytes are read and thrown away, so the stream stays in step and the
