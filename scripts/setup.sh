@@ -20,7 +20,7 @@ case "$what" in
                    pcscd vsmartcard-vpcd               # PC/SC with a virtual reader for the YubiKey factor
                    postgresql openssl                  # sync tests: private PostgreSQL clusters; a TLS certificate
                    firefox-esr webext-keepassxc-browser # the browser test: Firefox ESR with the KeePassXC-Browser extension
-                   python3                              # plays a process of another user against the browser socket
+                   python3 python3-venv                 # plays a process of another user; the MCP test's official Python client
                    openssh-client openssh-server tmux git) ;; # the SSH agent against ssh-add, ssh-keygen, sshd, git; a terminal to answer in
   bench) packages+=("${desktop[@]}" xvfb xdotool xclip
                    argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
@@ -73,6 +73,19 @@ if [ "$what" != cli ]; then
     DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
   fi
   node -e 'const [a,b]=process.versions.node.split(".").map(Number); if (a<20||(a===20&&b<19)) { console.error("Node.js "+process.versions.node+" is too old for ui/ (needs 20.19+)"); process.exit(1) }'
+fi
+
+# The MCP test drives `tessera mcp` with the official Python client (PyPI
+# `mcp`, pinned in tests/mcp/requirements.txt), in a venv under the cache.
+if [ "$what" = test ]; then
+  venv="$HOME/.cache/tessera/mcp-venv"
+  if ! cmp -s tests/mcp/requirements.txt "$venv/requirements.txt" 2>/dev/null; then
+    echo "Installing the Python MCP client…" >&2
+    rm -rf "$venv"
+    /usr/bin/python3 -m venv "$venv"
+    "$venv/bin/pip" install --quiet --disable-pip-version-check -r tests/mcp/requirements.txt
+    cp tests/mcp/requirements.txt "$venv/requirements.txt"
+  fi
 fi
 
 # The end-to-end test drives the app through tauri-driver (W3C WebDriver in

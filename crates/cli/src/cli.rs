@@ -169,6 +169,8 @@ pub enum Command {
     Run(RunArgs),
     /// Fill a template's {{ tessera://ITEM/FIELD }} references
     Inject(InjectArgs),
+    /// A Model Context Protocol server on stdio, for AI agents (approvals in the app, or --allow)
+    Mcp(McpArgs),
     /// git's credential helper protocol: `git config credential.helper '!tessera credential'`
     Credential {
         /// What git asks
@@ -250,6 +252,16 @@ pub struct SshAgentArgs {
     /// Sign without asking (needed when there is no terminal to ask on)
     #[arg(long)]
     pub no_confirm: bool,
+}
+
+/// `tessera mcp`.
+#[derive(Args, Debug)]
+pub struct McpArgs {
+    /// Run headless: unlock the vault here and give agents these items
+    /// (title or id) without asking; everything else is refused. Without
+    /// it, each value is approved by the user in the running app.
+    #[arg(long, value_name = "ITEM", num_args = 1..)]
+    pub allow: Vec<String>,
 }
 
 /// `tessera browser …`.

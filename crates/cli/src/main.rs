@@ -16,7 +16,7 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 use commands::{
-    attachments, browser, credential, generate, interop, items, keys, reports, secrets, slots, ssh, sync, vault,
+    attachments, browser, credential, generate, interop, items, keys, mcp, reports, secrets, slots, ssh, sync, vault,
 };
 use exit::CliResult;
 use output::Out;
@@ -93,6 +93,7 @@ fn run(cli: &Cli, out: &mut Out) -> CliResult {
         Command::Read(args) => secrets::read(s, args, out),
         Command::Run(args) => secrets::run(s, args),
         Command::Inject(args) => secrets::inject(s, args, out),
+        Command::Mcp(args) => mcp::mcp(s, args),
         Command::Credential { action } => credential::credential(s, *action, out),
     }
 }

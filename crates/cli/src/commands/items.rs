@@ -494,6 +494,12 @@ struct JsonItem {
     #[serde(default)]
     never_autofill: bool,
     #[serde(default)]
+    never_for_agents: bool,
+    #[serde(default)]
+    ssh_agent: Option<bool>,
+    #[serde(default)]
+    agent_approval: Option<String>,
+    #[serde(default)]
     expires: Option<String>,
     #[serde(default, rename = "id")]
     _id: Option<Value>,
@@ -598,6 +604,13 @@ fn json_to_item(j: JsonItem) -> CliResult<Item> {
     item.folder = j.folder;
     item.favourite = j.favourite;
     item.never_autofill = j.never_autofill;
+    item.never_for_agents = j.never_for_agents;
+    if let Some(on) = j.ssh_agent {
+        item.ssh_agent = on;
+    }
+    if let Some(approval) = j.agent_approval {
+        item.agent_approval = approval.parse().map_err(Failure::usage)?;
+    }
     item.expires = j.expires.as_deref().map(parse_date).transpose()?;
     Ok(item)
 }

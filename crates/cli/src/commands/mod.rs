@@ -8,6 +8,7 @@ pub mod generate;
 pub mod interop;
 pub mod items;
 pub mod keys;
+pub mod mcp;
 pub mod reports;
 pub mod secrets;
 pub mod slots;
