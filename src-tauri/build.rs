@@ -53,6 +53,11 @@ const COMMANDS: &[&str] = &[
     "browser_revoke",
     "browser_sites",
     "browser_forget_site",
+    "ssh_generate_key",
+    "ssh_import_key",
+    "agent_status",
+    "agent_prompts",
+    "agent_answer",
     "browser_prompts",
     "browser_answer",
 ];

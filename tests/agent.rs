@@ -11,6 +11,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use tessera_test_support::ssh::{sign_and_verify, with_agent};
 use tessera_test_support::webdriver::{free_port, poll};
 use tessera_test_support::{TestVault, assert_code, assert_success, stderr, stdout};
 
@@ -61,48 +62,11 @@ impl HeadlessAgent {
     }
 }
 
-/// `program` pointed at the agent on `socket`.
-fn with_agent(socket: &Path, program: &str) -> Command {
-    let mut c = Command::new(program);
-    c.env("SSH_AUTH_SOCK", socket).stdin(Stdio::null());
-    c
-}
-
 impl Drop for HeadlessAgent {
     fn drop(&mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// `ssh-keygen -Y sign` through the agent on `socket`, then `-Y verify`.
-fn sign_and_verify(socket: &Path, dir: &Path, public: &str) -> Result<(), String> {
-    let pubfile = dir.join("key.pub");
-    std::fs::write(&pubfile, format!("{public}\n")).unwrap();
-    let message = dir.join("message");
-    std::fs::write(&message, b"the commit to sign\n").unwrap();
-    let _ = std::fs::remove_file(dir.join("message.sig"));
-    let out = with_agent(socket, "ssh-keygen")
-        .args(["-Y", "sign", "-U", "-n", "git", "-f"])
-        .arg(&pubfile)
-        .arg(&message)
-        .output()
-        .unwrap();
-    if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr).into_owned());
-    }
-    let allowed = dir.join("allowed_signers");
-    std::fs::write(&allowed, format!("me@example.com {public}\n")).unwrap();
-    let verify = Command::new("ssh-keygen")
-        .args(["-Y", "verify", "-n", "git", "-I", "me@example.com", "-f"])
-        .arg(&allowed)
-        .arg("-s")
-        .arg(dir.join("message.sig"))
-        .stdin(std::fs::File::open(&message).unwrap())
-        .output()
-        .unwrap();
-    assert!(verify.status.success(), "ssh-keygen -Y verify: {}", String::from_utf8_lossy(&verify.stderr));
-    Ok(())
 }
 
 #[test]

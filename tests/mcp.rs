@@ -5,29 +5,15 @@
 //! "never for agents", and the vault's audit log shows each with the
 //! client's name.
 
-use std::io::Write;
-use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::{Value, json};
+use tessera_test_support::mcp::{call, session};
 use tessera_test_support::{TestVault, assert_code, assert_success, stderr, tessera_bin};
 
 const TOKEN: &str = "ghp-Agent-Token-9d2Lq";
 const BANK: &str = "bank-Password-44xZ";
 const DATABASE: &str = "db-Password-71mK";
-
-/// The venv's Python with the `mcp` package.
-fn python() -> PathBuf {
-    let path = std::env::var_os("TESSERA_MCP_PYTHON").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(std::env::var_os("HOME").expect("HOME is set")).join(".cache/tessera/mcp-venv/bin/python")
-    });
-    assert!(
-        path.exists(),
-        "{} is missing: `scripts/setup.sh test` (run by `make test`) installs the Python MCP client",
-        path.display()
-    );
-    path
-}
 
 fn vault() -> TestVault {
     let v = TestVault::new();
@@ -57,35 +43,11 @@ fn vault() -> TestVault {
     v
 }
 
-/// Runs the Python client as `client` against `tessera ARGS`, with `calls`;
-/// returns one answer per call, and the client's standard error.
-fn session(v: &TestVault, client: &str, args: &[&str], calls: &[Value], env: &[(&str, &str)]) -> (Vec<Value>, String) {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/mcp/client.py");
-    let mut command = Command::new(python());
-    command.arg(script).arg(client).arg("--").arg(tessera_bin());
-    command.arg("--vault").arg(&v.path).arg("--password-file").arg(&v.password_file).args(args);
-    command.env("TESSERA_TEST_FAST_KDF", "1");
-    for (k, val) in env {
-        command.env(k, val);
-    }
-    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(Stdio::piped()).spawn().unwrap();
-    {
-        let mut stdin = child.stdin.take().unwrap();
-        for call in calls {
-            writeln!(stdin, "{call}").unwrap();
-        }
-    }
-    let out = child.wait_with_output().unwrap();
-    let err = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert!(out.status.success(), "the MCP client failed: {err}");
-    let answers: Vec<Value> =
-        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
-    assert_eq!(answers.len(), calls.len(), "one answer per call: {answers:?}\n{err}");
-    (answers, err)
-}
-
-fn call(tool: &str, arguments: Value) -> Value {
-    json!({ "tool": tool, "arguments": arguments })
+/// `tessera --vault V --password-file F ARGS` for the MCP client to start.
+fn server(v: &TestVault, args: &[&str]) -> Command {
+    let mut c = Command::new(tessera_bin());
+    c.arg("--vault").arg(&v.path).arg("--password-file").arg(&v.password_file).args(args);
+    c
 }
 
 #[test]
@@ -103,7 +65,7 @@ fn the_official_client_searches_gets_what_is_allowed_and_is_refused_the_rest() {
         call("generate_password", json!({ "length": 24 })),
         call("generate_password", json!({ "words": 5 })),
     ];
-    let (a, _) = session(&v, "test-agent", &["mcp", "--allow", "GitHub"], &calls, &[]);
+    let (a, _) = session("test-agent", &server(&v, &["mcp", "--allow", "GitHub"]), &calls);
 
     assert_eq!(a[0]["tools"], json!(["generate_password", "get_secret", "get_totp", "search_items"]));
 
@@ -188,8 +150,9 @@ fn without_the_app_every_call_says_how_to_go_on() {
         call("search_items", json!({ "query": "git" })),
         call("get_secret", json!({ "item": "GitHub", "field": "token" })),
     ];
-    let env = [("XDG_RUNTIME_DIR", runtime.path().to_str().unwrap())];
-    let (a, err) = session(&v, "test-agent", &["mcp"], &calls, &env);
+    let mut tessera = server(&v, &["mcp"]);
+    tessera.env("XDG_RUNTIME_DIR", runtime.path());
+    let (a, err) = session("test-agent", &tessera, &calls);
     for answer in &a {
         assert_eq!(answer["error"], true, "{answer}");
         let text = answer["text"].as_str().unwrap();

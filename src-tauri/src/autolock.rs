@@ -31,6 +31,7 @@ pub fn lock_app(app: &AppHandle, reason: &'static str, always_emit: bool) {
     crate::tray::refresh(app);
     if was_unlocked {
         crate::browser::on_lock(app);
+        crate::agents::on_lock(app);
     }
 }
 

@@ -11,22 +11,23 @@
 //! extension when the vault locks and unlocks.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{SyncSender, sync_channel};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-use tauri::{AppHandle, Emitter, Manager};
+use tauri::{AppHandle, Manager};
 use tessera_browser::server::Server;
 use tessera_browser::service::{AccessAnswer, AccessRequest, Backend, ConnectRequest, Options, Service, VaultView};
 
 use crate::desktop::Desktop;
 use crate::error::{CommandError, CommandResult};
+use crate::prompts::Prompts;
 use crate::windows;
 
-/// How long a question waits for the user before it counts as "no".
-const PROMPT_TIMEOUT: Duration = Duration::from_secs(120);
+type BrowserPrompts = Prompts<Prompt, Answer>;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|p| p.into_inner())
+}
 
 /// A question for the user, as the main window shows it (ui/API.md
 /// `BrowserPrompt`). Holds no secret.
@@ -37,14 +38,6 @@ pub enum Prompt {
     Connect { id: u64, fingerprint: String },
     /// "Allow HOST to use ITEM?"
     Access { id: u64, host: String, connection: String, items: Vec<PromptItem> },
-}
-
-impl Prompt {
-    fn id(&self) -> u64 {
-        match self {
-            Prompt::Connect { id, .. } | Prompt::Access { id, .. } => *id,
-        }
-    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -65,65 +58,10 @@ pub enum Answer {
     Access { decision: String },
 }
 
-/// A question on screen and where its answer goes.
-type Waiting = (Prompt, SyncSender<Option<Answer>>);
-
-#[derive(Default)]
-struct Prompts {
-    next: AtomicU64,
-    waiting: Mutex<HashMap<u64, Waiting>>,
-}
-
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|p| p.into_inner())
-}
-
-impl Prompts {
-    /// Shows `make(id)` in the main window and waits for the answer; `None`
-    /// when the user closed it, the vault locked or time ran out.
-    fn ask(&self, app: &AppHandle, make: impl FnOnce(u64) -> Prompt) -> Option<Answer> {
-        let id = self.next.fetch_add(1, Ordering::SeqCst) + 1;
-        let prompt = make(id);
-        let (tx, rx) = sync_channel(1);
-        lock(&self.waiting).insert(id, (prompt.clone(), tx));
-        windows::show_main(app);
-        let _ = app.emit_to(windows::MAIN, "browser-prompt", prompt);
-        let answer = rx.recv_timeout(PROMPT_TIMEOUT).ok().flatten();
-        lock(&self.waiting).remove(&id);
-        let _ = app.emit("browser-prompt-closed", PromptClosed { id });
-        answer
-    }
-
-    fn answer(&self, id: u64, answer: Option<Answer>) -> bool {
-        match lock(&self.waiting).remove(&id) {
-            Some((_, tx)) => tx.try_send(answer).is_ok(),
-            None => false,
-        }
-    }
-
-    /// Ends every open question with "no answer".
-    fn dismiss_all(&self) {
-        for (_, (_, tx)) in lock(&self.waiting).drain() {
-            let _ = tx.try_send(None);
-        }
-    }
-
-    fn pending(&self) -> Vec<Prompt> {
-        let mut list: Vec<Prompt> = lock(&self.waiting).values().map(|(p, _)| p.clone()).collect();
-        list.sort_by_key(Prompt::id);
-        list
-    }
-}
-
-#[derive(Clone, Serialize)]
-struct PromptClosed {
-    id: u64,
-}
-
 /// What the engine sees of the app.
 pub struct AppBackend {
     app: AppHandle,
-    prompts: Arc<Prompts>,
+    prompts: Arc<BrowserPrompts>,
 }
 
 impl Backend for AppBackend {
@@ -193,7 +131,7 @@ impl Backend for AppBackend {
 /// The integration's state, managed by Tauri.
 pub struct Browser {
     service: Arc<Service<AppBackend>>,
-    prompts: Arc<Prompts>,
+    prompts: Arc<BrowserPrompts>,
     server: Mutex<Option<Server>>,
     /// Why the socket could not be opened, for Settings.
     error: Mutex<Option<String>>,
@@ -205,7 +143,7 @@ pub struct Browser {
 
 impl Browser {
     pub fn new(app: &AppHandle) -> Browser {
-        let prompts = Arc::new(Prompts::default());
+        let prompts = Arc::new(Prompts::new("browser-prompt", "browser-prompt-closed"));
         let backend = AppBackend { app: app.clone(), prompts: prompts.clone() };
         Browser {
             service: Arc::new(Service::new(backend)),

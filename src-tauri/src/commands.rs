@@ -81,6 +81,7 @@ pub async fn create_vault(app: AppHandle, path: String, password: String) -> Com
     let _ = app.emit("vault-unlocked", ());
     tray::refresh(&app);
     crate::browser::on_unlock(&app);
+    crate::agents::on_unlock(&app);
     Ok(created)
 }
 
@@ -101,6 +102,7 @@ pub async fn unlock(app: AppHandle, credential: Credential) -> CommandResult<App
     let _ = app.emit("vault-unlocked", ());
     tray::refresh(&app);
     crate::browser::on_unlock(&app);
+    crate::agents::on_unlock(&app);
     Ok(state)
 }
 
@@ -439,6 +441,9 @@ pub async fn update_settings(app: AppHandle, settings: Settings) -> CommandResul
         if old.browser_integration != settings.browser_integration {
             crate::browser::set_enabled(app, settings.browser_integration)?;
         }
+        if old.ssh_agent != settings.ssh_agent {
+            crate::agents::set_ssh_enabled(app, settings.ssh_agent)?;
+        }
         match d.store_settings(settings) {
             Ok(s) => Ok(s),
             Err(e) => {
@@ -672,6 +677,11 @@ macro_rules! all_commands {
             browser::browser_forget_site,
             browser::browser_prompts,
             browser::browser_answer,
+            agents::ssh_generate_key,
+            agents::ssh_import_key,
+            agents::agent_status,
+            agents::agent_prompts,
+            agents::agent_answer,
         ]
     };
 }

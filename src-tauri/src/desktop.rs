@@ -970,6 +970,13 @@ impl Desktop {
         .unwrap_or_default()
     }
 
+    /// Runs `f` for the agents (SSH, MCP) on the unlocked vault, its live
+    /// items' summaries and their generation (which changes with every
+    /// change to the list); `None` when locked. `f` must not change items.
+    pub fn with_unlocked<R>(&self, f: impl FnOnce(&mut Vault, &[ItemSummary], u64) -> R) -> Option<R> {
+        self.with_open(|open| Ok(f(&mut open.vault, open.index.all(), open.generation))).ok()
+    }
+
     /// Runs `f` for the browser integration on the unlocked vault and its
     /// list; `None` when locked. When `f` changed items, the list is
     /// rebuilt and their ids are returned, for `vault-changed`.

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 use tessera_core::totp::OtpKind;
-use tessera_core::{Field, Item, ItemId, ItemSummary, ItemType};
+use tessera_core::{AgentApproval, Field, Item, ItemId, ItemSummary, ItemType};
 use time::OffsetDateTime;
 use zeroize::{Zeroize, ZeroizeOnDrop};
 
@@ -131,6 +131,9 @@ pub struct ItemDetails {
     pub folder: String,
     pub favourite: bool,
     pub never_autofill: bool,
+    pub never_for_agents: bool,
+    pub ssh_agent: bool,
+    pub agent_approval: AgentApproval,
     pub attachments: Vec<AttachmentInfo>,
     pub created_at: i64,
     pub updated_at: i64,
@@ -172,6 +175,9 @@ impl ItemDetails {
             folder: item.folder.clone(),
             favourite: item.favourite,
             never_autofill: item.never_autofill,
+            never_for_agents: item.never_for_agents,
+            ssh_agent: item.item_type == ItemType::SshKey && item.ssh_agent,
+            agent_approval: item.agent_approval,
             attachments: attachments(item),
             created_at: unix(item.created),
             updated_at: unix(item.updated),
@@ -249,6 +255,16 @@ pub struct ItemDraft {
     /// it existed: false.
     #[serde(default)]
     pub never_autofill: bool,
+    /// Never given to AI agents.
+    #[serde(default)]
+    pub never_for_agents: bool,
+    /// ssh-key: served by the SSH agent.
+    #[serde(default)]
+    pub ssh_agent: bool,
+    /// ssh-key: when the SSH agent asks.
+    #[serde(default)]
+    #[zeroize(skip)]
+    pub agent_approval: AgentApproval,
     pub expires_at: Option<i64>,
 }
 
@@ -275,6 +291,9 @@ impl ItemDraft {
             folder: String::new(),
             favourite: false,
             never_autofill: false,
+            never_for_agents: false,
+            ssh_agent: item_type == ItemType::SshKey,
+            agent_approval: AgentApproval::default(),
             expires_at: None,
         }
     }
@@ -297,6 +316,9 @@ impl ItemDraft {
             folder: item.folder.clone(),
             favourite: item.favourite,
             never_autofill: item.never_autofill,
+            never_for_agents: item.never_for_agents,
+            ssh_agent: item.ssh_agent,
+            agent_approval: item.agent_approval,
             expires_at: item.expires.map(unix),
         }
     }
@@ -335,9 +357,39 @@ impl ItemDraft {
         item.folder = self.folder.clone();
         item.favourite = self.favourite;
         item.never_autofill = self.never_autofill;
+        item.never_for_agents = self.never_for_agents;
+        item.ssh_agent = self.item_type == ItemType::SshKey && self.ssh_agent;
+        item.agent_approval = self.agent_approval;
         item.expires = self.expires_at.map(from_unix).transpose()?;
+        if item.item_type == ItemType::SshKey {
+            sync_public_fields(item)?;
+        }
         Ok(())
     }
+}
+
+/// An `ssh-key` item's public key and fingerprint, rewritten from its
+/// private key, so what the view shows is what the agent signs with. An
+/// item without a private key yet is left as it is.
+fn sync_public_fields(item: &mut Item) -> Result<(), crate::error::CommandError> {
+    use tessera_core::item::{SSH_FINGERPRINT, SSH_PRIVATE_KEY, SSH_PUBLIC_KEY};
+    if item.field(SSH_PRIVATE_KEY).is_none_or(|f| f.value.trim().is_empty()) {
+        return Ok(());
+    }
+    let key = tessera_agent::keys::private_key(item).map_err(|e| {
+        crate::error::CommandError::invalid(match e {
+            tessera_agent::keys::KeyError::NeedsPassphrase => {
+                "The private key is protected by a passphrase; import it with \"Import key file…\" to remove it"
+                    .to_owned()
+            }
+            _ => "The \"Private key\" field does not hold a private key Tessera can read (OpenSSH format)".to_owned(),
+        })
+    })?;
+    let info = tessera_agent::keys::info(&key).map_err(|e| crate::error::CommandError::invalid(e.to_string()))?;
+    let line = tessera_agent::keys::public_line(item).unwrap_or(info.public_line);
+    item.set_field(SSH_PUBLIC_KEY, &line, false);
+    item.set_field(SSH_FINGERPRINT, &info.fingerprint, false);
+    Ok(())
 }
 
 #[derive(Clone, Debug, Serialize)]

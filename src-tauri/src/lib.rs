@@ -9,6 +9,7 @@
 
 #![forbid(unsafe_code)]
 
+mod agents;
 mod autolock;
 mod browser;
 mod clipboard;
@@ -16,6 +17,7 @@ mod commands;
 pub mod desktop;
 pub mod dto;
 pub mod error;
+mod prompts;
 pub mod settings;
 mod shortcut;
 mod tray;
@@ -46,6 +48,9 @@ pub fn quit(app: &AppHandle) {
     if let Some(b) = app.try_state::<browser::Browser>() {
         b.stop();
     }
+    if let Some(a) = app.try_state::<agents::Agents>() {
+        a.stop();
+    }
     app.exit(0);
 }
 
@@ -70,6 +75,7 @@ pub fn run() -> tauri::Result<()> {
             autolock::start(handle);
             handle.manage(browser::Browser::new(handle));
             browser::start_if_enabled(handle);
+            agents::start(handle);
             Ok(())
         })
         .on_window_event(|window, event| {

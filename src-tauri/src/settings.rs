@@ -32,6 +32,8 @@ pub struct Settings {
     pub browser_allow_http: bool,
     /// Folder for logins saved from the browser.
     pub browser_save_folder: String,
+    /// Serve the SSH agent's socket (keys only while unlocked).
+    pub ssh_agent: bool,
 }
 
 pub const DEFAULT_SHORTCUT: &str = "Ctrl+Shift+Space";
@@ -48,6 +50,7 @@ impl Default for Settings {
             browser_integration: false,
             browser_allow_http: false,
             browser_save_folder: "Browser".to_owned(),
+            ssh_agent: true,
         }
     }
 }

@@ -11,6 +11,7 @@ The Rust test (tests/mcp.rs) decides what is right; this only speaks.
 
 import asyncio
 import json
+import os
 import sys
 
 from mcp import ClientSession, Implementation, StdioServerParameters
@@ -21,7 +22,9 @@ async def main() -> None:
     name = sys.argv[1]
     command = sys.argv[sys.argv.index("--") + 1 :]
     calls = [json.loads(line) for line in sys.stdin if line.strip()]
-    server = StdioServerParameters(command=command[0], args=command[1:])
+    # The SDK starts servers with a minimal environment unless told; pass
+    # this one (the tests point XDG_RUNTIME_DIR at a test desktop's app).
+    server = StdioServerParameters(command=command[0], args=command[1:], env=dict(os.environ))
     async with stdio_client(server) as (read, write):
         async with ClientSession(
             read, write, client_info=Implementation(name=name, version="1.0")

@@ -10,7 +10,9 @@ use std::process::{Command, Output, Stdio};
 use tempfile::TempDir;
 
 pub mod app;
+pub mod mcp;
 pub mod server;
+pub mod ssh;
 pub mod webdriver;
 
 /// The master password every test vault uses.

@@ -5,8 +5,10 @@
 //
 // What never crosses this boundary in a list, search or view payload:
 // passwords, protected custom-field values, notes, TOTP secrets. Those come
-// only from `reveal_field` (one value the user asked to see) and
-// `get_item_for_edit` (the user is editing them); copies are done by Rust.
+// only from `reveal_field` (one value the user asked to see),
+// `get_item_for_edit` (the user is editing them) and `ssh_generate_key` /
+// `ssh_import_key` (a key going into the editor's draft); copies are done by
+// Rust.
 
 import { invoke as tauriInvoke } from '@tauri-apps/api/core';
 import { listen as tauriListen } from '@tauri-apps/api/event';
@@ -19,8 +21,24 @@ export type ItemId = string;
 /** Seconds since the Unix epoch (UTC). */
 export type UnixSeconds = number;
 
-export type ItemType = 'login' | 'note' | 'card' | 'identity';
-export const ITEM_TYPES: readonly ItemType[] = ['login', 'note', 'card', 'identity'];
+export type ItemType = 'login' | 'note' | 'card' | 'identity' | 'ssh-key';
+export const ITEM_TYPES: readonly ItemType[] = ['login', 'note', 'card', 'identity', 'ssh-key'];
+
+/**
+ * The custom fields an `ssh-key` item keeps its key in. Rust reads "Private
+ * key" (protected, OpenSSH format) on save and rewrites "Public key" (the
+ * authorized_keys line) and "Fingerprint" (SHA256:…) from it.
+ */
+export const SSH_FIELDS = {
+  privateKey: 'Private key',
+  publicKey: 'Public key',
+  fingerprint: 'Fingerprint',
+  comment: 'Comment',
+} as const;
+
+/** When the SSH agent asks before signing with a key. */
+export type AgentApproval = 'every' | 'once-per-unlock' | 'never';
+export const AGENT_APPROVALS: readonly AgentApproval[] = ['every', 'once-per-unlock', 'never'];
 
 /** Which items a search covers. */
 export type SearchScope = 'live' | 'favourites' | 'trash';
@@ -97,6 +115,12 @@ export interface ItemDetails {
   revision: number;
   /** Never offered to the browser extension. */
   neverAutofill: boolean;
+  /** Never given to AI agents (`tessera mcp`), not even listed to them. */
+  neverForAgents: boolean;
+  /** ssh-key: served by the SSH agent (false for other types). */
+  sshAgent: boolean;
+  /** ssh-key: when the agent asks before signing ('every' for other types). */
+  agentApproval: AgentApproval;
 }
 
 /** Names one value of an item, for `reveal_field` and `copy_field`. */
@@ -151,6 +175,12 @@ export interface ItemDraft {
   expiresAt: UnixSeconds | null;
   /** Never offered to the browser extension. */
   neverAutofill: boolean;
+  /** "Never give to AI agents" (every type). */
+  neverForAgents: boolean;
+  /** ssh-key: "Use in the SSH agent" (the template says true). */
+  sshAgent: boolean;
+  /** ssh-key: "Ask before signing". */
+  agentApproval: AgentApproval;
 }
 
 /** An item's attachments after one was added or removed, and the item's new revision. */
@@ -254,6 +284,8 @@ export interface Settings {
   browserAllowHttp: boolean;
   /** Folder for logins saved from the browser. Default "Browser". */
   browserSaveFolder: string;
+  /** Serve the SSH agent socket while the vault is unlocked. Default true. */
+  sshAgent: boolean;
 }
 
 export type VaultState = 'no_vault' | 'locked' | 'unlocked';
@@ -416,6 +448,66 @@ export type BrowserAnswer =
   | { kind: 'connect'; name: string | null }
   | { kind: 'access'; decision: AccessDecision };
 
+export type SshKeyKind = 'ed25519' | 'ecdsa-p256' | 'rsa-3072';
+export const SSH_KEY_KINDS: readonly SshKeyKind[] = ['ed25519', 'ecdsa-p256', 'rsa-3072'];
+
+/** A key from `ssh_generate_key` or `ssh_import_key`, for the editor's draft (which holds secrets anyway). */
+export interface SshKeyFields {
+  /** OpenSSH format, unencrypted: goes into the protected "Private key" field. */
+  privateKey: string;
+  /** The authorized_keys line. */
+  publicKey: string;
+  /** SHA256:… */
+  fingerprint: string;
+  comment: string;
+}
+
+/** Settings → SSH agent. Works while locked. */
+export interface AgentStatus {
+  /** The setting `sshAgent`. */
+  enabled: boolean;
+  /** The socket is open (only while unlocked). */
+  listening: boolean;
+  /** Why the socket could not be opened, for people. */
+  error: string | null;
+  /** $XDG_RUNTIME_DIR/tessera/ssh-agent.sock */
+  socketPath: string;
+  /** Rust connected to the socket and the agent answered a key listing just now. */
+  reachable: boolean;
+  /** Keys the agent lists now; null while locked. */
+  keys: number | null;
+  /** `export SSH_AUTH_SOCK=…`, for ~/.bashrc. */
+  exportLine: string;
+  /** `IdentityAgent …`, for ~/.ssh/config. */
+  identityAgentLine: string;
+  /** The app's own SSH_AUTH_SOCK is this socket. */
+  environmentUsesTessera: boolean;
+}
+
+/** A program asks to sign with a key (ssh), or an AI agent for a value (mcp). No secret in it. */
+export type AgentPrompt =
+  | {
+      kind: 'ssh';
+      id: number;
+      /** Who asks to sign, e.g. "ssh git@github.com (pid 4242) from git push". */
+      process: string;
+      key: { id: ItemId; title: string; fingerprint: string };
+    }
+  | {
+      kind: 'mcp';
+      id: number;
+      /** The AI agent's name as it introduced itself ("claude-code"). */
+      client: string;
+      /** The program that started `tessera mcp`. */
+      process: string;
+      item: { id: ItemId; title: string };
+      /** 'password', 'totp', 'username', 'notes' or a custom field's name. */
+      field: string;
+    };
+
+/** ssh: 'session' allows the asking process; mcp: the AI agent's session (the client's run). */
+export type AgentDecision = 'once' | 'session' | 'deny';
+
 // ---------------------------------------------------------------------------
 // Commands: name → argument object (camelCase, as Tauri 2 maps Rust's
 // snake_case parameters) and result.
@@ -483,6 +575,12 @@ export interface CommandMap {
   browser_prompts: { args: NoArgs; result: BrowserPrompt[] };
   browser_answer: { args: { id: number; answer: BrowserAnswer | null }; result: boolean };
 
+  ssh_generate_key: { args: { kind: SshKeyKind; comment: string }; result: SshKeyFields };
+  ssh_import_key: { args: { content: string; passphrase: string | null }; result: SshKeyFields };
+  agent_status: { args: NoArgs; result: AgentStatus };
+  agent_prompts: { args: NoArgs; result: AgentPrompt[] };
+  agent_answer: { args: { id: number; decision: AgentDecision | null }; result: boolean };
+
   quick_access_hide: { args: NoArgs; result: null };
   show_main_window: { args: NoArgs; result: null };
   user_active: { args: NoArgs; result: null };
@@ -505,6 +603,8 @@ export interface EventMap {
   'sync-status': SyncStatus;
   'browser-prompt': BrowserPrompt;
   'browser-prompt-closed': { id: number };
+  'agent-prompt': AgentPrompt;
+  'agent-prompt-closed': { id: number };
 }
 export type EventName = keyof EventMap;
 
@@ -673,6 +773,12 @@ export const api = {
   browserForgetSite: (itemId: ItemId, host: string) => call('browser_forget_site', { itemId, host }),
   browserPrompts: () => call('browser_prompts'),
   browserAnswer: (id: number, answer: BrowserAnswer | null) => call('browser_answer', { id, answer }),
+
+  sshGenerateKey: (kind: SshKeyKind, comment: string) => call('ssh_generate_key', { kind, comment }),
+  sshImportKey: (content: string, passphrase: string | null) => call('ssh_import_key', { content, passphrase }),
+  agentStatus: () => call('agent_status'),
+  agentPrompts: () => call('agent_prompts'),
+  agentAnswer: (id: number, decision: AgentDecision | null) => call('agent_answer', { id, decision }),
 
   quickAccessHide: () => call('quick_access_hide'),
   showMainWindow: () => call('show_main_window'),

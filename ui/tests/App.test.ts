@@ -186,6 +186,7 @@ describe('App: locking', () => {
       draft: {
         type: 'login', title: 'T', username: 'u', password: 'editor-secret-pw', urls: [], notes: '', otp: '',
         fields: [], tags: [], folder: '', favourite: false, expiresAt: null, neverAutofill: false,
+        neverForAgents: false, sshAgent: false, agentApproval: 'every',
       },
     }));
     render(App);
@@ -225,7 +226,7 @@ describe('App: locking', () => {
     fake.handle('get_settings', () => ({
       autoLockMinutes: 5, lockOnSleep: true, lockOnScreenLock: true, clipboardClearSeconds: 20,
       theme: 'dark', quickAccessShortcut: 'Ctrl+Shift+Space',
-      browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser',
+      browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser', sshAgent: true,
     }));
     render(App);
     await settle();
@@ -233,7 +234,7 @@ describe('App: locking', () => {
     fake.emit('settings-changed', {
       autoLockMinutes: 5, lockOnSleep: true, lockOnScreenLock: true, clipboardClearSeconds: 20,
       theme: 'system', quickAccessShortcut: 'Ctrl+Shift+Space',
-      browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser',
+      browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser', sshAgent: true,
     });
     expect(document.documentElement.dataset['theme']).toBeUndefined();
   });
@@ -256,6 +257,48 @@ describe('App: browser questions', () => {
     await settle();
     expect(fake.callsTo('browser_answer')).toEqual([{ id: 9, answer: { kind: 'access', decision: 'once' } }]);
     expect(screen.queryByTestId('browser-prompt')).toBeNull();
+  });
+});
+
+describe('App: agent questions', () => {
+  it('shows a signing question over the item list, which then ignores its shortcuts', async () => {
+    const fake = withState('unlocked');
+    fake.handle('agent_answer', () => true);
+    render(App);
+    await settle();
+    fake.emit('agent-prompt', {
+      kind: 'ssh',
+      id: 3,
+      process: 'ssh git@github.com (pid 4242)',
+      key: { id: hexId(1), title: 'GitHub key', fingerprint: 'SHA256:abc' },
+    });
+    await settle();
+    expect(screen.getByTestId('main-screen')).toBeTruthy();
+    expect(screen.getByTestId('agent-prompt')).toBeTruthy();
+    await fireEvent.keyDown(document.activeElement ?? document.body, { key: 'l', ctrlKey: true, bubbles: true });
+    await fireEvent.keyDown(document.activeElement ?? document.body, { key: 'n', ctrlKey: true, bubbles: true });
+    await settle();
+    expect(fake.commandNames).not.toContain('lock');
+    expect(fake.commandNames).not.toContain('new_item_template');
+    // Esc denies the question and does nothing else.
+    await fireEvent.keyDown(document.activeElement ?? document.body, { key: 'Escape', bubbles: true });
+    await settle();
+    expect(fake.callsTo('agent_answer')).toEqual([{ id: 3, decision: 'deny' }]);
+    expect(screen.queryByTestId('agent-prompt')).toBeNull();
+    await fireEvent.keyDown(document.body, { key: 'l', ctrlKey: true, bubbles: true });
+    await settle();
+    expect(fake.commandNames).toContain('lock');
+  });
+
+  it('asks Rust for waiting questions on start', async () => {
+    const fake = withState('locked');
+    fake.handle('agent_prompts', () => [
+      { kind: 'mcp', id: 1, client: 'claude-code', process: 'node', item: { id: hexId(2), title: 'DB' }, field: 'password' },
+    ]);
+    render(App);
+    await settle();
+    expect(screen.getByTestId('unlock-screen')).toBeTruthy();
+    expect(screen.getByTestId('agent-prompt').dataset['kind']).toBe('mcp');
   });
 });
 

@@ -3,7 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import ItemList from '../src/components/ItemList.svelte';
 import { FALLBACK_VIEWPORT, OVERSCAN, ROW_HEIGHT } from '../src/lib/virtualWindow';
 import { PAGE_SIZE, SearchResults } from '../src/lib/searchResults.svelte';
-import { installFake, settle } from './fakeTauri';
+import { installFake, settle, summary } from './fakeTauri';
 
 function rows() {
   return screen.queryAllByTestId('item-row');
@@ -121,5 +121,16 @@ describe('ItemList', () => {
     await fireEvent.input(screen.getByTestId('search-input'), { target: { value: 'nothing like this' } });
     await settle();
     expect(screen.getByTestId('item-list-empty').textContent).toContain('nothing like this');
+  });
+  it('marks an SSH key with a key icon and says what it is', async () => {
+    const fake = installFake();
+    fake.items = [summary(1, { type: 'ssh-key', subtitle: '', url: null, hasPassword: false, hasTotp: false }), summary(2)];
+    render(ItemList, { results: new SearchResults('live'), onopen: vi.fn() });
+    await settle();
+    const [key, login] = rows();
+    expect(key?.querySelector('.icon.type-ssh-key svg')).toBeTruthy();
+    expect(key?.querySelector('.icon')?.getAttribute('title')).toBe('SSH key');
+    expect(key?.querySelector('.subtitle')?.textContent).toBe('SSH key');
+    expect(login?.querySelector('.icon svg')).toBeNull();
   });
 });

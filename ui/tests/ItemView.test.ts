@@ -1,5 +1,6 @@
 import { fireEvent, render, screen } from '@testing-library/svelte';
 import { afterEach, describe, expect, it, vi } from 'vitest';
+import type { ItemDetails } from '../src/api';
 import ItemView from '../src/components/ItemView.svelte';
 import { details, hexId, installFake, settle } from './fakeTauri';
 
@@ -121,5 +122,86 @@ describe('ItemView', () => {
     await settle();
     expect(fake.callsTo('totp_code')).toHaveLength(2);
     expect(screen.getByTestId('totp-code').dataset['code']).toBe('118274');
+  });
+});
+
+describe('ItemView: SSH keys', () => {
+  const PUBLIC = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIGxvbmcgYmFzZTY0IHRleHQgdGhhdCB3cmFwcw me@laptop';
+
+  function sshKey(over: Partial<ItemDetails> = {}): ItemDetails {
+    return details(4, {
+      type: 'ssh-key',
+      title: 'GitHub key',
+      username: '',
+      urls: [],
+      hasPassword: false,
+      hasNotes: false,
+      otp: null,
+      attachments: [],
+      fields: [
+        { name: 'Private key', protected: true, value: null },
+        { name: 'Public key', protected: false, value: PUBLIC },
+        { name: 'Fingerprint', protected: false, value: 'SHA256:abcDEF123' },
+        { name: 'Comment', protected: false, value: 'me@laptop' },
+      ],
+      sshAgent: true,
+      agentApproval: 'once-per-unlock',
+      ...over,
+    });
+  }
+
+  it('shows the public key and fingerprint once, and the agent setting in words', async () => {
+    const fake = installFake();
+    fake.handle('get_item', () => sshKey());
+    render(ItemView, props());
+    await settle();
+    expect(screen.getByTestId('item-view').textContent).toContain('SSH key');
+    expect(screen.getByTestId('ssh-public-key').textContent).toBe(PUBLIC);
+    expect(screen.getByTestId('ssh-public-key').classList.contains('mono')).toBe(true);
+    expect(screen.getByTestId('ssh-fingerprint').textContent).toBe('SHA256:abcDEF123');
+    const badge = screen.getByTestId('item-ssh-agent');
+    expect(badge.dataset['on']).toBe('true');
+    expect(badge.textContent?.trim()).toBe('In the SSH agent');
+    expect(screen.getByTestId('item-view').textContent).toContain('Asks once per unlock');
+    // Not again in the generic field list; the private key and comment are there.
+    expect(screen.getAllByTestId('copy-field').map((b) => b.dataset['field'])).toEqual(['Private key', 'Comment']);
+    expect(document.body.textContent?.split(PUBLIC)).toHaveLength(2);
+    expect(screen.queryByTestId('item-never-for-agents')).toBeNull();
+  });
+
+  it('copies the public key through Rust and reveals the private key only on request', async () => {
+    const fake = installFake();
+    fake.handle('get_item', () => sshKey());
+    render(ItemView, props());
+    await settle();
+    await fireEvent.click(screen.getByTestId('copy-ssh-public-key'));
+    await settle();
+    expect(fake.callsTo('copy_field')).toEqual([{ id: hexId(4), field: { kind: 'custom', name: 'Public key' } }]);
+    expect(fake.commandNames).not.toContain('reveal_field');
+    await fireEvent.click(screen.getByTestId('reveal-field'));
+    await settle();
+    expect(fake.callsTo('reveal_field')).toEqual([{ id: hexId(4), field: { kind: 'custom', name: 'Private key' } }]);
+    expect(screen.getByTestId('revealed-field').dataset['field']).toBe('Private key');
+  });
+
+  it('says when a key is not in the agent, and when an item is never given to AI agents', async () => {
+    const fake = installFake();
+    fake.handle('get_item', () => sshKey({ sshAgent: false, agentApproval: 'never', neverForAgents: true }));
+    render(ItemView, props());
+    await settle();
+    const badge = screen.getByTestId('item-ssh-agent');
+    expect(badge.dataset['on']).toBe('false');
+    expect(badge.textContent?.trim()).toBe('Not in the SSH agent');
+    expect(screen.getByTestId('item-never-for-agents').textContent).toBe('Never given to AI agents');
+  });
+
+  it('shows no SSH rows for other types, but the AI badge for any', async () => {
+    const fake = installFake();
+    fake.handle('get_item', ({ id }) => details(parseInt(id, 16), { neverForAgents: true }));
+    render(ItemView, props());
+    await settle();
+    expect(screen.queryByTestId('ssh-public-key')).toBeNull();
+    expect(screen.queryByTestId('item-ssh-agent')).toBeNull();
+    expect(screen.getByTestId('item-never-for-agents')).toBeTruthy();
   });
 });

@@ -24,6 +24,9 @@ async function renderMain(itemCount = 50) {
       favourite: false,
       expiresAt: null,
       neverAutofill: false,
+      neverForAgents: false,
+      sshAgent: false,
+      agentApproval: 'every',
     },
   }));
   fake.handle('new_item_template', ({ type }) => ({
@@ -40,6 +43,9 @@ async function renderMain(itemCount = 50) {
     favourite: false,
     expiresAt: null,
     neverAutofill: false,
+    neverForAgents: false,
+    sshAgent: type === 'ssh-key',
+    agentApproval: 'every',
   }));
   const onlocked = vi.fn();
   render(MainScreen, { onlocked });

@@ -6,7 +6,7 @@ import HealthScreen from '../src/components/HealthScreen.svelte';
 import HistoryView from '../src/components/HistoryView.svelte';
 import SettingsScreen from '../src/components/SettingsScreen.svelte';
 import TrashScreen from '../src/components/TrashScreen.svelte';
-import type { BrowserStatus } from '../src/api';
+import type { AgentStatus, BrowserStatus } from '../src/api';
 import { details, DEFAULT_SETTINGS, hexId, installFake, settle, summary } from './fakeTauri';
 
 describe('HealthScreen', () => {
@@ -195,7 +195,23 @@ describe('SettingsScreen', () => {
     fake.handle('remove_slot', () => null);
     fake.handle('browser_status', () => browserStatus(false));
     fake.handle('browser_sites', () => []);
+    fake.handle('agent_status', () => agentStatus(true));
     return fake;
+  }
+
+  function agentStatus(enabled: boolean, over: Partial<AgentStatus> = {}): AgentStatus {
+    return {
+      enabled,
+      listening: enabled,
+      error: null,
+      socketPath: '/run/user/1000/tessera/ssh-agent.sock',
+      reachable: enabled,
+      keys: enabled ? 2 : null,
+      exportLine: 'export SSH_AUTH_SOCK="/run/user/1000/tessera/ssh-agent.sock"',
+      identityAgentLine: 'IdentityAgent "/run/user/1000/tessera/ssh-agent.sock"',
+      environmentUsesTessera: true,
+      ...over,
+    };
   }
 
   function browserStatus(enabled: boolean, over: Partial<BrowserStatus> = {}): BrowserStatus {
@@ -413,5 +429,110 @@ describe('SettingsScreen', () => {
       { ...DEFAULT_SETTINGS, browserAllowHttp: true },
       { ...DEFAULT_SETTINGS, browserAllowHttp: true, browserSaveFolder: 'Web/Saved' },
     ]);
+  });
+  it('shows the SSH agent next to the browsers, with what Rust reports', async () => {
+    settingsFake();
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    const section = screen.getByTestId('settings-ssh-agent');
+    expect(section.previousElementSibling?.getAttribute('data-testid')).toBe('settings-browsers');
+    expect(screen.getByTestId<HTMLInputElement>('ssh-agent-toggle').checked).toBe(true);
+    expect(screen.getByTestId('ssh-agent-socket').textContent).toBe('/run/user/1000/tessera/ssh-agent.sock');
+    expect(screen.getByTestId('ssh-agent-listening').dataset['listening']).toBe('true');
+    expect(screen.getByTestId('ssh-agent-reachable').dataset['reachable']).toBe('true');
+    expect(screen.getByTestId('ssh-agent-reachable').textContent?.trim()).toBe('The agent answers');
+    expect(screen.getByTestId('ssh-agent-keys').textContent).toBe('2 keys');
+    expect(screen.getByTestId('ssh-agent-export-line').tagName).toBe('CODE');
+    expect(screen.getByTestId('ssh-agent-export-line').textContent).toBe('export SSH_AUTH_SOCK="/run/user/1000/tessera/ssh-agent.sock"');
+    expect(screen.getByTestId('ssh-agent-identity-line').textContent).toBe('IdentityAgent "/run/user/1000/tessera/ssh-agent.sock"');
+    expect(screen.queryByTestId('ssh-agent-environment-hint')).toBeNull();
+    expect(screen.queryByTestId('ssh-agent-error')).toBeNull();
+  });
+
+  it('says "Locked" and "Not reachable" while locked, and hints when the session uses another agent', async () => {
+    const fake = settingsFake();
+    fake.handle('agent_status', () => agentStatus(true, { listening: false, reachable: false, keys: null, environmentUsesTessera: false }));
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    expect(screen.getByTestId('ssh-agent-keys').textContent).toBe('Locked');
+    expect(screen.getByTestId('ssh-agent-listening').dataset['listening']).toBe('false');
+    expect(screen.getByTestId('ssh-agent-reachable').dataset['reachable']).toBe('false');
+    expect(screen.getByTestId('ssh-agent-reachable').textContent?.trim()).toBe('Not reachable');
+    expect(screen.getByTestId('ssh-agent-environment-hint').textContent).toContain('SSH_AUTH_SOCK');
+  });
+
+  it('turns the agent off with the whole settings object and asks Rust again', async () => {
+    const fake = settingsFake();
+    let enabled = true;
+    fake.handle('update_settings', ({ settings }) => {
+      enabled = settings.sshAgent;
+      return settings;
+    });
+    fake.handle('agent_status', () => agentStatus(enabled));
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    const calls = fake.callsTo('agent_status').length;
+    await fireEvent.click(screen.getByTestId('ssh-agent-toggle'));
+    await settle();
+    expect(fake.callsTo('update_settings').at(-1)?.settings).toEqual({ ...DEFAULT_SETTINGS, sshAgent: false });
+    expect(fake.callsTo('agent_status').length).toBeGreaterThan(calls);
+    expect(screen.getByTestId('ssh-agent-listening').dataset['listening']).toBe('false');
+    expect(screen.getByTestId('ssh-agent-listening').textContent?.trim()).toBe('Off');
+  });
+
+  it('shows why the agent could not be switched, and puts the switch back', async () => {
+    const fake = settingsFake();
+    fake.fail('update_settings', 'io', 'Cannot open the SSH agent socket: address in use');
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    const toggle = screen.getByTestId<HTMLInputElement>('ssh-agent-toggle');
+    await fireEvent.click(toggle);
+    await settle();
+    expect(screen.getByTestId('ssh-agent-error').textContent).toBe('Cannot open the SSH agent socket: address in use');
+    expect(toggle.checked).toBe(true);
+  });
+
+  it('shows the socket error Rust reports', async () => {
+    const fake = settingsFake();
+    fake.handle('agent_status', () => agentStatus(true, { listening: false, error: 'Another program holds the socket.' }));
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    expect(screen.getByTestId('ssh-agent-error').textContent).toBe('Another program holds the socket.');
+  });
+
+  it('copies the two set-up lines as plain text', async () => {
+    const fake = settingsFake();
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    await fireEvent.click(screen.getByTestId('ssh-agent-copy-export'));
+    await fireEvent.click(screen.getByTestId('ssh-agent-copy-identity'));
+    await settle();
+    expect(fake.callsTo('copy_text')).toEqual([
+      { text: 'export SSH_AUTH_SOCK="/run/user/1000/tessera/ssh-agent.sock"' },
+      { text: 'IdentityAgent "/run/user/1000/tessera/ssh-agent.sock"' },
+    ]);
+    expect(fake.commandNames).not.toContain('copy_field');
+  });
+
+  it('asks Rust again when the vault locks or unlocks and after a signing question', async () => {
+    const fake = settingsFake();
+    let keys: number | null = 2;
+    fake.handle('agent_status', () => agentStatus(true, { keys, listening: keys !== null }));
+    render(SettingsScreen, { onimported: vi.fn() });
+    await settle();
+    const calls = () => fake.callsTo('agent_status').length;
+    const first = calls();
+    keys = null;
+    fake.emit('vault-locked', { reason: 'user' });
+    await settle();
+    expect(calls()).toBe(first + 1);
+    expect(screen.getByTestId('ssh-agent-keys').textContent).toBe('Locked');
+    keys = 3;
+    fake.emit('vault-unlocked', {});
+    await settle();
+    expect(screen.getByTestId('ssh-agent-keys').textContent).toBe('3 keys');
+    fake.emit('agent-prompt-closed', { id: 1 });
+    await settle();
+    expect(calls()).toBe(first + 3);
   });
 });

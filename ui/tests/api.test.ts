@@ -20,6 +20,9 @@ describe('api', () => {
       favourite: false,
       expiresAt: null,
       neverAutofill: false,
+      neverForAgents: false,
+      sshAgent: false,
+      agentApproval: 'every',
     }).catch(() => undefined);
     await api.changeMasterPassword('old', 'new').catch(() => undefined);
     expect(fake.calls[0]).toEqual({ cmd: 'search_items', args: { query: 'mail', scope: 'live', offset: 100, limit: 50 } });
@@ -37,6 +40,26 @@ describe('api', () => {
     expect(fake.calls).toEqual([
       { cmd: 'browser_forget_site', args: { itemId: 'ab'.repeat(16), host: 'mail.example.org' } },
       { cmd: 'browser_answer', args: { id: 4, answer: null } },
+    ]);
+  });
+
+  it('sends the SSH and agent commands their camelCase arguments', async () => {
+    const fake = installFake();
+    const key = { privateKey: 'p', publicKey: 'ssh-ed25519 AAAA', fingerprint: 'SHA256:x', comment: '' };
+    fake.handle('ssh_generate_key', () => key);
+    fake.handle('ssh_import_key', () => key);
+    fake.handle('agent_answer', () => true);
+    await api.sshGenerateKey('ecdsa-p256', 'me@host');
+    await api.sshImportKey('-----BEGIN…', null);
+    await api.agentPrompts();
+    await api.agentAnswer(7, 'session');
+    await api.agentAnswer(8, null);
+    expect(fake.calls).toEqual([
+      { cmd: 'ssh_generate_key', args: { kind: 'ecdsa-p256', comment: 'me@host' } },
+      { cmd: 'ssh_import_key', args: { content: '-----BEGIN…', passphrase: null } },
+      { cmd: 'agent_prompts', args: {} },
+      { cmd: 'agent_answer', args: { id: 7, decision: 'session' } },
+      { cmd: 'agent_answer', args: { id: 8, decision: null } },
     ]);
   });
 

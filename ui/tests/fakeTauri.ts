@@ -72,6 +72,9 @@ export function details(n: number, over: Partial<ItemDetails> = {}): ItemDetails
     deletedAt: null,
     revision: 3,
     neverAutofill: false,
+    neverForAgents: false,
+    sshAgent: false,
+    agentApproval: 'every',
     ...over,
   };
 }
@@ -86,6 +89,7 @@ export const DEFAULT_SETTINGS: Settings = {
   browserIntegration: false,
   browserAllowHttp: false,
   browserSaveFolder: 'Browser',
+  sshAgent: true,
 };
 
 export class FakeTauri implements Transport {
@@ -139,6 +143,7 @@ export class FakeTauri implements Transport {
     this.handle('show_main_window', () => null);
     this.handle('user_active', () => null);
     this.handle('browser_prompts', () => []);
+    this.handle('agent_prompts', () => []);
   }
 
   /** Sets (or replaces) the answer to one command. */

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { fromDateInput, formatBytes, toDateInput } from '../src/lib/format';
+import { agentFieldName, draftFieldValue, withSshKey } from '../src/lib/itemTypes';
 import { quickAction } from '../src/lib/quickKeys';
 import { codeGroups, matchesLastGroup } from '../src/lib/recoveryCode';
 import { acceleratorFromEvent, matchShortcut, SHORTCUTS } from '../src/lib/shortcuts';
@@ -133,5 +134,42 @@ describe('small helpers', () => {
     expect(at).not.toBeNull();
     expect(toDateInput(at)).toBe('2027-03-04');
     expect(fromDateInput('')).toBeNull();
+  });
+});
+
+describe('SSH keys in a draft', () => {
+  const KEY = { privateKey: 'PRIV', publicKey: 'ssh-ed25519 AAAA c', fingerprint: 'SHA256:f', comment: 'c' };
+
+  it('fills the four key fields in order where the first of them was, keeping the other fields in place', () => {
+    const fields = [
+      { name: 'Server', value: 'git.example', protected: false },
+      { name: 'Comment', value: 'old', protected: false },
+      { name: 'Fingerprint', value: 'old', protected: true },
+      { name: 'Private key', value: 'old', protected: false },
+      { name: 'Port', value: '22', protected: false },
+    ];
+    expect(withSshKey(fields, KEY)).toEqual([
+      { name: 'Server', value: 'git.example', protected: false },
+      { name: 'Private key', value: 'PRIV', protected: true },
+      { name: 'Public key', value: 'ssh-ed25519 AAAA c', protected: false },
+      { name: 'Fingerprint', value: 'SHA256:f', protected: true },
+      { name: 'Comment', value: 'c', protected: false },
+      { name: 'Port', value: '22', protected: false },
+    ]);
+    // The draft's own array is not changed.
+    expect(fields[3]?.value).toBe('old');
+  });
+
+  it('puts the key fields first when the draft has none', () => {
+    const fields = [{ name: 'Server', value: 'git.example', protected: false }];
+    expect(withSshKey(fields, KEY).map((f) => f.name)).toEqual(['Private key', 'Public key', 'Fingerprint', 'Comment', 'Server']);
+    expect(withSshKey([], KEY)).toHaveLength(4);
+  });
+
+  it('reads a field by name, and names what an AI agent asks for', () => {
+    expect(draftFieldValue([{ name: 'Comment', value: 'me@laptop', protected: false }], 'Comment')).toBe('me@laptop');
+    expect(draftFieldValue([], 'Comment')).toBe('');
+    expect(agentFieldName('totp')).toBe('One-time code');
+    expect(agentFieldName('API token')).toBe('API token');
   });
 });

@@ -47,6 +47,13 @@ impl Process {
         Process { pid, exe, command: command_line(pid), start_time, parent }
     }
 
+    /// The process that started process `pid` (for `tessera mcp`: the AI
+    /// tool that runs it), if it can be read.
+    pub fn parent_of(pid: i32) -> Option<Process> {
+        let (ppid, _) = stat(pid)?;
+        (ppid > 1).then(|| Process::of(ppid))
+    }
+
     /// One line for a dialog or a log: `ssh -T git@github.com (pid 4242),
     /// started by git push (pid 4200)`.
     pub fn describe(&self) -> String {

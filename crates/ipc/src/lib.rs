@@ -5,9 +5,11 @@
 //! (`ssh-agent.sock`), AI agents' MCP server asking the app (`agents.sock`);
 //! and the length-prefixed JSON [`frame`]s they speak.
 //!
-//! Sockets live in `$XDG_RUNTIME_DIR/tessera/` (or `/tmp/tessera-UID/`
-//! where there is no runtime directory), a directory of mode 0700 owned by
-//! the user; each socket is mode 0600, bound under a temporary name and
+//! Sockets live in `$XDG_RUNTIME_DIR/tessera/`; a process started without
+//! that variable (MCP clients start servers with a minimal environment)
+//! finds the same place at `/run/user/UID/tessera/`, the directory logind
+//! makes for the variable; with neither, `/tmp/tessera-UID/`. It is a
+//! directory of mode 0700 owned by the user; each socket is mode 0600, bound under a temporary name and
 //! renamed into place so it is never reachable with looser permissions.
 //! Each side checks the other's user id with `SO_PEERCRED` and hangs up on
 //! anyone else: a process of another user reaches nothing, even if
@@ -23,12 +25,18 @@ use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
 use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::{Path, PathBuf};
 
-/// Tessera's directory for sockets: `$XDG_RUNTIME_DIR/tessera`, else
-/// `/tmp/tessera-UID`.
+/// Tessera's directory for sockets: `$XDG_RUNTIME_DIR/tessera`; without
+/// the variable, `/run/user/UID/tessera` when that runtime directory exists
+/// and is the user's; else `/tmp/tessera-UID`.
 pub fn runtime_dir() -> PathBuf {
-    match std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
-        Some(dir) => PathBuf::from(dir).join("tessera"),
-        None => std::env::temp_dir().join(format!("tessera-{}", rustix::process::geteuid().as_raw())),
+    let uid = rustix::process::geteuid().as_raw();
+    if let Some(dir) = std::env::var_os("XDG_RUNTIME_DIR").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("tessera");
+    }
+    let logind = PathBuf::from(format!("/run/user/{uid}"));
+    match std::fs::metadata(&logind) {
+        Ok(m) if m.is_dir() && m.uid() == uid && m.mode() & 0o077 == 0 => logind.join("tessera"),
+        _ => std::env::temp_dir().join(format!("tessera-{uid}")),
     }
 }
 

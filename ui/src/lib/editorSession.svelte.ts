@@ -1,7 +1,8 @@
 // The item being edited. It is the one place outside a revealed field where
-// the UI holds secrets (password, protected fields, notes, TOTP URI), so it
-// is dropped — not just hidden — whenever the editor closes: on save, on
-// cancel, on lock, and when the component goes away.
+// the UI holds secrets (password, protected fields, notes, TOTP URI, an SSH
+// private key just generated or imported), so it is dropped — not just
+// hidden — whenever the editor closes: on save, on cancel, on lock, and when
+// the component goes away.
 
 import { api, type AttachmentInfo, type ItemDetails, type ItemDraft, type ItemId, type ItemType } from '../api';
 
@@ -37,10 +38,11 @@ export class EditorSession {
   /** Switches a new, untouched item to another type's template. */
   async changeNewType(type: ItemType): Promise<void> {
     if (this.id !== null || this.draft === null) return;
-    const { title, tags, folder, favourite } = this.draft;
+    // What every type has keeps its value; the rest comes from the new template.
+    const { title, tags, folder, favourite, neverForAgents } = this.draft;
     const template = await api.newItemTemplate(type);
     if (this.draft === null || this.id !== null) return;
-    this.draft = { ...template, title, tags, folder, favourite };
+    this.draft = { ...template, title, tags, folder, favourite, neverForAgents };
   }
 
   touch(): void {
