@@ -484,3 +484,52 @@ fn keepass_file_with_a_key_file_opens_with_it() {
     assert_eq!(item["username"], "keyuser");
     assert_eq!(item["password"], "entry-secret");
 }
+
+/// An SSH key kept KeeAgent's way in a KeePassXC file becomes a key the
+/// agent serves, and goes back out the same way: KeePassXC reads the
+/// exported attachments, and the key in them is the same key.
+#[test]
+fn keeagent_ssh_keys_come_in_as_ssh_keys_and_go_out_as_keeagent_attachments() {
+    let v = TestVault::new();
+    let summary = import(&v, &data("peers/keeagent.kdbx"), &[]);
+    assert_eq!(summary["imported"], 2, "{summary}");
+    let key = v.json(&["show", "Deploy key"]);
+    assert_eq!(key["type"], "ssh-key", "{key}");
+    assert_eq!(key["ssh_agent"], true);
+    assert_eq!(key["attachments"], serde_json::json!([]), "the key file and its settings became the item's fields");
+    let expected = std::fs::read_to_string(data("peers/keeagent-id_ed25519.pub")).unwrap();
+    let public = v.run_fast(&["ssh", "public", "Deploy key"]);
+    assert!(public.status.success(), "{}", stderr(&public));
+    let body = |line: &str| line.split_whitespace().take(2).collect::<Vec<_>>().join(" ");
+    assert_eq!(body(&String::from_utf8_lossy(&public.stdout)), body(&expected));
+    assert_eq!(v.json(&["show", "Plain login"])["type"], "login");
+
+    let out = v.dir.path().join("keeagent-export.kdbx");
+    let exported = export(&v, &out, "keepass", "export-pass");
+    assert!(exported.status.success(), "{}", stderr(&exported));
+    let shown =
+        keepassxc_cli(&["show", "-q", "--show-attachments", out.to_str().unwrap(), "SSH/Deploy key"], "export-pass");
+    let shown = String::from_utf8_lossy(&shown.stdout).into_owned();
+    assert!(shown.contains("KeeAgent.settings") && shown.contains("id_ed25519"), "{shown}");
+    let file = v.dir.path().join("exported_id");
+    let saved = keepassxc_cli(
+        &["attachment-export", "-q", out.to_str().unwrap(), "SSH/Deploy key", "id_ed25519", file.to_str().unwrap()],
+        "export-pass",
+    );
+    assert!(saved.status.success(), "{}", stderr(&saved));
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(&file, std::fs::Permissions::from_mode(0o600)).unwrap();
+    let derived = Command::new("ssh-keygen").arg("-y").arg("-f").arg(&file).output().unwrap();
+    assert!(derived.status.success(), "ssh-keygen -y: {}", stderr(&derived));
+    assert_eq!(body(&String::from_utf8_lossy(&derived.stdout)), body(&expected));
+    let settings = keepassxc_cli(
+        &["attachment-export", "-q", "--stdout", out.to_str().unwrap(), "SSH/Deploy key", "KeeAgent.settings"],
+        "export-pass",
+    );
+    let text: String =
+        char::decode_utf16(settings.stdout[2..].chunks_exact(2).map(|c| u16::from_le_bytes([c[0], c[1]])))
+            .map(|c| c.unwrap_or('?'))
+            .collect();
+    assert!(text.contains("<AttachmentName>id_ed25519</AttachmentName>"), "{text}");
+    assert!(text.contains("<AllowUseOfSshKey>true</AllowUseOfSshKey>"), "{text}");
+}

@@ -22,11 +22,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::thread::JoinHandle;
 
-use sha2::{Sha256, Sha512};
-use signature::{SignatureEncoding, Signer};
+use signature::Signer;
 use ssh_agent_lib::proto::{Identity, Request, Response, SignRequest};
 use ssh_encoding::{Decode, Encode};
-use ssh_key::private::KeypairData;
+use ssh_key::private::{EcdsaKeypair, KeypairData};
 use ssh_key::{Algorithm, HashAlg, PrivateKey, PublicKey, Signature};
 use tessera_core::{AgentApproval, ItemId};
 
@@ -227,33 +226,52 @@ impl<B: AgentBackend> Agent<B> {
 pub fn sign_with(key: &PrivateKey, data: &[u8], flags: u32) -> Result<Signature, Refused> {
     match key.key_data() {
         KeypairData::Rsa(keypair) => {
-            let rsa = rsa_private_key(keypair)?;
-            let (hash, bytes) = if flags & RSA_SHA2_512 != 0 {
-                let signer = rsa::pkcs1v15::SigningKey::<Sha512>::new(rsa);
-                (HashAlg::Sha512, signer.try_sign(data).map_err(|_| Refused::Unsupported)?.to_vec())
+            let (alg, hash) = if flags & RSA_SHA2_512 != 0 {
+                (&ring::signature::RSA_PKCS1_SHA512, HashAlg::Sha512)
             } else if flags & RSA_SHA2_256 != 0 {
-                let signer = rsa::pkcs1v15::SigningKey::<Sha256>::new(rsa);
-                (HashAlg::Sha256, signer.try_sign(data).map_err(|_| Refused::Unsupported)?.to_vec())
+                (&ring::signature::RSA_PKCS1_SHA256, HashAlg::Sha256)
             } else {
                 return Err(Refused::Unsupported);
             };
+            let pair = ring_rsa_key(keypair)?;
+            let mut bytes = vec![0u8; pair.public().modulus_len()];
+            pair.sign(alg, &ring::rand::SystemRandom::new(), data, &mut bytes).map_err(|_| Refused::Unsupported)?;
             Signature::new(Algorithm::Rsa { hash: Some(hash) }, bytes).map_err(|_| Refused::Unsupported)
+        }
+        KeypairData::Ecdsa(EcdsaKeypair::NistP256 { public, private }) => {
+            let rng = ring::rand::SystemRandom::new();
+            let pair = ring::signature::EcdsaKeyPair::from_private_key_and_public_key(
+                &ring::signature::ECDSA_P256_SHA256_FIXED_SIGNING,
+                private.as_slice(),
+                public.as_bytes(),
+                &rng,
+            )
+            .map_err(|_| Refused::Unsupported)?;
+            let fixed = pair.sign(&rng, data).map_err(|_| Refused::Unsupported)?;
+            let signature = p256::ecdsa::Signature::from_slice(fixed.as_ref()).map_err(|_| Refused::Unsupported)?;
+            Signature::try_from(signature).map_err(|_| Refused::Unsupported)
         }
         _ => key.try_sign(data).map_err(|_| Refused::Unsupported),
     }
 }
 
-/// The `rsa` crate's key from ssh-key's, built from its components here:
-/// ssh-key 0.6.7's own conversion passes the first prime twice and fails.
-fn rsa_private_key(k: &ssh_key::private::RsaKeypair) -> Result<rsa::RsaPrivateKey, Refused> {
+/// ring's key from ssh-key's: the `rsa` crate completes the CRT values
+/// (built from the components here: ssh-key 0.6.7's own conversion passes
+/// the first prime twice and fails) and writes PKCS#1 DER, which ring
+/// reads. ring signs in constant time about twice as fast as the `rsa`
+/// crate, as fast as OpenSSH's agent (OpenSSL).
+fn ring_rsa_key(k: &ssh_key::private::RsaKeypair) -> Result<ring::signature::RsaKeyPair, Refused> {
+    use rsa::pkcs1::EncodeRsaPrivateKey;
     let big = |m: &ssh_key::Mpint| m.as_positive_bytes().map(rsa::BigUint::from_bytes_be).ok_or(Refused::Unsupported);
-    rsa::RsaPrivateKey::from_components(
+    let key = rsa::RsaPrivateKey::from_components(
         big(&k.public.n)?,
         big(&k.public.e)?,
         big(&k.private.d)?,
         vec![big(&k.private.p)?, big(&k.private.q)?],
     )
-    .map_err(|_| Refused::Unsupported)
+    .map_err(|_| Refused::Unsupported)?;
+    let der = key.to_pkcs1_der().map_err(|_| Refused::Unsupported)?;
+    ring::signature::RsaKeyPair::from_der(der.as_bytes()).map_err(|_| Refused::Unsupported)
 }
 
 // --- the socket ---------------------------------------------------------------------

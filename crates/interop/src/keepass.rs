@@ -11,6 +11,7 @@
 //! | other string fields, protected or not | custom fields, protected alike |
 //! | tags, creation / modification / expiry times | tags, created / updated / expires |
 //! | binary attachments | attachments |
+//! | a KeeAgent SSH key (key file attachment + `KeeAgent.settings`) | an `ssh-key` item ([`crate::keeagent`]) |
 //! | history entries (oldest first) | item history |
 //! | entries under the recycle bin | items in the trash |
 //!
@@ -367,6 +368,7 @@ fn version_of(entry: &EntryRef<'_>, folder: &str) -> Result<NewVersion, String> 
             .push(NewAttachment { name: name.to_owned(), content: Zeroizing::new(attachment.data.get().clone()) });
     }
     attachments.sort_by(|a, b| a.name.cmp(&b.name));
+    crate::keeagent::import(&mut item, &mut attachments);
 
     // Checked here so a bad entry is skipped, not the whole import failed.
     item.normalize().map_err(|e| e.to_string())?;
@@ -466,6 +468,13 @@ pub fn export(vault: &Vault, password: &SourceKey) -> Result<Zeroizing<Vec<u8>>,
         }
         for (name, content) in attachments {
             entry.add_attachment(name, Value::protected(content.to_vec()));
+        }
+        if let Some(files) = crate::keeagent::export(item) {
+            // The key travels as KeeAgent's attachment, not also as a field.
+            entry.fields.remove(tessera_core::item::SSH_PRIVATE_KEY);
+            for (name, content) in files {
+                entry.add_attachment(name, Value::protected(content.to_vec()));
+            }
         }
     }
 

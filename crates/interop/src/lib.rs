@@ -33,6 +33,7 @@ pub mod aegis;
 pub mod backup;
 pub mod bitwarden;
 pub mod csv;
+pub mod keeagent;
 pub mod keepass;
 pub mod otpauth;
 
