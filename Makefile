@@ -71,7 +71,7 @@ test:
 bench:
 	scripts/setup.sh bench
 	$(MAKE) --no-print-directory ui
-	$(CARGO) build --release --locked -p tessera-bench -p tessera-cli -p tessera-server -p tessera-desktop -p tessera-browser
+	$(CARGO) build --release --locked -p tessera-bench -p tessera-cli -p tessera-server -p tessera-desktop -p tessera-browser -p tessera-piv-sim
 	"$(CARGO_TARGET_DIR)/release/tessera-bench" $(BENCH_ARGS)
 
 soak:

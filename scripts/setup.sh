@@ -25,7 +25,8 @@ case "$what" in
   bench) packages+=("${desktop[@]}" xvfb xdotool xclip
                    argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
                    dbus gnome-keyring libsecret-tools swtpm swtpm-tools pcscd vsmartcard-vpcd # the factors' services
-                   postgresql) ;;                      # the sync server's load run on PostgreSQL
+                   postgresql                          # the sync server's load run on PostgreSQL
+                   openssh-client) ;;                  # OpenSSH's ssh-agent, next to Tessera's
   *) echo "usage: $0 run|cli|test|bench" >&2; exit 2 ;;
 esac
 

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tessera-bench [--items N] [--runs R] [--skip-keepassxc]
-//!               [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser]
+//!               [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent]
 //!               [--devices N] [--load-seconds S] [--rate REQ_PER_S]
 //! ```
 //!
@@ -32,10 +32,14 @@
 //! 9. Browser integration: `get-logins` through the host and the release
 //!    app at N items, the host's memory, the app's memory with it on and
 //!    off (`browser.rs`).
+//! 10. SSH agent signature latency per key type next to OpenSSH's
+//!    `ssh-agent` holding the same key, and `tessera run`'s overhead with
+//!    one reference (`agent.rs`).
 //!
 //! Wall time and peak RSS of child processes come from GNU time
 //! (`/usr/bin/time -f "%e %M"`), so ours and the peers' are measured alike.
 
+mod agent;
 mod browser;
 mod desktop;
 mod sync;
@@ -53,7 +57,7 @@ struct Options {
     items: usize,
     runs: usize,
     keepassxc: bool,
-    /// Run only this figure: argon2, open, search, passwd, import, unlock, sync, load, desktop or browser.
+    /// Run only this figure: argon2, open, search, passwd, import, unlock, sync, load, desktop, browser or agent.
     only: Option<String>,
     load: sync::LoadOptions,
 }
@@ -95,7 +99,7 @@ fn main() {
             other => {
                 eprintln!(
                     "unknown argument {other}; usage: tessera-bench [--items N] [--runs R] [--skip-keepassxc] \
-                     [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser] [--devices N] [--load-seconds S] [--rate R]"
+                     [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent] [--devices N] [--load-seconds S] [--rate R]"
                 );
                 std::process::exit(2);
             }
@@ -115,7 +119,10 @@ fn main() {
     if options.wants("load") {
         sync::load(&options.load);
     }
-    if matches!(options.only.as_deref(), Some("sync" | "load")) {
+    if options.wants("agent") {
+        agent::figures();
+    }
+    if matches!(options.only.as_deref(), Some("sync" | "load" | "agent")) {
         return;
     }
     let (vault, code_file) = big_vault(&work, options.items);
