@@ -33,8 +33,8 @@
 //!    app at N items, the host's memory, the app's memory with it on and
 //!    off (`browser.rs`).
 //! 10. SSH agent signature latency per key type next to OpenSSH's
-//!    `ssh-agent` holding the same key, and `tessera run`'s overhead with
-//!    one reference (`agent.rs`).
+//!     `ssh-agent` holding the same key, and `tessera run`'s overhead with
+//!     one reference (`agent.rs`).
 //!
 //! Wall time and peak RSS of child processes come from GNU time
 //! (`/usr/bin/time -f "%e %M"`), so ours and the peers' are measured alike.
