@@ -55,9 +55,18 @@ impl Process {
     }
 
     /// One line for a dialog or a log: `ssh -T git@github.com (pid 4242),
-    /// started by git push (pid 4200)`.
+    /// started by git push (pid 4200)`. The executable's path is added when
+    /// the command line does not start with it (`ssh` run from `PATH`:
+    /// `… (pid 4242, /usr/bin/ssh)`), since a process can name itself
+    /// anything in its command line but not its executable.
     pub fn describe(&self) -> String {
-        let mut out = format!("{} (pid {})", if self.command.is_empty() { &self.exe } else { &self.command }, self.pid);
+        let mut out = if self.command.is_empty() {
+            format!("{} (pid {})", self.exe, self.pid)
+        } else if self.command.split(' ').next() == Some(self.exe.as_str()) || self.exe == "?" {
+            format!("{} (pid {})", self.command, self.pid)
+        } else {
+            format!("{} (pid {}, {})", self.command, self.pid, self.exe)
+        };
         if let Some((pid, command)) = &self.parent {
             out.push_str(&format!(", started by {command} (pid {pid})"));
         }
@@ -105,7 +114,21 @@ mod tests {
         let me = Process::of(std::process::id() as i32);
         assert!(me.exe.contains("tessera_agent") || me.exe.contains("deps"), "{}", me.exe);
         assert!(me.start_time > 0);
-        assert!(me.describe().contains(&format!("(pid {})", std::process::id())));
+        assert!(me.describe().contains(&format!("(pid {}", std::process::id())));
+    }
+
+    #[test]
+    fn the_executable_is_named_when_the_command_line_does_not_start_with_it() {
+        let p = |command: &str| Process {
+            pid: 7,
+            exe: "/usr/bin/ssh".into(),
+            command: command.into(),
+            start_time: 1,
+            parent: Some((6, "git push".into())),
+        };
+        assert_eq!(p("ssh -T host").describe(), "ssh -T host (pid 7, /usr/bin/ssh), started by git push (pid 6)");
+        assert_eq!(p("/usr/bin/ssh -T host").describe(), "/usr/bin/ssh -T host (pid 7), started by git push (pid 6)");
+        assert_eq!(p("").describe(), "/usr/bin/ssh (pid 7), started by git push (pid 6)");
     }
 
     #[test]
