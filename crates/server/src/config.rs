@@ -45,9 +45,42 @@ pub struct Args {
     #[arg(long, env = "TESSERA_SERVER_AUTH_RATE", default_value_t = 60)]
     pub auth_rate_per_minute: u32,
 
-    /// Largest request body in bytes
-    #[arg(long, env = "TESSERA_SERVER_MAX_BODY", default_value_t = 32 * 1024 * 1024)]
-    pub max_body_bytes: usize,
+    /// Largest request body (bytes, or with a unit: 512KiB, 32MiB, 1GiB)
+    #[arg(long = "max-body", alias = "max-body-bytes", env = "TESSERA_SERVER_MAX_BODY", value_name = "SIZE",
+          default_value = "96MiB", value_parser = parse_size)]
+    pub max_body: u64,
+
+    /// Largest sealed item (an item with its attachments, as the server
+    /// receives it); keep --max-body at least 4/3 of it plus a little, as
+    /// items travel in base64
+    #[arg(long = "max-record", alias = "max-attachment", env = "TESSERA_SERVER_MAX_RECORD", value_name = "SIZE",
+          default_value = "64MiB", value_parser = parse_size)]
+    pub max_record: u64,
+
+    /// Most live items per account
+    #[arg(long, env = "TESSERA_SERVER_QUOTA_ITEMS", value_name = "N", default_value_t = 100_000)]
+    pub quota_items: u64,
+
+    /// Most bytes of sealed items per account (earlier revisions not counted)
+    #[arg(long, env = "TESSERA_SERVER_QUOTA_BYTES", value_name = "SIZE", default_value = "1GiB",
+          value_parser = parse_size)]
+    pub quota_bytes: u64,
+
+    /// Seconds a request may take, from its first byte to the end of its
+    /// answer; a slower one is cut off (408)
+    #[arg(long, env = "TESSERA_SERVER_REQUEST_TIMEOUT", value_name = "SECS", default_value_t = 30,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub request_timeout: u64,
+
+    /// Seconds an idle keep-alive connection stays open
+    #[arg(long, env = "TESSERA_SERVER_IDLE_TIMEOUT", value_name = "SECS", default_value_t = 60,
+          value_parser = clap::value_parser!(u64).range(1..))]
+    pub idle_timeout: u64,
+
+    /// Days the event log keeps each client address; older ones are erased
+    /// (at start, then hourly). 0: addresses are not recorded at all
+    #[arg(long, env = "TESSERA_SERVER_KEEP_ADDRESSES_DAYS", value_name = "DAYS", default_value_t = 30)]
+    pub keep_addresses_days: u32,
 
     /// Database connections in the pool
     #[arg(long, env = "TESSERA_SERVER_DB_CONNECTIONS", default_value_t = 8)]
@@ -91,6 +124,23 @@ impl Args {
             None => Ok(self.data_dir()?.join("pepper")),
         }
     }
+}
+
+/// A size in bytes: a number, optionally with a binary unit (`KiB`,
+/// `MiB`, `GiB`; `K`, `M`, `G` mean the same).
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (digits, unit) = t.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| format!("{text:?} is not a size (e.g. 1048576, 512KiB, 64MiB, 1GiB)"))?;
+    let shift = match unit.trim().to_ascii_lowercase().as_str() {
+        "" | "b" => 0,
+        "k" | "kib" => 10,
+        "m" | "mib" => 20,
+        "g" | "gib" => 30,
+        _ => return Err(format!("{text:?}: the unit must be KiB, MiB or GiB")),
+    };
+    n.checked_mul(1 << shift).ok_or_else(|| format!("{text:?} is too large"))
 }
 
 /// Length of the pepper in bytes.

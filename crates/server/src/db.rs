@@ -9,12 +9,15 @@ use std::time::Duration;
 use anyhow::Context;
 use sqlx::any::{AnyPoolOptions, install_default_drivers};
 use sqlx::{AnyPool, Executor, Row};
-use tessera_sync::wire::{AccountEvent, Change, Changes, IndexEntry, PushRequest, StaleItem, VaultIndex};
+use tessera_sync::wire::{AccountEvent, Change, Changes, IndexEntry, Limit, PushRequest, StaleItem, VaultIndex};
 
 /// How many earlier revisions of each item the server keeps.
 pub const KEPT_REVISIONS: i64 = 5;
 
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../migrations/0001_initial.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../migrations/0001_initial.sql")),
+    (2, include_str!("../migrations/0002_usage_and_retention.sql")),
+];
 
 /// A storage failure (the database is away or refused a query).
 #[derive(Debug, thiserror::Error)]
@@ -79,6 +82,23 @@ pub enum PushRefused {
     ManifestStale,
     /// The account is gone.
     NoAccount,
+    /// The batch would take the account past a quota.
+    OverQuota(Limit),
+}
+
+/// Per-account quotas a push is checked against.
+#[derive(Clone, Copy, Debug)]
+pub struct Quotas {
+    /// Live (not deleted) items.
+    pub items: u64,
+    /// Bytes of sealed items, as [`sealed_len`] counts them.
+    pub bytes: u64,
+}
+
+/// The size a stored blob counts for: its base64 length / 4 * 3, the
+/// formula migration 0002 uses too.
+pub fn sealed_len(blob: &str) -> i64 {
+    blob.len() as i64 / 4 * 3
 }
 
 fn now_ms() -> i64 {
@@ -471,6 +491,20 @@ impl Db {
         Ok(())
     }
 
+    /// Erases the client address of every event older than `before` (Unix
+    /// seconds); returns how many were erased. The column is `NOT NULL`
+    /// (SQLite cannot drop that without rebuilding the table), so an
+    /// erased address is the empty string.
+    pub async fn forget_addresses(&self, before: i64) -> Result<u64> {
+        let _turn = self.write_turn().await;
+        let n = sqlx::query("UPDATE account_events SET address = '' WHERE at < $1 AND address <> ''")
+            .bind(before)
+            .execute(&self.pool)
+            .await?
+            .rows_affected();
+        Ok(n)
+    }
+
     /// The latest 500 events, newest first.
     pub async fn events(&self, account: &str) -> Result<Vec<AccountEvent>> {
         let rows = sqlx::query(
@@ -553,39 +587,64 @@ impl Db {
         Ok(Changes { changes, next, more })
     }
 
-    /// Applies a push in one transaction, or refuses it whole.
-    pub async fn push(&self, account: &str, push: &PushRequest) -> Result<std::result::Result<u64, PushRefused>> {
+    /// Applies a push in one transaction, or refuses it whole. A push that
+    /// would take the account past a quota is refused unless it shrinks
+    /// that measure (deleting must work for an account already over a
+    /// quota lowered since).
+    pub async fn push(
+        &self,
+        account: &str,
+        push: &PushRequest,
+        quotas: Quotas,
+    ) -> Result<std::result::Result<u64, PushRefused>> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         // A write first: takes SQLite's write lock and PostgreSQL's row lock.
-        let Some(head) = sqlx::query("UPDATE accounts SET seq = seq WHERE id = $1 RETURNING manifest_version, seq")
-            .bind(account)
-            .fetch_optional(&mut *tx)
-            .await?
+        let Some(head) = sqlx::query(
+            "UPDATE accounts SET seq = seq WHERE id = $1 RETURNING manifest_version, seq, live_items, stored_bytes",
+        )
+        .bind(account)
+        .fetch_optional(&mut *tx)
+        .await?
         else {
             return Ok(Err(PushRefused::NoAccount));
         };
         let manifest_version = head.try_get::<i64, _>(0)? as u64;
         let mut seq = head.try_get::<i64, _>(1)?;
+        let (items_before, bytes_before) = (head.try_get::<i64, _>(2)?, head.try_get::<i64, _>(3)?);
         if manifest_version != push.base_manifest_version {
             return Ok(Err(PushRefused::ManifestStale));
         }
         let mut stale = Vec::new();
+        let (mut items_after, mut bytes_after) = (items_before, bytes_before);
         for item in &push.items {
-            let current = sqlx::query("SELECT revision FROM items WHERE account_id = $1 AND item_id = $2")
-                .bind(account)
-                .bind(&item.id)
-                .fetch_optional(&mut *tx)
-                .await?
-                .map(|r| r.try_get::<i64, _>(0))
-                .transpose()?
-                .unwrap_or(0) as u64;
-            if current != item.base_revision {
-                stale.push(StaleItem { id: item.id.clone(), revision: current });
+            let current = sqlx::query(
+                "SELECT revision, deleted, CAST(LENGTH(blob) AS BIGINT) FROM items WHERE account_id = $1 AND item_id = $2",
+            )
+            .bind(account)
+            .bind(&item.id)
+            .fetch_optional(&mut *tx)
+            .await?;
+            let (revision, was_live, old_bytes) = match current {
+                Some(r) => {
+                    (r.try_get::<i64, _>(0)? as u64, r.try_get::<i64, _>(1)? == 0, r.try_get::<i64, _>(2)? / 4 * 3)
+                }
+                None => (0, false, 0),
+            };
+            if revision != item.base_revision {
+                stale.push(StaleItem { id: item.id.clone(), revision });
             }
+            items_after += i64::from(!item.deleted) - i64::from(was_live);
+            bytes_after += sealed_len(&item.blob) - old_bytes;
         }
         if !stale.is_empty() {
             return Ok(Err(PushRefused::Stale(stale)));
+        }
+        if items_after > items_before && items_after as u64 > quotas.items {
+            return Ok(Err(PushRefused::OverQuota(Limit::new("items", quotas.items))));
+        }
+        if bytes_after > bytes_before && bytes_after as u64 > quotas.bytes {
+            return Ok(Err(PushRefused::OverQuota(Limit::new("bytes", quotas.bytes))));
         }
         for item in &push.items {
             seq += 1;
@@ -636,13 +695,18 @@ impl Db {
                     .await?;
             }
         }
-        sqlx::query("UPDATE accounts SET manifest = $1, manifest_version = $2, seq = $3 WHERE id = $4")
-            .bind(&push.manifest)
-            .bind(push.manifest_version as i64)
-            .bind(seq)
-            .bind(account)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE accounts SET manifest = $1, manifest_version = $2, seq = $3, live_items = $4, stored_bytes = $5
+             WHERE id = $6",
+        )
+        .bind(&push.manifest)
+        .bind(push.manifest_version as i64)
+        .bind(seq)
+        .bind(items_after)
+        .bind(bytes_after)
+        .bind(account)
+        .execute(&mut *tx)
+        .await?;
         tx.commit().await?;
         Ok(Ok(seq as u64))
     }

@@ -3,7 +3,7 @@
 use axum::Json;
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use tessera_sync::wire::{ErrorBody, StaleItem};
+use tessera_sync::wire::{ErrorBody, Limit, StaleItem};
 
 use crate::db::DbError;
 
@@ -15,11 +15,20 @@ pub enum ApiError {
     InvalidCredentials,
     TotpRequired,
     NotFound,
+    MethodNotAllowed,
     Exists,
     Stale(Vec<StaleItem>),
     ManifestStale,
     RateLimited(u64),
+    /// A body or a sealed item over its cap (413; see `limits`).
+    TooLarge(Limit),
+    /// A push that would take the account over a quota (413; see `limits`).
+    QuotaExceeded(Limit),
+    /// The request took longer than `--request-timeout` seconds.
+    Timeout(u64),
     Unavailable,
+    /// A handler panicked: a bug, answered like any error.
+    Internal,
 }
 
 impl From<DbError> for ApiError {
@@ -32,6 +41,7 @@ impl From<DbError> for ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let mut limit = None;
         let (status, code, message, retry_after, stale) = match self {
             ApiError::BadRequest(m) => (StatusCode::BAD_REQUEST, "bad_request", m, None, vec![]),
             ApiError::Unauthorized => {
@@ -52,6 +62,13 @@ impl IntoResponse for ApiError {
                 vec![],
             ),
             ApiError::NotFound => (StatusCode::NOT_FOUND, "not_found", "no such resource".into(), None, vec![]),
+            ApiError::MethodNotAllowed => (
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method_not_allowed",
+                "this route does not take that method".into(),
+                None,
+                vec![],
+            ),
             ApiError::Exists => {
                 (StatusCode::CONFLICT, "exists", "an account with that email exists".into(), None, vec![])
             }
@@ -72,6 +89,36 @@ impl IntoResponse for ApiError {
                 Some(secs),
                 vec![],
             ),
+            ApiError::TooLarge(l) => {
+                let message = match l.name.as_str() {
+                    "record" => format!("a sealed item is larger than this server accepts ({} bytes)", l.max),
+                    _ => format!("the request body is larger than this server accepts ({} bytes)", l.max),
+                };
+                limit = Some(Box::new(l));
+                (StatusCode::PAYLOAD_TOO_LARGE, "too_large", message, None, vec![])
+            }
+            ApiError::QuotaExceeded(l) => {
+                let message = match l.name.as_str() {
+                    "items" => format!("the account would hold more than its quota of {} items", l.max),
+                    _ => format!("the account would store more than its quota of {} bytes", l.max),
+                };
+                limit = Some(Box::new(l));
+                (StatusCode::PAYLOAD_TOO_LARGE, "quota_exceeded", message, None, vec![])
+            }
+            ApiError::Timeout(secs) => (
+                StatusCode::REQUEST_TIMEOUT,
+                "timeout",
+                format!("the request was not completed within {secs} s"),
+                None,
+                vec![],
+            ),
+            ApiError::Internal => (
+                StatusCode::INTERNAL_SERVER_ERROR,
+                "internal",
+                "the server failed on this request; try again".into(),
+                None,
+                vec![],
+            ),
             ApiError::Unavailable => (
                 StatusCode::SERVICE_UNAVAILABLE,
                 "unavailable",
@@ -81,7 +128,7 @@ impl IntoResponse for ApiError {
             ),
         };
         let mut response =
-            (status, Json(ErrorBody { error: code.into(), message, retry_after, stale })).into_response();
+            (status, Json(ErrorBody { error: code.into(), message, retry_after, stale, limit })).into_response();
         if let Some(secs) = retry_after
             && let Ok(v) = secs.to_string().parse()
         {

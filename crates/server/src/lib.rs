@@ -13,6 +13,12 @@
 //! are short-lived and signed; refresh tokens rotate, and a reused one
 //! revokes its device.
 //!
+//! What the server keeps about its clients is bounded too: client
+//! addresses in the event log are erased after `--keep-addresses-days`
+//! ([`retention`]); each account has quotas, each request a size cap and a
+//! deadline ([`limits`]), each connection idle and slow-head deadlines
+//! ([`connection`]).
+//!
 //! Storage is SQLite by default or PostgreSQL (`--database postgres://…`),
 //! through one set of migrations and queries ([`db`]). Instances keep no
 //! state of their own but per-address rate-limit buckets, so any number can
@@ -22,15 +28,19 @@
 
 pub mod api;
 pub mod config;
+pub mod connection;
 pub mod db;
 pub mod error;
 pub mod hashing;
+pub mod limits;
 pub mod metrics;
 pub mod rate_limit;
+pub mod retention;
 pub mod secrets;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use anyhow::Context;
 use tracing_subscriber::EnvFilter;
@@ -59,41 +69,66 @@ async fn serve(args: Args) -> anyhow::Result<()> {
     let pepper_path = args.pepper_path()?;
     let pepper = config::load_or_create_pepper(&pepper_path)?;
     let db = db::Db::connect(&url, args.db_connections).await?;
+    let request_timeout = Duration::from_secs(args.request_timeout);
+    let limits = limits::Limits {
+        max_body: args.max_body,
+        max_record: args.max_record,
+        quota_items: args.quota_items,
+        quota_bytes: args.quota_bytes,
+        request_timeout,
+    };
+    if args.max_body < args.max_record / 3 * 4 + limits::SMALL_BODY {
+        tracing::warn!(
+            max_body = args.max_body,
+            max_record = args.max_record,
+            "--max-body is below 4/3 of --max-record: items near the record limit cannot be pushed"
+        );
+    }
+    // The first erasure runs before the server answers anyone.
+    retention::forget_old_addresses(&db, args.keep_addresses_days).await;
+    tokio::spawn(retention::hourly(db.clone(), args.keep_addresses_days));
     let state = Arc::new(AppState {
         db,
         keys: secrets::ServerKeys::new(pepper),
         limiter: rate_limit::AddressLimiter::new(args.auth_rate_per_minute),
         metrics: metrics::Metrics::default(),
         hashing: hashing::HashPool::new(std::thread::available_parallelism().map_or(2, |n| n.get())),
+        limits,
+        record_addresses: args.keep_addresses_days > 0,
     });
-    let app = api::router(state, args.max_body_bytes).into_make_service_with_connect_info::<SocketAddr>();
+    let app = api::router(state).into_make_service_with_connect_info::<SocketAddr>();
     let listener =
         std::net::TcpListener::bind(args.listen).with_context(|| format!("cannot listen on {}", args.listen))?;
     listener.set_nonblocking(true)?;
     let local = listener.local_addr()?;
     let scheme = if args.tls_cert.is_some() { "https" } else { "http" };
     tracing::info!(address = %local, database = %db::redact_url(&url), tls = args.tls_cert.is_some(), "listening");
-    // One machine-readable line on stdout, for scripts and tests that ask
-    // for port 0.
-    println!("listening on {scheme}://{local}");
 
+    let guard = connection::GuardAcceptor {
+        deadlines: connection::Deadlines { request: request_timeout, idle: Duration::from_secs(args.idle_timeout) },
+    };
+    let handle = axum_server::Handle::new();
+    let stopper = handle.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        stopper.graceful_shutdown(Some(Duration::from_secs(10)));
+    });
+    let server = axum_server::from_tcp(listener).handle(handle);
     match (&args.tls_cert, &args.tls_key) {
         (Some(cert), Some(key)) => {
             let _ = rustls::crypto::ring::default_provider().install_default();
             let tls = axum_server::tls_rustls::RustlsConfig::from_pem_file(cert, key)
                 .await
                 .context("cannot load the TLS certificate and key")?;
-            let handle = axum_server::Handle::new();
-            let stopper = handle.clone();
-            tokio::spawn(async move {
-                shutdown_signal().await;
-                stopper.graceful_shutdown(Some(std::time::Duration::from_secs(10)));
-            });
-            axum_server::from_tcp_rustls(listener, tls).handle(handle).serve(app).await?;
+            // One machine-readable line on stdout, for scripts and tests
+            // that ask for port 0.
+            println!("listening on {scheme}://{local}");
+            let acceptor = axum_server::tls_rustls::RustlsAcceptor::new(tls).acceptor(guard);
+            server.acceptor(acceptor).serve(app).await?;
         }
         _ => {
-            let listener = tokio::net::TcpListener::from_std(listener)?;
-            axum::serve(listener, app).with_graceful_shutdown(shutdown_signal()).await?;
+            println!("listening on {scheme}://{local}");
+            server.acceptor(guard).serve(app).await?;
         }
     }
     tracing::info!("stopped");

@@ -306,7 +306,8 @@ wire! {
     /// needs to act on it.
     pub struct ErrorBody {
         /// Stable code: `bad_request`, `unauthorized`, `invalid_credentials`,
-        /// `totp_required`, `not_found`, `exists`, `stale`, `too_large`,
+        /// `totp_required`, `not_found`, `method_not_allowed`, `exists`,
+        /// `stale`, `timeout`, `too_large`, `quota_exceeded`,
         /// `rate_limited`, `unavailable`, `internal`.
         pub error: String,
         /// One line for people.
@@ -317,6 +318,28 @@ wire! {
         /// For `stale`: the current revision of each stale item.
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         pub stale: Vec<StaleItem>,
+        /// For `too_large` and `quota_exceeded`: the limit in the way
+        /// (boxed: every error result carries this struct).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub limit: Option<Box<Limit>>,
+    }
+}
+
+wire! {
+    /// A server limit a request ran into (HTTP 413).
+    pub struct Limit {
+        /// `body` (one request), `record` (one sealed item), `items` (live
+        /// items per account) or `bytes` (sealed bytes per account).
+        pub name: String,
+        /// Its value: a count for `items`, bytes for the others.
+        pub max: u64,
+    }
+}
+
+impl Limit {
+    /// The limit `name` at `max`.
+    pub fn new(name: &str, max: u64) -> Limit {
+        Limit { name: name.into(), max }
     }
 }
 

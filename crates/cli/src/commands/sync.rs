@@ -30,6 +30,7 @@ impl From<SyncError> for Failure {
             SyncError::Unreachable { .. }
             | SyncError::RateLimited(_)
             | SyncError::Rejected(_)
+            | SyncError::OverLimit(_)
             | SyncError::Local(_) => Exit::Other,
         };
         Failure::new(exit, e)

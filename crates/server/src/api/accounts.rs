@@ -2,14 +2,14 @@
 //! delete, the event log and the account's TOTP second factor.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::StatusCode;
 use tessera_sync::wire::{
     AccountEvent, DeleteAccountRequest, DeviceInfo, ErrorBody, KdfSpec, LoginRequest, PreloginRequest,
     PreloginResponse, RecoveryCodes, RefreshRequest, RegisterRequest, Session, TotpCode, TotpEnrollment, from_b64,
 };
 
-use super::{Authed, Body, ClientAddr, Shared, now};
+use super::{Authed, Body, ClientAddr, PathParam, Shared, now};
 use crate::db::{NewAccount, Refresh};
 use crate::error::ApiError;
 use crate::rate_limit::locked_until;
@@ -121,7 +121,7 @@ pub async fn register(
         return Err(ApiError::Exists);
     }
     let session = new_session(&state, &id, &req.device_name).await?;
-    state.db.log_event(&id, "registered", &req.device_name, &addr.0.to_string()).await?;
+    state.db.log_event(&id, "registered", &req.device_name, &state.event_address(&addr)).await?;
     Ok(Json(session))
 }
 
@@ -150,7 +150,7 @@ pub async fn login(
         let (keys, stored) = (state.clone(), account.auth_hash.clone());
         hashing(&state, move |m| keys.keys.verify_auth(&auth, &stored, m)).await?
     };
-    let address = addr.0.to_string();
+    let address = state.event_address(&addr);
     let second_ok = if !ok || !account.totp_enabled {
         ok
     } else {
@@ -206,7 +206,7 @@ pub async fn refresh(
         })),
         Refresh::Reused { account, device } => {
             let name = state.db.device_name(&device).await?;
-            state.db.log_event(&account, "refresh_reuse", &name, &addr.0.to_string()).await?;
+            state.db.log_event(&account, "refresh_reuse", &name, &state.event_address(&addr)).await?;
             Err(ApiError::Unauthorized)
         }
         Refresh::Invalid => Err(ApiError::Unauthorized),
@@ -219,7 +219,7 @@ pub async fn refresh(
 pub async fn logout(State(state): State<Shared>, addr: ClientAddr, who: Authed) -> Result<StatusCode, ApiError> {
     state.db.revoke_device(&who.device).await?;
     let name = state.db.device_name(&who.device).await?;
-    state.db.log_event(&who.account, "logout", &name, &addr.0.to_string()).await?;
+    state.db.log_event(&who.account, "logout", &name, &state.event_address(&addr)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -275,13 +275,13 @@ pub async fn revoke_device(
     State(state): State<Shared>,
     addr: ClientAddr,
     who: Authed,
-    Path(id): Path<String>,
+    PathParam(id): PathParam<String>,
 ) -> Result<StatusCode, ApiError> {
     if !state.db.revoke_device_of(&who.account, &id).await? {
         return Err(ApiError::NotFound);
     }
     let name = state.db.device_name(&who.device).await?;
-    state.db.log_event(&who.account, "device_revoked", &name, &addr.0.to_string()).await?;
+    state.db.log_event(&who.account, "device_revoked", &name, &state.event_address(&addr)).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -332,7 +332,7 @@ pub async fn totp_verify(
     state.db.replace_recovery_codes(&who.account, &hashes).await?;
     state.db.set_totp(&who.account, Some(secret), true).await?;
     let name = state.db.device_name(&who.device).await?;
-    state.db.log_event(&who.account, "2fa_enabled", &name, &addr.0.to_string()).await?;
+    state.db.log_event(&who.account, "2fa_enabled", &name, &state.event_address(&addr)).await?;
     Ok(Json(RecoveryCodes { codes }))
 }
 
@@ -356,6 +356,6 @@ pub async fn totp_disable(
     state.db.set_totp(&who.account, None, false).await?;
     state.db.replace_recovery_codes(&who.account, &[]).await?;
     let name = state.db.device_name(&who.device).await?;
-    state.db.log_event(&who.account, "2fa_disabled", &name, &addr.0.to_string()).await?;
+    state.db.log_event(&who.account, "2fa_disabled", &name, &state.event_address(&addr)).await?;
     Ok(StatusCode::NO_CONTENT)
 }

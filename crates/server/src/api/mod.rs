@@ -10,7 +10,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use axum::extract::rejection::JsonRejection;
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, MatchedPath, Request, State};
+use axum::extract::{ConnectInfo, DefaultBodyLimit, FromRequest, FromRequestParts, MatchedPath, Request, State};
 use axum::http::request::Parts;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::middleware::Next;
@@ -21,6 +21,7 @@ use utoipa::OpenApi;
 
 use crate::db::Db;
 use crate::error::ApiError;
+use crate::limits::{BodyCap, Limit, Limits};
 use crate::metrics::Metrics;
 use crate::rate_limit::AddressLimiter;
 use crate::secrets::{ServerKeys, random_id};
@@ -33,6 +34,18 @@ pub struct AppState {
     pub metrics: Metrics,
     /// Argon2, on its own threads.
     pub hashing: crate::hashing::HashPool,
+    /// Body caps, quotas and the request deadline.
+    pub limits: Limits,
+    /// Whether the event log records client addresses at all
+    /// (`--keep-addresses-days 0` says no).
+    pub record_addresses: bool,
+}
+
+impl AppState {
+    /// The address to write in the event log: the client's, or nothing.
+    pub fn event_address(&self, addr: &ClientAddr) -> String {
+        if self.record_addresses { addr.0.to_string() } else { String::new() }
+    }
 }
 
 pub type Shared = Arc<AppState>;
@@ -43,7 +56,8 @@ pub fn now() -> i64 {
 }
 
 /// The router with every route and layer.
-pub fn router(state: Shared, max_body: usize) -> Router {
+pub fn router(state: Shared) -> Router {
+    let limits = state.limits;
     let api = Router::new()
         .route("/accounts/prelogin", post(accounts::prelogin))
         .route("/accounts/register", post(accounts::register))
@@ -62,13 +76,24 @@ pub fn router(state: Shared, max_body: usize) -> Router {
         .route("/vault/changes", get(vault::changes))
         .route("/vault/push", post(vault::push))
         .route("/openapi.json", get(openapi));
+    // Layers run outside in: observe (logs and metrics see every answer,
+    // a caught panic's included), catch panics, then the body caps and
+    // deadline. axum's own 2 MB default body limit is off: `guard_request`
+    // sets the caps.
     Router::new()
         .nest(tessera_sync::wire::API_PREFIX, api)
         .route("/health", get(health))
         .route("/metrics", get(metrics))
         .fallback(|| async { ApiError::NotFound })
+        .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
+        .layer(DefaultBodyLimit::disable())
+        .layer(axum::middleware::from_fn_with_state(limits, crate::limits::guard_request))
+        .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
+            // The panic's own message went to stderr through the hook; it
+            // may quote a value, so it is not sent to the client.
+            ApiError::Internal.into_response()
+        }))
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(max_body))
         .with_state(state)
 }
 
@@ -148,11 +173,45 @@ impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequest<S> for Body<T> 
     type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let cap = req.extensions().get::<BodyCap>().map_or(0, |c| c.0);
         match Json::<T>::from_request(req, state).await {
             Ok(Json(v)) => Ok(Body(v)),
-            Err(JsonRejection::BytesRejection(_)) => Err(ApiError::BadRequest("the request body is too large".into())),
+            Err(e @ JsonRejection::BytesRejection(_)) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+                Err(ApiError::TooLarge(Limit::new("body", cap)))
+            }
+            Err(JsonRejection::BytesRejection(_)) => {
+                Err(ApiError::BadRequest("the request body could not be read".into()))
+            }
             Err(e) => Err(ApiError::BadRequest(e.body_text())),
         }
+    }
+}
+
+/// A query string whose rejection is our error shape.
+pub struct Params<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned> FromRequestParts<S> for Params<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Query::<T>::from_request_parts(parts, state)
+            .await
+            .map(|q| Params(q.0))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
+    }
+}
+
+/// A path parameter whose rejection is our error shape.
+pub struct PathParam<T>(pub T);
+
+impl<S: Send + Sync, T: serde::de::DeserializeOwned + Send> FromRequestParts<S> for PathParam<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
+        axum::extract::Path::<T>::from_request_parts(parts, state)
+            .await
+            .map(|p| PathParam(p.0))
+            .map_err(|e| ApiError::BadRequest(e.body_text()))
     }
 }
 

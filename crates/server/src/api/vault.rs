@@ -5,16 +5,17 @@
 use std::collections::HashSet;
 
 use axum::Json;
-use axum::extract::{Query, State};
+use axum::extract::State;
 use serde::Deserialize;
 use tessera_sync::wire::{
     Changes, ErrorBody, MAX_PAGE, MAX_PUSH_ITEMS, PushRequest, PushResponse, VaultIndex, VaultInfo, from_b64,
     is_item_id,
 };
 
-use super::{Authed, Body, Shared};
-use crate::db::PushRefused;
+use super::{Authed, Body, Params, Shared};
+use crate::db::{PushRefused, Quotas};
 use crate::error::ApiError;
+use crate::limits::Limit;
 
 /// What a new device needs to join: the wrapped Vault Key, salt and KDF.
 #[utoipa::path(get, path = "/api/v1/vault", security(("bearer" = [])),
@@ -51,16 +52,19 @@ pub struct Since {
 pub async fn changes(
     State(state): State<Shared>,
     who: Authed,
-    Query(q): Query<Since>,
+    Params(q): Params<Since>,
 ) -> Result<Json<Changes>, ApiError> {
     let limit = q.limit.unwrap_or(MAX_PAGE).clamp(1, MAX_PAGE);
     Ok(Json(state.db.changes(&who.account, q.since, limit).await?))
 }
 
 /// A batch of changes in one transaction. A stale base revision (or a
-/// manifest another device replaced) refuses the whole batch with 409.
+/// manifest another device replaced) refuses the whole batch with 409; a
+/// sealed item over `--max-record`, or a batch that would take the account
+/// past a quota, with 413.
 #[utoipa::path(post, path = "/api/v1/vault/push", request_body = PushRequest, security(("bearer" = [])),
-    responses((status = 200, body = PushResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody)))]
+    responses((status = 200, body = PushResponse), (status = 400, body = ErrorBody), (status = 409, body = ErrorBody),
+        (status = 413, body = ErrorBody)))]
 pub async fn push(
     State(state): State<Shared>,
     who: Authed,
@@ -69,7 +73,7 @@ pub async fn push(
     if req.items.len() > MAX_PUSH_ITEMS {
         return Err(ApiError::BadRequest(format!("at most {MAX_PUSH_ITEMS} items per push")));
     }
-    if req.manifest_version != req.base_manifest_version + 1 {
+    if req.base_manifest_version.checked_add(1) != Some(req.manifest_version) {
         return Err(ApiError::BadRequest("manifest_version must be base_manifest_version + 1".into()));
     }
     if from_b64(&req.manifest).is_none_or(|m| m.len() > 1024) {
@@ -80,12 +84,17 @@ pub async fn push(
         if !is_item_id(&item.id) || !seen.insert(item.id.as_str()) {
             return Err(ApiError::BadRequest(format!("bad or repeated item id {:?}", item.id)));
         }
-        if from_b64(&item.blob).is_none() {
+        let Some(sealed) = from_b64(&item.blob) else {
             return Err(ApiError::BadRequest(format!("item {}: blob is not base64", item.id)));
+        };
+        if sealed.len() as u64 > state.limits.max_record {
+            return Err(ApiError::TooLarge(Limit::new("record", state.limits.max_record)));
         }
     }
-    match state.db.push(&who.account, &req).await? {
+    let quotas = Quotas { items: state.limits.quota_items, bytes: state.limits.quota_bytes };
+    match state.db.push(&who.account, &req, quotas).await? {
         Ok(seq) => Ok(Json(PushResponse { seq })),
+        Err(PushRefused::OverQuota(limit)) => Err(ApiError::QuotaExceeded(limit)),
         Err(PushRefused::Stale(items)) => Err(ApiError::Stale(items)),
         Err(PushRefused::ManifestStale) => Err(ApiError::ManifestStale),
         Err(PushRefused::NoAccount) => Err(ApiError::Unauthorized),

@@ -118,6 +118,10 @@ pub enum SyncError {
     /// The server refused a request.
     #[error("the server refused: {0}")]
     Rejected(String),
+    /// The server refused data over one of its limits (HTTP 413): the
+    /// message names the limit; local changes stay queued.
+    #[error("the server refused the sync (HTTP 413): {0}; local changes stay queued for the next sync")]
+    OverLimit(String),
     /// Other devices kept pushing while this one tried.
     #[error("the account kept changing during {MAX_ROUNDS} sync rounds; try again")]
     Busy,
@@ -140,9 +144,42 @@ impl SyncError {
                 "unauthorized" => SyncError::Rejected("the session is no longer valid".into()),
                 "not_found" => SyncError::Rejected("no such device on this account".into()),
                 "stale" => SyncError::Busy,
+                "too_large" | "quota_exceeded" | "http_413" => SyncError::OverLimit(over_limit(body.limit.as_deref())),
                 _ => SyncError::Rejected(body.message),
             },
         }
+    }
+}
+
+/// Names the limit a 413 ran into, in the user's terms; built here from
+/// the limit's name and value, not from the server's text.
+fn over_limit(limit: Option<&crate::wire::Limit>) -> String {
+    let fix = "ask the server's operator to raise it";
+    match limit {
+        Some(l) if l.name == "items" => {
+            format!("the account is at its quota of {} items on this server; delete items or {fix}", l.max)
+        }
+        Some(l) if l.name == "bytes" => format!(
+            "the account is at its storage quota of {} on this server; delete items or attachments, or {fix}",
+            size(l.max)
+        ),
+        Some(l) if l.name == "record" => format!(
+            "an item with its attachments is larger than this server accepts ({} per item); \
+             remove or shrink attachments, or {fix}",
+            size(l.max)
+        ),
+        Some(l) => format!("a request was larger than this server accepts ({}); {fix}", size(l.max)),
+        None => format!("a request was larger than the server, or a proxy in front of it, accepts; {fix}"),
+    }
+}
+
+/// A byte count for people: `64 MiB`, `1 GiB`, `2000 bytes`.
+fn size(bytes: u64) -> String {
+    match bytes {
+        b if b >= 1 << 30 && b % (1 << 30) == 0 => format!("{} GiB", b >> 30),
+        b if b >= 1 << 20 && b % (1 << 20) == 0 => format!("{} MiB", b >> 20),
+        b if b >= 1 << 10 && b % (1 << 10) == 0 => format!("{} KiB", b >> 10),
+        b => format!("{b} bytes"),
     }
 }
 

@@ -231,3 +231,4 @@ fn without_url(e: &reqwest::Error) -> String {
     }
     msg
 }
+        limit: None,
