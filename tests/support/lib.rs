@@ -10,6 +10,7 @@ use std::process::{Command, Output, Stdio};
 use tempfile::TempDir;
 
 pub mod app;
+pub mod hung;
 pub mod mcp;
 pub mod server;
 pub mod ssh;

@@ -138,12 +138,16 @@ impl Session {
             UnlockWith::Keyring => self.unlock_with_keyring(locked),
             UnlockWith::Yubikey => {
                 let pin = self.pin("YubiKey PIN: ", false)?;
-                Ok(self.unlock_with_factor(locked, &tessera_unlock::YubiKeyFactor::new(None, &pin, false))??)
+                let again = self.open()?;
+                let result = self.unlock_with_factor(locked, &tessera_unlock::YubiKeyFactor::new(None, &pin, false))?;
+                self.or_password_after_timeout(again, result)
             }
             UnlockWith::Tpm => {
                 let pin = self.pin("TPM PIN: ", false)?;
                 let tcti = self.tpm_tcti.clone();
-                Ok(self.unlock_with_factor(locked, &tessera_unlock::TpmFactor::new(tcti.as_deref(), &pin))??)
+                let again = self.open()?;
+                let result = self.unlock_with_factor(locked, &tessera_unlock::TpmFactor::new(tcti.as_deref(), &pin))?;
+                self.or_password_after_timeout(again, result)
             }
         }
     }
@@ -201,9 +205,9 @@ impl Session {
     }
 
     /// The OS keyring alone, or with the password for a `password+keyring`
-    /// slot. When the keyring cannot be used (missing, locked, no keyring
-    /// slot) this says why and falls back to the master password, if one
-    /// can be had without guessing where from.
+    /// slot. When the keyring cannot be used (missing, locked, not
+    /// answering, no keyring slot) this says why and falls back to the
+    /// master password, if one can be had without guessing where from.
     fn unlock_with_keyring(&mut self, locked: LockedVault) -> CliResult<Vault> {
         use tessera_unlock::{KeyringFactor, UnlockError};
         // Keep the file open for the fallback.
@@ -217,15 +221,49 @@ impl Session {
                     }
                     other => other.to_string(),
                 };
-                if self.password_file.is_none() && !self.password_stdin && !std::io::stdin().is_terminal() {
-                    return Err(Failure::new(crate::exit::Exit::WrongKey, reason));
-                }
-                eprintln!("tessera: {reason}; using the master password instead");
-                let password = self.master_password("Master password: ", false)?;
-                Ok(tessera_unlock::unlock(again, &Credential::Password(&password))?)
+                self.password_instead(again, reason)
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// A TPM or YubiKey unlock's result; when the device's service did not
+    /// answer within its bound, the master password instead (the device
+    /// itself refusing, say a wrong or blocked PIN, is reported as is).
+    fn or_password_after_timeout(
+        &mut self,
+        again: LockedVault,
+        result: Result<Vault, tessera_unlock::UnlockError>,
+    ) -> CliResult<Vault> {
+        match result {
+            Ok(vault) => Ok(vault),
+            Err(e) if e.is_service_timeout() => self.password_instead(again, e.to_string()),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Unlocks `again` with the master password after a factor failed for
+    /// `reason`: the one already given (a composite slot), else from the
+    /// file, standard input or the terminal. With none of those, or no
+    /// password slot, the failure says what to do (exit 3).
+    fn password_instead(&mut self, again: LockedVault, reason: String) -> CliResult<Vault> {
+        use tessera_unlock::PasswordFactor;
+        if !again.slots().iter().any(|s| s.kind == PasswordFactor::KIND) {
+            return Err(Failure::new(crate::exit::Exit::WrongKey, reason));
+        }
+        let can_ask = self.password_file.is_some() || self.password_stdin || std::io::stdin().is_terminal();
+        if self.last_password.is_none() && !can_ask {
+            return Err(Failure::new(
+                crate::exit::Exit::WrongKey,
+                format!("{reason}; unlock with your master password instead (--unlock password)"),
+            ));
+        }
+        eprintln!("tessera: {reason}; using the master password instead");
+        let password = match &self.last_password {
+            Some(bytes) => password_from(bytes, "the master password")?,
+            None => self.master_password("Master password: ", false)?,
+        };
+        Ok(tessera_unlock::unlock(again, &Credential::Password(&password))?)
     }
 
     fn recovery_code(&self) -> CliResult<RecoveryCode> {

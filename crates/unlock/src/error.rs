@@ -74,3 +74,13 @@ pub enum UnlockError {
     #[error(transparent)]
     Operation(#[from] tessera_core::VaultError),
 }
+
+impl UnlockError {
+    /// Whether a factor's service (Secret Service, TPM, PC/SC) did not
+    /// answer within its bounded wait ([`crate::deadline`]). Callers answer
+    /// this by offering the master password instead: the service may come
+    /// back, but the user should not wait for it.
+    pub fn is_service_timeout(&self) -> bool {
+        matches!(self, UnlockError::FactorUnavailable { reason, .. } if reason.contains(crate::deadline::DID_NOT_ANSWER))
+    }
+}

@@ -8,11 +8,15 @@
 //! offers, and why it is a separate slot the user adds on purpose.
 //!
 //! A missing, locked or unreachable keyring is [`UnlockError::FactorUnavailable`],
-//! which callers answer by falling back to the master password.
+//! which callers answer by falling back to the master password. Every call
+//! to the Secret Service is bounded ([`crate::deadline`], 10 s): a daemon
+//! that owns the D-Bus name but never replies would otherwise block the
+//! caller for ever, as D-Bus method calls here have no time limit.
 
 use serde::{Deserialize, Serialize};
 use zeroize::Zeroizing;
 
+use crate::deadline::{self, SECRET_SERVICE};
 use crate::error::UnlockError;
 use crate::factor::{Factor, FactorSecret, new_salt};
 
@@ -44,10 +48,10 @@ impl KeyringFactor {
     /// slot itself is gone). A missing entry is not an error.
     pub fn forget(params: &serde_json::Value) -> Result<(), UnlockError> {
         let params = parse(params)?;
-        match entry(&params.entry)?.delete_credential() {
+        deadline::bounded(&SECRET_SERVICE, move || match entry(&params.entry)?.delete_credential() {
             Ok(()) | Err(keyring::Error::NoEntry) => Ok(()),
             Err(e) => Err(unavailable(&e)),
-        }
+        })
     }
 }
 
@@ -60,6 +64,8 @@ fn parse(params: &serde_json::Value) -> Result<KeyringParams, UnlockError> {
     Ok(params)
 }
 
+/// The entry `name`. Its first use connects to the Secret Service (the
+/// `keyring` crate opens its session then), so call it on a bounded worker.
 fn entry(name: &str) -> Result<keyring::Entry, UnlockError> {
     keyring::Entry::new(SERVICE, name).map_err(|e| unavailable(&e))
 }
@@ -89,14 +95,21 @@ impl Factor for KeyringFactor {
         let name = format!("vault-key-{}", data_encoding::HEXLOWER.encode(&new_salt()));
         let mut secret = Zeroizing::new([0u8; 32]);
         getrandom::fill(secret.as_mut()).expect("the operating system's random number generator failed");
-        entry(&name)?.set_secret(secret.as_ref()).map_err(|e| unavailable(&e))?;
+        // The worker gets its own zeroizing copy: this one is the factor's.
+        let stored = secret.clone();
+        let entry_name = name.clone();
+        deadline::bounded(&SECRET_SERVICE, move || {
+            entry(&entry_name)?.set_secret(stored.as_ref()).map_err(|e| unavailable(&e))
+        })?;
         let params = KeyringParams { kind: Self::KIND.into(), entry: name };
         Ok((serde_json::to_value(params).expect("params serialise"), FactorSecret(secret)))
     }
 
     fn derive(&self, params: &serde_json::Value) -> Result<FactorSecret, UnlockError> {
         let params = parse(params)?;
-        let stored = Zeroizing::new(entry(&params.entry)?.get_secret().map_err(|e| unavailable(&e))?);
+        let stored = deadline::bounded(&SECRET_SERVICE, move || {
+            Ok(Zeroizing::new(entry(&params.entry)?.get_secret().map_err(|e| unavailable(&e))?))
+        })?;
         let bytes: [u8; 32] = stored.as_slice().try_into().map_err(|_| UnlockError::FactorUnavailable {
             kind: Self::KIND,
             reason: "the OS keyring's entry for this vault is not a Tessera key (it was changed outside Tessera)"

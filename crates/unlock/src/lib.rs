@@ -29,6 +29,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod deadline;
 mod error;
 mod factor;
 pub mod kdf;

@@ -15,6 +15,12 @@
 //! the kernel's resource manager `/dev/tpmrm0`. Every transient object is
 //! flushed before returning: simulators without a resource manager run out
 //! of object slots otherwise.
+//!
+//! The TSS waits for the TPM's answer without a limit, so enrolling and
+//! unsealing each run as one bounded call ([`crate::deadline`], 20 s): a
+//! TCTI that accepts the connection and never answers ends in a clear
+//! error. The worker gets the TCTI string and the PIN's hash (a zeroizing
+//! TPM buffer), never the PIN.
 
 use std::str::FromStr;
 
@@ -38,6 +44,7 @@ use tss_esapi::traits::{Marshall, UnMarshall};
 use tss_esapi::{Context, Error as TpmError};
 use zeroize::Zeroizing;
 
+use crate::deadline::{self, TPM};
 use crate::error::UnlockError;
 use crate::factor::{Factor, FactorSecret};
 
@@ -74,20 +81,6 @@ impl<'a> TpmFactor<'a> {
         TpmFactor { tcti: tcti.unwrap_or(DEFAULT_TCTI).to_owned(), pin }
     }
 
-    fn context(&self) -> Result<Context, UnlockError> {
-        let conf = TctiNameConf::from_str(&self.tcti).map_err(|_| UnlockError::FactorUnavailable {
-            kind: Self::KIND,
-            reason: format!(
-                "{:?} is not a TPM TCTI (e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321)",
-                self.tcti
-            ),
-        })?;
-        Context::new(conf).map_err(|e| UnlockError::FactorUnavailable {
-            kind: Self::KIND,
-            reason: format!("cannot reach the TPM at {} ({e})", self.tcti),
-        })
-    }
-
     fn auth(&self) -> Result<Auth, UnlockError> {
         if self.pin.is_empty() {
             return Err(UnlockError::FactorUnavailable { kind: Self::KIND, reason: "the PIN is empty".into() });
@@ -95,6 +88,18 @@ impl<'a> TpmFactor<'a> {
         let digest = Zeroizing::new(sha2::Sha256::digest(self.pin).to_vec());
         Auth::try_from(digest.to_vec()).map_err(|e| failed("the PIN", &e))
     }
+}
+
+/// A TSS context on `tcti`.
+fn context(tcti: &str) -> Result<Context, UnlockError> {
+    let conf = TctiNameConf::from_str(tcti).map_err(|_| UnlockError::FactorUnavailable {
+        kind: TpmFactor::KIND,
+        reason: format!("{tcti:?} is not a TPM TCTI (e.g. device:/dev/tpmrm0 or swtpm:host=127.0.0.1,port=2321)"),
+    })?;
+    Context::new(conf).map_err(|e| UnlockError::FactorUnavailable {
+        kind: TpmFactor::KIND,
+        reason: format!("cannot reach the TPM at {tcti} ({e})"),
+    })
 }
 
 /// The storage key every sealed object lives under: a fixed template, so
@@ -197,16 +202,19 @@ impl Factor for TpmFactor<'_> {
 
     fn enroll(&self) -> Result<(serde_json::Value, FactorSecret), UnlockError> {
         let auth = self.auth()?;
-        let mut ctx = self.context()?;
+        let tcti = self.tcti.clone();
         let mut secret = Zeroizing::new([0u8; 32]);
         getrandom::fill(secret.as_mut()).expect("the operating system's random number generator failed");
         let sensitive = SensitiveData::try_from(secret.to_vec()).map_err(|e| failed("the secret", &e))?;
         let template = sealed_template().map_err(|e| failed("the sealed object template", &e))?;
-        let created = with_primary(&mut ctx, |ctx, primary| {
-            in_salted_session(ctx, primary, true, false, |ctx| {
-                ctx.create(primary, template, Some(auth), Some(sensitive), None, None)
+        let created = deadline::bounded(&TPM, move || {
+            let mut ctx = context(&tcti)?;
+            with_primary(&mut ctx, |ctx, primary| {
+                in_salted_session(ctx, primary, true, false, |ctx| {
+                    ctx.create(primary, template, Some(auth), Some(sensitive), None, None)
+                })
+                .map_err(|e| failed("to seal the secret", &e))
             })
-            .map_err(|e| failed("to seal the secret", &e))
         })?;
         let public = created.out_public.marshall().map_err(|e| failed("to encode the sealed object", &e))?;
         let params = TpmParams {
@@ -225,28 +233,36 @@ impl Factor for TpmFactor<'_> {
         let private = data_encoding::HEXLOWER.decode(params.private.as_bytes()).map_err(|_| bad("private part"))?;
         let private = Private::try_from(private).map_err(|_| bad("private part"))?;
         let auth = self.auth()?;
-        let mut ctx = self.context()?;
-        let unsealed = with_primary(&mut ctx, |ctx, primary| {
-            let object = ctx
-                .execute_with_session(Some(AuthSession::Password), |ctx| ctx.load(primary, private, public))
-                .map_err(|e| match tss_kind(&e) {
-                    Some(Tss2ResponseCodeKind::Lockout) => lockout(),
-                    _ => UnlockError::FactorUnavailable {
-                        kind: Self::KIND,
-                        reason: "this TPM cannot load the slot's sealed key: the slot was made on another machine's \
-                                 TPM, or this TPM was cleared"
-                            .into(),
-                    },
-                })?;
-            let result = ctx.tr_set_auth(ObjectHandle::from(object), auth).and_then(|()| {
-                in_salted_session(ctx, primary, false, true, |ctx| ctx.unseal(ObjectHandle::from(object)))
-            });
-            let _ = ctx.flush_context(ObjectHandle::from(object));
-            result.map_err(|e| pin_error(ctx, &e))
+        let tcti = self.tcti.clone();
+        let unsealed = deadline::bounded(&TPM, move || {
+            let mut ctx = context(&tcti)?;
+            unseal(&mut ctx, public, private, auth)
         })?;
         let bytes: [u8; 32] = unsealed.value().try_into().map_err(|_| bad("sealed secret"))?;
         Ok(FactorSecret(Zeroizing::new(bytes)))
     }
+}
+
+/// Loads the sealed object under the storage key and unseals it with `auth`.
+fn unseal(ctx: &mut Context, public: Public, private: Private, auth: Auth) -> Result<SensitiveData, UnlockError> {
+    with_primary(ctx, |ctx, primary| {
+        let object = ctx
+            .execute_with_session(Some(AuthSession::Password), |ctx| ctx.load(primary, private, public))
+            .map_err(|e| match tss_kind(&e) {
+                Some(Tss2ResponseCodeKind::Lockout) => lockout(),
+                _ => UnlockError::FactorUnavailable {
+                    kind: TpmFactor::KIND,
+                    reason: "this TPM cannot load the slot's sealed key: the slot was made on another machine's \
+                             TPM, or this TPM was cleared"
+                        .into(),
+                },
+            })?;
+        let result = ctx
+            .tr_set_auth(ObjectHandle::from(object), auth)
+            .and_then(|()| in_salted_session(ctx, primary, false, true, |ctx| ctx.unseal(ObjectHandle::from(object))));
+        let _ = ctx.flush_context(ObjectHandle::from(object));
+        result.map_err(|e| pin_error(ctx, &e))
+    })
 }
 
 /// What a failed unseal means for the user: a wrong PIN (with the tries

@@ -9,6 +9,11 @@
 //! AUTHENTICATE, after the PIN): the card's private key never leaves it,
 //! and the ephemeral private key was discarded at enrolment, so nothing
 //! stored anywhere recomputes the secret without the card and its PIN.
+//!
+//! PC/SC calls wait for pcscd without a limit, so each step is bounded
+//! ([`crate::deadline`]): opening the key and checking the PIN 10 s, the
+//! key agreement, which may wait for a touch, 25 s. The workers get the
+//! PIN as a zeroizing copy.
 
 use p256::ecdh::EphemeralSecret;
 use p256::elliptic_curve::sec1::ToEncodedPoint;
@@ -17,6 +22,7 @@ use yubikey::piv::{self, AlgorithmId, SlotId};
 use yubikey::{MgmKey, PinPolicy, Serial, TouchPolicy, YubiKey};
 use zeroize::Zeroizing;
 
+use crate::deadline::{self, PCSC, YUBIKEY_TOUCH};
 use crate::error::UnlockError;
 use crate::factor::{Factor, FactorSecret};
 
@@ -59,58 +65,82 @@ impl<'a> YubiKeyFactor<'a> {
         YubiKeyFactor { serial, pin, touch }
     }
 
-    fn open(&self, serial: Option<u32>) -> Result<YubiKey, UnlockError> {
-        let opened = match serial {
-            Some(n) => YubiKey::open_by_serial(Serial(n)),
-            None => YubiKey::open(),
-        };
-        opened.map_err(|e| match (serial, e) {
-            (Some(n), yubikey::Error::NotFound) => {
-                unavailable(format!("this slot needs YubiKey serial {n}, and it is not inserted"))
-            }
-            (_, yubikey::Error::NotFound) => unavailable("no YubiKey found: insert it (and check that pcscd runs)"),
-            (_, e) => unavailable(format!("cannot talk to the YubiKey ({e}); is pcscd running?")),
-        })
-    }
-
-    fn verify_pin(&self, yk: &mut YubiKey) -> Result<(), UnlockError> {
+    /// A copy of the PIN for a worker thread, in zeroizing memory.
+    fn pin(&self) -> Result<Zeroizing<Vec<u8>>, UnlockError> {
         if self.pin.is_empty() {
             return Err(unavailable("the PIN is empty"));
         }
-        yk.verify_pin(self.pin).map_err(|e| match e {
-            yubikey::Error::WrongPin { tries: 0 } | yubikey::Error::PinLocked => unavailable(
-                "the YubiKey's PIN is blocked after too many wrong tries: unblock it with the PUK \
-                 (`ykman piv access unblock-pin`)",
-            ),
-            yubikey::Error::WrongPin { tries } => {
-                UnlockError::WrongPin { device: "YubiKey", tries_left: Some(u32::from(tries)) }
-            }
-            other => unavailable(format!("the YubiKey refused the PIN ({other})")),
-        })
+        Ok(Zeroizing::new(self.pin.to_vec()))
     }
+}
 
-    /// The card's slot-9d P-256 public key: the existing one, else a new one
-    /// generated on the card.
-    fn card_public_key(&self, yk: &mut YubiKey) -> Result<p256::PublicKey, UnlockError> {
-        if let Ok(metadata) = piv::metadata(yk, SlotId::KeyManagement) {
-            if let Some(public) = metadata.public {
-                return p256::PublicKey::from_sec1_bytes(public.subject_public_key.raw_bytes()).map_err(|_| {
-                    unavailable("the key in PIV slot 9d is not a P-256 key: Tessera needs ECC P-256 there")
-                });
-            }
+fn open(serial: Option<u32>) -> Result<YubiKey, UnlockError> {
+    let opened = match serial {
+        Some(n) => YubiKey::open_by_serial(Serial(n)),
+        None => YubiKey::open(),
+    };
+    opened.map_err(|e| match (serial, e) {
+        (Some(n), yubikey::Error::NotFound) => {
+            unavailable(format!("this slot needs YubiKey serial {n}, and it is not inserted"))
         }
-        yk.authenticate(MgmKey::default()).map_err(|_| {
-            unavailable(
-                "slot 9d has no key and the PIV management key is not the default, so Tessera cannot make one: \
-                 generate it with `ykman piv keys generate -a ECCP256 9d -` and try again",
-            )
-        })?;
-        let touch = if self.touch { TouchPolicy::Cached } else { TouchPolicy::Never };
-        let spki = piv::generate(yk, SlotId::KeyManagement, AlgorithmId::EccP256, PinPolicy::Once, touch)
-            .map_err(|e| unavailable(format!("the YubiKey could not generate a key in slot 9d ({e})")))?;
-        p256::PublicKey::from_sec1_bytes(spki.subject_public_key.raw_bytes())
-            .map_err(|_| unavailable("the YubiKey returned a malformed public key"))
+        (_, yubikey::Error::NotFound) => unavailable("no YubiKey found: insert it (and check that pcscd runs)"),
+        (_, e) => unavailable(format!("cannot talk to the YubiKey ({e}); is pcscd running?")),
+    })
+}
+
+fn verify_pin(yk: &mut YubiKey, pin: &[u8]) -> Result<(), UnlockError> {
+    yk.verify_pin(pin).map_err(|e| match e {
+        yubikey::Error::WrongPin { tries: 0 } | yubikey::Error::PinLocked => unavailable(
+            "the YubiKey's PIN is blocked after too many wrong tries: unblock it with the PUK \
+             (`ykman piv access unblock-pin`)",
+        ),
+        yubikey::Error::WrongPin { tries } => {
+            UnlockError::WrongPin { device: "YubiKey", tries_left: Some(u32::from(tries)) }
+        }
+        other => unavailable(format!("the YubiKey refused the PIN ({other})")),
+    })
+}
+
+/// The card's slot-9d P-256 public key: the existing one, else a new one
+/// generated on the card (with a touch policy when `touch`).
+fn card_public_key(yk: &mut YubiKey, touch: bool) -> Result<p256::PublicKey, UnlockError> {
+    if let Ok(metadata) = piv::metadata(yk, SlotId::KeyManagement) {
+        if let Some(public) = metadata.public {
+            return p256::PublicKey::from_sec1_bytes(public.subject_public_key.raw_bytes())
+                .map_err(|_| unavailable("the key in PIV slot 9d is not a P-256 key: Tessera needs ECC P-256 there"));
+        }
     }
+    yk.authenticate(MgmKey::default()).map_err(|_| {
+        unavailable(
+            "slot 9d has no key and the PIV management key is not the default, so Tessera cannot make one: \
+             generate it with `ykman piv keys generate -a ECCP256 9d -` and try again",
+        )
+    })?;
+    let touch = if touch { TouchPolicy::Cached } else { TouchPolicy::Never };
+    let spki = piv::generate(yk, SlotId::KeyManagement, AlgorithmId::EccP256, PinPolicy::Once, touch)
+        .map_err(|e| unavailable(format!("the YubiKey could not generate a key in slot 9d ({e})")))?;
+    p256::PublicKey::from_sec1_bytes(spki.subject_public_key.raw_bytes())
+        .map_err(|_| unavailable("the YubiKey returned a malformed public key"))
+}
+
+/// Opens the key and checks the PIN, within the PC/SC bound.
+fn open_with_pin(serial: Option<u32>, pin: Zeroizing<Vec<u8>>) -> Result<YubiKey, UnlockError> {
+    deadline::bounded(&PCSC, move || {
+        let mut yk = open(serial)?;
+        verify_pin(&mut yk, &pin)?;
+        Ok(yk)
+    })
+}
+
+/// The card's ECDH with `ephemeral` (GENERAL AUTHENTICATE), within the
+/// touch bound: a key with a touch policy waits for the user here.
+fn key_agreement(mut yk: YubiKey, ephemeral: &[u8]) -> Result<Zeroizing<Vec<u8>>, UnlockError> {
+    let ephemeral = ephemeral.to_vec();
+    deadline::bounded(&YUBIKEY_TOUCH, move || {
+        piv::decrypt_data(&mut yk, &ephemeral, AlgorithmId::EccP256, SlotId::KeyManagement)
+            .map(|shared| Zeroizing::new(shared.to_vec()))
+            .map_err(|e| unavailable(format!("the YubiKey refused the key agreement ({e})")))
+    })
 }
 
 /// HKDF-SHA256 over the ECDH result, bound to both public keys.
@@ -131,27 +161,28 @@ impl Factor for YubiKeyFactor<'_> {
     }
 
     fn enroll(&self) -> Result<(serde_json::Value, FactorSecret), UnlockError> {
-        let mut yk = self.open(self.serial)?;
-        let card = self.card_public_key(&mut yk)?;
+        let (serial, touch, pin) = (self.serial, self.touch, self.pin()?);
+        // Checking the PIN now, rather than at the first unlock, and asking
+        // the card for the key agreement too, which proves card and host agree.
+        let (yk, card, serial) = deadline::bounded(&PCSC, move || {
+            let mut yk = open(serial)?;
+            let card = card_public_key(&mut yk, touch)?;
+            verify_pin(&mut yk, &pin)?;
+            let serial = yk.serial().0;
+            Ok((yk, card, serial))
+        })?;
         let card_bytes = card.to_encoded_point(false).as_bytes().to_vec();
         let ephemeral = EphemeralSecret::random(&mut p256::elliptic_curve::rand_core::OsRng);
         let ephemeral_public = ephemeral.public_key().to_encoded_point(false).as_bytes().to_vec();
         let shared = ephemeral.diffie_hellman(&card);
-        // Ask the card too, which checks the PIN now rather than at the
-        // first unlock, and that card and host agree.
-        self.verify_pin(&mut yk)?;
-        let from_card = Zeroizing::new(
-            piv::decrypt_data(&mut yk, &ephemeral_public, AlgorithmId::EccP256, SlotId::KeyManagement)
-                .map_err(|e| unavailable(format!("the YubiKey refused the key agreement ({e})")))?
-                .to_vec(),
-        );
+        let from_card = key_agreement(yk, &ephemeral_public)?;
         if from_card.as_slice() != shared.raw_secret_bytes().as_slice() {
             return Err(unavailable("the YubiKey's key agreement does not match its public key"));
         }
         let secret = secret_from(shared.raw_secret_bytes(), &ephemeral_public, &card_bytes);
         let params = YubiKeyParams {
             kind: Self::KIND.into(),
-            serial: yk.serial().0,
+            serial,
             card_public: data_encoding::HEXLOWER.encode(&card_bytes),
             ephemeral: data_encoding::HEXLOWER.encode(&ephemeral_public),
         };
@@ -169,13 +200,8 @@ impl Factor for YubiKeyFactor<'_> {
         if self.serial.is_some_and(|s| s != params.serial) {
             return Err(unavailable(format!("this slot needs YubiKey serial {}", params.serial)));
         }
-        let mut yk = self.open(Some(params.serial))?;
-        self.verify_pin(&mut yk)?;
-        let shared = Zeroizing::new(
-            piv::decrypt_data(&mut yk, &ephemeral, AlgorithmId::EccP256, SlotId::KeyManagement)
-                .map_err(|e| unavailable(format!("the YubiKey refused the key agreement ({e})")))?
-                .to_vec(),
-        );
+        let yk = open_with_pin(Some(params.serial), self.pin()?)?;
+        let shared = key_agreement(yk, &ephemeral)?;
         Ok(secret_from(&shared, &ephemeral, &card))
     }
 }

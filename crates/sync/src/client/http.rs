@@ -1,7 +1,18 @@
 //! The HTTP side of the client: one method per route, JSON in and out,
 //! retries with backoff while the server is away.
+//!
+//! No request waits for ever. An attempt may take [`ANSWER_WAIT`] (25 s)
+//! for the server's whole answer, plus [`BODY_ALLOWANCE`] for each full
+//! 128 KiB of request body (a large push over a slow link), and connecting may take
+//! 5 s of that. A server that accepted the connection and stays silent for
+//! the whole wait is reported at once ("did not answer in 25 s"): the
+//! attempt is not repeated, as a second one would most likely wait as long.
+//! Refused connections and 502–504 answers are retried with backoff, but
+//! no new attempt starts once [`ANSWER_WAIT`] has passed since the first,
+//! so one call ends within about twice [`ANSWER_WAIT`] whatever the server
+//! does. `$TESSERA_SERVICE_TIMEOUT_SECS` replaces [`ANSWER_WAIT`] (tests).
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::Method;
 use reqwest::blocking::{Client, Response};
@@ -14,6 +25,16 @@ use crate::wire::{
     VaultInfo,
 };
 
+/// How long one attempt may wait for the server's answer (a small request).
+pub const ANSWER_WAIT: Duration = Duration::from_secs(25);
+
+/// How long connecting may take (part of [`ANSWER_WAIT`]).
+const CONNECT_WAIT: Duration = Duration::from_secs(5);
+
+/// Extra wait per 128 KiB of request body: uploads at 1 Mbit/s or more
+/// finish within the bound.
+pub const BODY_ALLOWANCE: Duration = Duration::from_secs(1);
+
 /// Waits between attempts while the server cannot be reached.
 const BACKOFF: [Duration; 4] =
     [Duration::from_millis(250), Duration::from_millis(500), Duration::from_secs(1), Duration::from_secs(2)];
@@ -21,7 +42,8 @@ const BACKOFF: [Duration; 4] =
 /// A request failed.
 #[derive(Debug)]
 pub enum HttpError {
-    /// No answer after every retry (connection refused, timeout, 503).
+    /// No answer after every retry (connection refused, 503), or none
+    /// within the bounded wait.
     Unreachable(String),
     /// The server answered with an error.
     Status(u16, ErrorBody),
@@ -45,8 +67,7 @@ impl Api {
     /// server with a private or self-signed certificate).
     pub fn new(server: &str) -> Result<Api, HttpError> {
         let mut builder = Client::builder()
-            .connect_timeout(Duration::from_secs(5))
-            .timeout(Duration::from_secs(120))
+            .connect_timeout(CONNECT_WAIT)
             .https_only(!server.starts_with("http://"))
             .user_agent(concat!("tessera/", env!("CARGO_PKG_VERSION")));
         if let Some(file) = std::env::var_os("TESSERA_SYNC_CA_FILE") {
@@ -70,30 +91,44 @@ impl Api {
         body: Option<&B>,
     ) -> Result<R, HttpError> {
         let url = format!("{}{API_PREFIX}{path}", self.base);
+        let body = match body {
+            Some(b) => {
+                Some(serde_json::to_vec(b).map_err(|e| HttpError::Setup(format!("cannot encode the request: {e}")))?)
+            }
+            None => None,
+        };
+        let wait = attempt_wait(body.as_ref().map_or(0, Vec::len));
+        let first = Instant::now();
         let mut attempt = 0;
         loop {
-            let mut req = self.http.request(method.clone(), &url);
+            let mut req = self.http.request(method.clone(), &url).timeout(wait);
             if let Some(t) = &self.access_token {
                 req = req.bearer_auth(t);
             }
-            if let Some(b) = body {
-                req = req.json(b);
+            if let Some(b) = &body {
+                req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone());
             }
             let outcome = req.send();
+            if let Err(e) = &outcome {
+                // Connected, then silence: waiting again would only double it.
+                if e.is_timeout() && !e.is_connect() {
+                    return Err(no_answer(wait));
+                }
+            }
             let retry = match &outcome {
-                Err(e) => e.is_connect() || e.is_timeout(),
+                Err(e) => e.is_connect(),
                 // The server's own 503, or a proxy in front of it that
                 // cannot reach it.
                 Ok(r) => matches!(r.status().as_u16(), 502..=504),
             };
-            if retry && attempt < BACKOFF.len() {
+            if retry && attempt < BACKOFF.len() && first.elapsed() + BACKOFF[attempt] < answer_wait() {
                 std::thread::sleep(BACKOFF[attempt]);
                 attempt += 1;
                 continue;
             }
             return match outcome {
                 Err(e) => Err(HttpError::Unreachable(without_url(&e))),
-                Ok(r) => decode(r),
+                Ok(r) => decode(r, wait),
             };
         }
     }
@@ -204,9 +239,30 @@ impl<'de> serde::Deserialize<'de> for Empty {
     }
 }
 
-fn decode<R: DeserializeOwned>(r: Response) -> Result<R, HttpError> {
+/// [`ANSWER_WAIT`], or `$TESSERA_SERVICE_TIMEOUT_SECS`.
+fn answer_wait() -> Duration {
+    tessera_unlock::deadline::wait_or(ANSWER_WAIT)
+}
+
+/// The bound for one attempt carrying `body_len` bytes: a small request
+/// gets [`ANSWER_WAIT`] exactly.
+fn attempt_wait(body_len: usize) -> Duration {
+    let chunks = u32::try_from(body_len / (128 * 1024)).unwrap_or(u32::MAX);
+    answer_wait().saturating_add(BODY_ALLOWANCE.saturating_mul(chunks))
+}
+
+fn no_answer(wait: Duration) -> HttpError {
+    HttpError::Unreachable(format!(
+        "the server accepted the connection but did not answer in {} s; check that it runs and is not overloaded",
+        wait.as_secs()
+    ))
+}
+
+fn decode<R: DeserializeOwned>(r: Response, wait: Duration) -> Result<R, HttpError> {
     let status = r.status();
-    let bytes = r.bytes().map_err(|e| HttpError::Unreachable(without_url(&e)))?;
+    let bytes = r
+        .bytes()
+        .map_err(|e| if e.is_timeout() { no_answer(wait) } else { HttpError::Unreachable(without_url(&e)) })?;
     if status.is_success() {
         let bytes: &[u8] = if bytes.is_empty() { b"null" } else { &bytes };
         return serde_json::from_slice(bytes).map_err(|e| HttpError::Protocol(format!("unexpected answer: {e}")));
@@ -219,6 +275,7 @@ fn decode<R: DeserializeOwned>(r: Response) -> Result<R, HttpError> {
         message: format!("HTTP {status}"),
         retry_after: None,
         stale: Vec::new(),
+        limit: None,
     });
     Err(HttpError::Status(status.as_u16(), body))
 }
@@ -231,4 +288,18 @@ fn without_url(e: &reqwest::Error) -> String {
     }
     msg
 }
-        limit: None,
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_requests_wait_25_s_and_large_uploads_a_second_more_per_128_kib() {
+        if std::env::var_os(tessera_unlock::deadline::TIMEOUT_VAR).is_some() {
+            return; // the bound is overridden in this environment
+        }
+        assert_eq!(attempt_wait(0), Duration::from_secs(25));
+        assert_eq!(attempt_wait(100 * 1024), Duration::from_secs(25));
+        assert_eq!(attempt_wait(32 * 1024 * 1024), Duration::from_secs(25 + 256));
+    }
+}
