@@ -5,6 +5,8 @@
 #![forbid(unsafe_code)]
 
 fn main() {
+    // Before any secret exists: no core dumps, no same-user ptrace.
+    tessera_hardening::harden_process();
     if let Err(e) = tessera_desktop::run() {
         eprintln!("tessera-desktop: cannot start: {e}");
         std::process::exit(1);

@@ -23,6 +23,9 @@ use output::Out;
 use session::Session;
 
 fn main() {
+    // Before any secret exists: no core dumps, no same-user ptrace, memory
+    // locked where the limit allows (crates/hardening says why and how).
+    tessera_hardening::harden_process();
     // The TPM stack (tpm2-tss) logs every TPM error response to stderr,
     // including the wrong-PIN answers we turn into one clear line. Quiet it
     // unless the user asked for its logs.

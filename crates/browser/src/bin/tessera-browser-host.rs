@@ -8,6 +8,9 @@
 #![forbid(unsafe_code)]
 
 fn main() {
+    // It relays sealed frames only, but a core dump or a same-user reader
+    // should not even get those.
+    tessera_hardening::harden_process();
     if std::env::args().nth(1).as_deref().is_some_and(|a| a == "--help" || a == "-h") {
         println!(
             "tessera-browser-host: started by the browser for the KeePassXC-Browser extension; \

@@ -180,8 +180,9 @@ pub fn run(session: &mut Session, args: &RunArgs) -> CliResult {
         signal_hook::consts::SIGHUP,
     ])
     .map_err(|e| Failure::other(format!("cannot watch for signals: {e}")))?;
-    let mut child = command
-        .spawn()
+    // The command is the user's, not ours: it gets the core-size limit the
+    // user had before this process hardened itself.
+    let mut child = tessera_hardening::spawn_with_user_core_limit(|| command.spawn())
         .map_err(|e| Failure::new(crate::exit::Exit::Other, format!("cannot start {program:?}: {e}")))?;
     let pid = child.id();
     let handle = forwarded.handle();
