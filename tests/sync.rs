@@ -881,3 +881,39 @@ fn a_refusal_without_the_servers_json_is_reported_not_called_tampering() {
     let status: Value = serde_json::from_slice(&a.run(&["--json", "sync", "status"]).stdout).expect("status");
     assert_eq!(status["pending"], 1, "the item waits for the next sync");
 }
+
+/// Sizes hide content: notes of 1 to 2,000 characters give a handful of
+/// ciphertext sizes in the vault file and on the server, and a changed byte
+/// of the padding is a tampering like any other (exit 5).
+#[test]
+fn ciphertext_sizes_fall_into_a_handful_of_classes() {
+    let server = TestServer::sqlite();
+    let v = TestVault::new();
+    let lengths: Vec<usize> = (0..40).map(|i| 1 + i * 2000 / 40).chain([2000]).collect();
+    for (i, n) in lengths.iter().enumerate() {
+        let out = v.run_fast(&["add", "--type", "note", "--title", &format!("Note {i}"), "--notes", &"n".repeat(*n)]);
+        assert_success(&out, "add a note");
+    }
+    register(&v, &server.url, EMAIL);
+    let local: std::collections::BTreeSet<i64> = {
+        let db = v.sqlite();
+        let mut stmt = db.prepare("SELECT length(ciphertext) FROM items").unwrap();
+        stmt.query_map([], |r| r.get(0)).unwrap().map(Result::unwrap).collect()
+    };
+    let remote: std::collections::BTreeSet<String> =
+        server.database.sql("SELECT length(blob) FROM items").into_iter().collect();
+    assert!(local.len() <= 9, "{} sizes in the vault file: {local:?}", local.len());
+    assert!(remote.len() <= 9, "{} sizes on the server: {remote:?}", remote.len());
+    assert!(local.len() >= 2, "the sizes did not vary at all: {local:?}");
+
+    // The padding is the ciphertext's last bytes before the tag: flip one.
+    let db = v.sqlite();
+    let (rowid, mut blob): (i64, Vec<u8>) =
+        db.query_row("SELECT rowid, ciphertext FROM items LIMIT 1", [], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+    let at = blob.len() - 16 - 1;
+    blob[at] ^= 0x01;
+    db.execute("UPDATE items SET ciphertext = ?1 WHERE rowid = ?2", rusqlite::params![blob, rowid]).unwrap();
+    drop(db);
+    let out = v.run_fast(&["verify"]);
+    assert_code(&out, 5, "verify after a flipped padding byte");
+}

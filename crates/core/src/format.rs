@@ -5,7 +5,8 @@
 //! domain byte, so a blob sealed for one purpose (an item, a history entry,
 //! an attachment, a wrapped key, an audit entry) never opens as another, and
 //! a blob from a future or past format never opens under this one (there is
-//! no legacy mode to downgrade to).
+//! no legacy mode to downgrade to). The domain byte's high bit marks a
+//! padded plaintext (`padding.rs`).
 
 use crate::ids::{AttachmentId, ItemId, KeyVersion, SlotId, VaultId};
 
@@ -43,8 +44,24 @@ pub(crate) enum Aad<'a> {
     Record { vault: &'a VaultId, name: &'a str, revision: u64 },
 }
 
+/// Where the domain byte sits: after the magic and the format version.
+const DOMAIN_AT: usize = MAGIC.len() + 2;
+
 impl Aad<'_> {
     pub(crate) fn to_bytes(&self) -> Vec<u8> {
+        self.to_bytes_with(0)
+    }
+
+    /// The AAD with `flags` set in its domain byte (domains are 1–10, so
+    /// the high bit is free): [`crate::padding::PADDED`] marks a padded
+    /// plaintext.
+    pub(crate) fn to_bytes_with(&self, flags: u8) -> Vec<u8> {
+        let mut out = self.encode();
+        out[DOMAIN_AT] |= flags;
+        out
+    }
+
+    fn encode(&self) -> Vec<u8> {
         let mut out = Vec::with_capacity(96);
         out.extend_from_slice(MAGIC);
         out.extend_from_slice(&FORMAT_VERSION.to_be_bytes());

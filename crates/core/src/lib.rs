@@ -14,7 +14,9 @@
 //! index key, a manifest key, a header MAC key and an audit key. Items are
 //! sealed under versioned random data keys, one AES-256-GCM blob per item
 //! with AAD = format version ‖ vault id ‖ item id ‖ key version. See
-//! [`keys`] and [`format`].
+//! [`keys`] and [`format`]. Every item, history version, attachment and sync
+//! record is padded to a size class before sealing ([`padding`]), so a
+//! ciphertext's length tells only a coarse bucket.
 //!
 //! ## Integrity
 //!
@@ -68,6 +70,7 @@ pub mod ids;
 pub mod item;
 pub mod keys;
 mod manifest;
+pub mod padding;
 mod primitives;
 pub mod reference;
 mod sealed;

@@ -4,7 +4,8 @@
 //! encrypted on its own, so no field can be swapped between items. The row's
 //! plaintext columns (type, revision, times, title tag) exist only so SQLite
 //! can index them; opening a row checks every one of them against the
-//! sealed payload and refuses the row if any disagrees.
+//! sealed payload and refuses the row if any disagrees. Every payload is
+//! padded to its size class first (`padding.rs`).
 
 use std::collections::BTreeMap;
 
@@ -16,6 +17,7 @@ use crate::format::Aad;
 use crate::ids::{AttachmentId, ItemId, KeyVersion, VaultId};
 use crate::item::Item;
 use crate::keys::DataKey;
+use crate::padding::{open_padded, seal_padded};
 use crate::primitives::hash::{HmacKey, sha256};
 use crate::store::{AttachmentRow, HistoryRow, ItemRow};
 
@@ -45,14 +47,14 @@ fn item_error(id: &[u8], problem: ItemProblem) -> IntegrityError {
 /// Seals the current version of `item` into a row.
 pub(crate) fn seal_item(item: &Item, vault: &VaultId, key: &DataKey, index_key: &HmacKey) -> ItemRow {
     let payload = Zeroizing::new(serde_json::to_vec(item).expect("an Item always serialises"));
-    let aad = Aad::Item { vault, item: &item.id, key_version: key.version }.to_bytes();
+    let aad = Aad::Item { vault, item: &item.id, key_version: key.version };
     ItemRow {
         id: item.id.as_bytes().to_vec(),
         item_type: item.item_type.code(),
         key_version: i64::from(key.version.0),
         revision: item.revision as i64,
         title_tag: title_tag(index_key, &item.title),
-        ciphertext: key.cipher.seal(&aad, &payload),
+        ciphertext: seal_padded(&key.cipher, &aad, &payload),
         created_at: item.created.unix_timestamp(),
         updated_at: item.updated.unix_timestamp(),
         expires_at: item.expires.map(OffsetDateTime::unix_timestamp),
@@ -72,8 +74,9 @@ pub(crate) fn open_item(
     let version =
         key_version(row.key_version).ok_or_else(|| item_error(&row.id, ItemProblem::Column("key_version")))?;
     let key = keys.get(version).ok_or_else(|| item_error(&row.id, ItemProblem::KeyVersion(version.0)))?;
-    let aad = Aad::Item { vault, item: &id, key_version: version }.to_bytes();
-    let payload = key.cipher.open(&aad, &row.ciphertext).map_err(|_| item_error(&row.id, ItemProblem::Ciphertext))?;
+    let aad = Aad::Item { vault, item: &id, key_version: version };
+    let payload =
+        open_padded(&key.cipher, &aad, &row.ciphertext).map_err(|_| item_error(&row.id, ItemProblem::Ciphertext))?;
     let item: Item = serde_json::from_slice(&payload).map_err(|_| item_error(&row.id, ItemProblem::Payload))?;
 
     let checks: [(&'static str, bool); 8] = [
@@ -95,12 +98,12 @@ pub(crate) fn open_item(
 /// Seals an earlier version of an item for its history.
 pub(crate) fn seal_history(item: &Item, vault: &VaultId, key: &DataKey) -> HistoryRow {
     let payload = Zeroizing::new(serde_json::to_vec(item).expect("an Item always serialises"));
-    let aad = Aad::History { vault, item: &item.id, revision: item.revision, key_version: key.version }.to_bytes();
+    let aad = Aad::History { vault, item: &item.id, revision: item.revision, key_version: key.version };
     HistoryRow {
         item_id: item.id.as_bytes().to_vec(),
         revision: item.revision as i64,
         key_version: i64::from(key.version.0),
-        ciphertext: key.cipher.seal(&aad, &payload),
+        ciphertext: seal_padded(&key.cipher, &aad, &payload),
     }
 }
 
@@ -111,8 +114,8 @@ pub(crate) fn open_history(row: &HistoryRow, vault: &VaultId, keys: &KeyRing) ->
     let version = key_version(row.key_version).ok_or_else(bad)?;
     let revision = u64::try_from(row.revision).map_err(|_| bad())?;
     let key = keys.get(version).ok_or(IntegrityError::DataKey { version: version.0 })?;
-    let aad = Aad::History { vault, item: &id, revision, key_version: version }.to_bytes();
-    let payload = key.cipher.open(&aad, &row.ciphertext).map_err(|_| bad())?;
+    let aad = Aad::History { vault, item: &id, revision, key_version: version };
+    let payload = open_padded(&key.cipher, &aad, &row.ciphertext).map_err(|_| bad())?;
     let item: Item = serde_json::from_slice(&payload).map_err(|_| bad())?;
     if item.id != id || item.revision != revision {
         return Err(bad());
@@ -128,12 +131,12 @@ pub(crate) fn seal_attachment(
     vault: &VaultId,
     key: &DataKey,
 ) -> AttachmentRow {
-    let aad = Aad::Attachment { vault, item, attachment, key_version: key.version }.to_bytes();
+    let aad = Aad::Attachment { vault, item, attachment, key_version: key.version };
     AttachmentRow {
         id: attachment.as_bytes().to_vec(),
         item_id: item.as_bytes().to_vec(),
         key_version: i64::from(key.version.0),
-        ciphertext: key.cipher.seal(&aad, content),
+        ciphertext: seal_padded(&key.cipher, &aad, content),
     }
 }
 
@@ -150,8 +153,8 @@ pub(crate) fn open_attachment(
     let attachment = AttachmentId::from_slice(&row.id).map_err(|_| bad())?;
     let version = key_version(row.key_version).ok_or_else(bad)?;
     let key = keys.get(version).ok_or(IntegrityError::DataKey { version: version.0 })?;
-    let aad = Aad::Attachment { vault, item, attachment: &attachment, key_version: version }.to_bytes();
-    let content = key.cipher.open(&aad, &row.ciphertext).map_err(|_| bad())?;
+    let aad = Aad::Attachment { vault, item, attachment: &attachment, key_version: version };
+    let content = open_padded(&key.cipher, &aad, &row.ciphertext).map_err(|_| bad())?;
     if &sha256(&[&content]) != expected_sha256 {
         return Err(bad());
     }

@@ -107,7 +107,7 @@ impl WriteCtx<'_> {
                 attachment: &attachment,
                 key_version: old_key.version,
             };
-            let content = old_key.cipher.open(&aad.to_bytes(), &row.ciphertext).map_err(|_| bad())?;
+            let content = crate::padding::open_padded(&old_key.cipher, &aad, &row.ciphertext).map_err(|_| bad())?;
             store::insert_attachment(
                 self.tx,
                 &sealed::seal_attachment(&item, &attachment, &content, &self.vault_id, key),

@@ -57,7 +57,7 @@ impl SyncKeys {
     /// Seals an item's record for the server at server revision `revision`
     /// (a tombstone has `deleted` and an empty plaintext).
     pub fn seal_record(&self, item: &ItemId, revision: u64, deleted: bool, plaintext: &[u8]) -> Vec<u8> {
-        self.record.seal(&Aad::SyncRecord { item, revision, deleted }.to_bytes(), plaintext)
+        crate::padding::seal_padded(&self.record, &Aad::SyncRecord { item, revision, deleted }, plaintext)
     }
 
     /// Opens a record: fails if it was sealed for another item, another
@@ -69,7 +69,8 @@ impl SyncKeys {
         deleted: bool,
         blob: &[u8],
     ) -> Result<Zeroizing<Vec<u8>>, NotAuthentic> {
-        self.record.open(&Aad::SyncRecord { item, revision, deleted }.to_bytes(), blob).map_err(|_| NotAuthentic)
+        crate::padding::open_padded(&self.record, &Aad::SyncRecord { item, revision, deleted }, blob)
+            .map_err(|_| NotAuthentic)
     }
 
     /// One manifest entry's contribution to the keyed multiset hash: the
