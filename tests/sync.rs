@@ -352,9 +352,22 @@ fn dropped_item(backend: Backend) {
     db(&h).sql(&format!("DELETE FROM items WHERE item_id = '{id}'"));
     detected(&h.a, &format!("item {id} was dropped"));
     // A new device sees it too: the signed manifest counts the item.
-    let (_, out) = clone(&h.s.server.url, EMAIL, &h.kit, &[]);
+    let (v, out) = clone(&h.s.server.url, EMAIL, &h.kit, &[]);
     assert_code(&out, 5, "clone from a server that dropped an item");
     assert!(stderr(&out).contains("signed manifest"), "{}", stderr(&out));
+    nothing_left(&v, &out);
+}
+
+/// A failed clone leaves no file (the vault, or SQLite's companions) and
+/// says so.
+fn nothing_left(v: &TestVault, out: &Output) {
+    let left: Vec<_> = std::fs::read_dir(v.dir.path())
+        .unwrap()
+        .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_owned))
+        .filter(|name| name.starts_with("vault.tessera"))
+        .collect();
+    assert!(left.is_empty(), "a failed clone left {left:?}");
+    assert!(stderr(out).contains("nothing was written to"), "{}", stderr(out));
 }
 
 fn replayed_old_revision(backend: Backend) {
@@ -366,6 +379,10 @@ fn replayed_old_revision(backend: Backend) {
     ));
     bump(db(&h), id);
     detected(&h.a, &format!("item {id}: its record fails authentication at revision 2"));
+    // A damaged item seen first by a new device: the clone fails whole.
+    let (v, out) = clone(&h.s.server.url, EMAIL, &h.kit, &[]);
+    assert_code(&out, 5, "clone from a server holding a damaged item");
+    nothing_left(&v, &out);
 }
 
 fn swapped_items(backend: Backend) {
@@ -401,9 +418,10 @@ fn kdf_below_the_floor(backend: Backend) {
         "UPDATE accounts SET kdf = '{\"algorithm\":\"argon2id\",\"memory_kib\":1024,\"iterations\":1,\"parallelism\":1}'",
     );
     detected(&h.a, "KDF parameters below the floor");
-    let (_, out) = clone(&h.s.server.url, EMAIL, &h.kit, &[]);
+    let (v, out) = clone(&h.s.server.url, EMAIL, &h.kit, &[]);
     assert_code(&out, 5, "clone offered a weak KDF");
     assert!(stderr(&out).contains("below the floor"), "{}", stderr(&out));
+    nothing_left(&v, &out);
 }
 
 fn rolled_back_account(backend: Backend) {

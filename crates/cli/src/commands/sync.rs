@@ -220,7 +220,15 @@ fn clone(
         kdf,
         &session.options,
         &mut reporter(),
-    )?;
+    )
+    .map_err(|e| {
+        // Say what is (not) on disk, so nobody goes looking for a half vault.
+        let mut failure = Failure::from(e);
+        if session.vault_path.symlink_metadata().is_err() {
+            failure.message.push_str(&format!(" (nothing was written to {})", session.vault_path.display()));
+        }
+        failure
+    })?;
     cloned.vault.lock();
     let mut v = json!({
         "vault": session.vault_path.display().to_string(),

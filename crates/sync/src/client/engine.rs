@@ -464,9 +464,31 @@ pub fn clone_account(
     // Version 0: whatever the server holds now is the newest this device has seen.
     let mut state = linked_state(server, email, device_name, &session, secret, pre.salt.clone(), pre.kdf.clone());
     state.set_manifest(&Manifest { version: 0, ..Manifest::empty() });
-    state.save(&mut vault)?;
-    let report = sync_with_state(&mut vault, &mut state, creds, progress)?;
-    Ok(Cloned { vault, recovery_code, report })
+    let first_sync = state
+        .save(&mut vault)
+        .map_err(SyncError::from)
+        .and_then(|()| sync_with_state(&mut vault, &mut state, creds, progress));
+    match first_sync {
+        Ok(report) => Ok(Cloned { vault, recovery_code, report }),
+        Err(e) => {
+            // A clone is all or nothing: a half-made vault (linked to the
+            // account, missing what the server withheld or damaged) would
+            // look like a working one next time. The file was ours alone.
+            drop(vault);
+            remove_vault_files(path);
+            Err(e)
+        }
+    }
+}
+
+/// Removes a vault file this process made, with SQLite's WAL and shared-
+/// memory companions.
+fn remove_vault_files(path: &Path) {
+    for suffix in ["", "-wal", "-shm", "-journal"] {
+        let mut file = path.as_os_str().to_owned();
+        file.push(suffix);
+        let _ = std::fs::remove_file(file);
+    }
 }
 
 // --- sync ----------------------------------------------------------------------
