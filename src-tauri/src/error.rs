@@ -143,6 +143,7 @@ impl From<UnlockError> for CommandError {
             UnlockError::EmptyPassword => CommandError::invalid("The master password is empty."),
             e @ UnlockError::WrongPin { .. } => CommandError::new(ErrorKind::WrongPin, e.to_string()),
             e @ (UnlockError::FactorUnavailable { .. }
+            | UnlockError::ServiceTimeout { .. }
             | UnlockError::NoSlot { .. }
             | UnlockError::MissingFactor { .. }) => CommandError::new(ErrorKind::FactorUnavailable, e.to_string()),
             e @ UnlockError::BadSlot { .. } => CommandError::new(ErrorKind::Integrity, e.to_string()),

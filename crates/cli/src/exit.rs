@@ -107,6 +107,7 @@ impl From<UnlockError> for Failure {
             | UnlockError::NoSlot { .. }
             | UnlockError::MissingFactor { .. }
             | UnlockError::FactorUnavailable { .. }
+            | UnlockError::ServiceTimeout { .. }
             | UnlockError::WrongPin { .. } => Exit::WrongKey,
             UnlockError::EmptyPassword => Exit::Usage,
             UnlockError::BadSlot { .. } | UnlockError::BadParams(_) => Exit::Integrity,

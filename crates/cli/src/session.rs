@@ -214,7 +214,11 @@ impl Session {
         let again = self.open()?;
         match self.unlock_with_factor(locked, &KeyringFactor::new())? {
             Ok(vault) => Ok(vault),
-            Err(e @ (UnlockError::FactorUnavailable { .. } | UnlockError::NoSlot { .. })) => {
+            Err(
+                e @ (UnlockError::FactorUnavailable { .. }
+                | UnlockError::ServiceTimeout { .. }
+                | UnlockError::NoSlot { .. }),
+            ) => {
                 let reason = match &e {
                     UnlockError::NoSlot { .. } => {
                         "this vault has no OS keyring slot (add one with `tessera slot add keyring`)".to_owned()

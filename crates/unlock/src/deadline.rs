@@ -6,7 +6,7 @@
 //! never replies, a TCP port that accepts and stays silent, a pcscd that
 //! hangs, and the caller waits for ever. Each call to one of them therefore
 //! runs on a worker thread while the caller waits on a channel for at most
-//! the service's bound, then reports [`UnlockError::FactorUnavailable`]
+//! the service's bound, then reports [`UnlockError::ServiceTimeout`]
 //! naming the service, the wait and what to check.
 //!
 //! The libraries offer no way to cancel a call in flight, so a worker that
@@ -30,10 +30,6 @@ use crate::error::UnlockError;
 
 /// The environment variable that replaces every bound (whole seconds).
 pub const TIMEOUT_VAR: &str = "TESSERA_SERVICE_TIMEOUT_SECS";
-
-/// What a timed-out call's reason says, after the service's name; how
-/// [`UnlockError::is_service_timeout`] recognises one.
-pub(crate) const DID_NOT_ANSWER: &str = " did not answer in ";
 
 /// An outside service a factor waits on.
 #[derive(Debug)]
@@ -90,10 +86,7 @@ impl Service {
     }
 
     fn timed_out(&self, waited: Duration) -> UnlockError {
-        UnlockError::FactorUnavailable {
-            kind: self.kind,
-            reason: format!("{}{DID_NOT_ANSWER}{} s: {}", self.name, waited.as_secs(), self.next_step),
-        }
+        UnlockError::ServiceTimeout { kind: self.kind, service: self.name, waited, next_step: self.next_step }
     }
 }
 
@@ -173,7 +166,7 @@ mod tests {
         assert!(took >= Duration::from_secs(1) && took < Duration::from_secs(3), "{took:?}");
         let e = out.unwrap_err();
         assert!(e.is_service_timeout(), "{e}");
-        assert!(matches!(e, UnlockError::FactorUnavailable { kind: "test", .. }));
+        assert!(matches!(e, UnlockError::ServiceTimeout { kind: "test", .. }));
         assert_eq!(e.to_string(), "cannot use the test factor: the test service did not answer in 1 s: check it");
     }
 

@@ -52,6 +52,21 @@ pub enum UnlockError {
         /// What is wrong, for people.
         reason: String,
     },
+    /// A factor's service (Secret Service, TPM, PC/SC) did not answer
+    /// within its bounded wait ([`crate::deadline`]). Callers answer this by
+    /// offering the master password instead: the service may come back, but
+    /// the user should not wait for it.
+    #[error("cannot use the {kind} factor: {service} did not answer in {} s: {next_step}", waited.as_secs())]
+    ServiceTimeout {
+        /// The factor kind.
+        kind: &'static str,
+        /// The service, for people ("the TPM").
+        service: &'static str,
+        /// How long Tessera waited.
+        waited: std::time::Duration,
+        /// What to check.
+        next_step: &'static str,
+    },
     /// A slot's stored parameters are unreadable or below the KDF floor:
     /// the vault file was altered (Tessera never writes such a slot).
     #[error("key slot {slot} is invalid: {reason}; the vault file was altered outside Tessera")]
@@ -76,11 +91,8 @@ pub enum UnlockError {
 }
 
 impl UnlockError {
-    /// Whether a factor's service (Secret Service, TPM, PC/SC) did not
-    /// answer within its bounded wait ([`crate::deadline`]). Callers answer
-    /// this by offering the master password instead: the service may come
-    /// back, but the user should not wait for it.
+    /// Whether a factor's service did not answer in time.
     pub fn is_service_timeout(&self) -> bool {
-        matches!(self, UnlockError::FactorUnavailable { reason, .. } if reason.contains(crate::deadline::DID_NOT_ANSWER))
+        matches!(self, UnlockError::ServiceTimeout { .. })
     }
 }
