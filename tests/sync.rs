@@ -882,11 +882,12 @@ fn a_lost_device_is_revoked_from_another_and_the_log_shows_it() {
 }
 
 #[test]
-fn a_refusal_without_the_servers_json_is_reported_not_called_tampering() {
-    // The body limit answers before any handler, with plain text, as a
-    // proxy in front of the server would.
+fn a_push_over_the_body_limit_is_reported_not_called_tampering() {
+    // The body limit answers 413 before any handler reads the push; the
+    // client reports a refusal (exit 1), not a hostile server (exit 5), and
+    // keeps the change queued.
     let mut server = TestServer::sqlite();
-    server.set_extra_args(&["--max-body-bytes", "2000"]);
+    server.set_extra_args(&["--max-body", "2000"]);
     server.restart();
     let a = TestVault::new();
     register(&a, &server.url, EMAIL);
