@@ -4,7 +4,7 @@
 //! texts, which never carry a secret; `Debug` dumps are never sent.
 
 use serde::Serialize;
-use tessera_core::{CreateError, IntegrityError, OpenError, StoreError, VaultError};
+use tessera_core::{CreateError, IntegrityError, OpenError, RollbackError, StoreError, VaultError};
 use tessera_interop::{ExportError, ImportError};
 use tessera_unlock::{CreateVaultError, UnlockError};
 
@@ -95,6 +95,8 @@ impl From<VaultError> for CommandError {
             | VaultError::WrongState { .. }
             | VaultError::RecordTooLarge { .. } => CommandError::invalid(e.to_string()),
             VaultError::Ambiguous { .. } => CommandError::invalid(e.to_string()),
+            VaultError::Rollback(RollbackError::NotBound) => CommandError::invalid(e.to_string()),
+            VaultError::Rollback(_) => CommandError::new(ErrorKind::FactorUnavailable, e.to_string()),
         }
     }
 }

@@ -2,7 +2,7 @@
 
 use std::fmt;
 
-use tessera_core::{CreateError, OpenError, StoreError, VaultError};
+use tessera_core::{CreateError, OpenError, RollbackError, StoreError, VaultError};
 use tessera_unlock::{CreateVaultError, KdfError, UnlockError};
 
 /// The process exit codes `tessera` promises.
@@ -60,6 +60,8 @@ pub fn vault_exit(e: &VaultError) -> Exit {
         VaultError::Ambiguous { .. } | VaultError::WrongState { .. } | VaultError::Invalid(_) => Exit::Usage,
         VaultError::Slot(_) | VaultError::RecordTooLarge { .. } => Exit::Usage,
         VaultError::Integrity(_) => Exit::Integrity,
+        VaultError::Rollback(RollbackError::NotBound) => Exit::Usage,
+        VaultError::Rollback(_) => Exit::Other,
         VaultError::Store(s) => store_exit(s),
     }
 }

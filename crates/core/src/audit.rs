@@ -145,6 +145,19 @@ pub enum AuditEvent {
         /// `allow`, `deny` or `forget`.
         decision: String,
     },
+    /// The vault was bound to a TPM counter (whole-file rollback), or an
+    /// older copy was accepted and bound again (`restore-check --accept-older`).
+    RollbackBound {
+        /// The TPM NV index.
+        index: u32,
+        /// Whether an older (or unknown) copy was accepted.
+        accepted: bool,
+    },
+    /// The binding to a TPM counter ended (the TPM slot was removed).
+    RollbackUnbound {
+        /// The TPM NV index.
+        index: u32,
+    },
 }
 
 impl AuditEvent {
@@ -182,6 +195,15 @@ impl AuditEvent {
                 "deny" => format!("{host} always denied {item}"),
                 _ => format!("access of {host} to {item} forgotten"),
             },
+            AuditEvent::RollbackBound { index, accepted: false } => {
+                format!("bound to TPM counter {index:#010x} against whole-file rollback")
+            }
+            AuditEvent::RollbackBound { index, accepted: true } => {
+                format!(
+                    "this copy of the vault was accepted as current (restore-check) and bound to TPM counter {index:#010x}"
+                )
+            }
+            AuditEvent::RollbackUnbound { index } => format!("binding to TPM counter {index:#010x} removed"),
         }
     }
 }

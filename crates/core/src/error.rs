@@ -6,6 +6,7 @@ use std::path::PathBuf;
 
 use crate::ids::{ItemId, SlotId};
 use crate::item::InvalidItem;
+use crate::rollback::RollbackError;
 use crate::store::StoreError;
 
 /// Evidence that the vault was altered outside Tessera, or damaged. Never
@@ -88,6 +89,32 @@ pub enum IntegrityError {
     /// SQLite found the file structurally damaged.
     #[error("the vault file is damaged: {0}")]
     File(String),
+    /// The file records fewer writes than its TPM counter has seen: an
+    /// older copy of the whole file was put back.
+    #[error(
+        "this vault file is older than the last one this TPM saw (the file records write {file}, the TPM counted \
+         {counter}): an older copy of the file was put back. If you restored it from a backup on purpose, run \
+         `tessera restore-check --accept-older`"
+    )]
+    RolledBack {
+        /// The value in the file's header.
+        file: u64,
+        /// The TPM counter's value.
+        counter: u64,
+    },
+    /// The file records more writes than its TPM counter (by more than one
+    /// interrupted write): bound to another TPM, or the counter was replaced.
+    #[error(
+        "this vault file records more writes than this TPM counted (file {file}, TPM {counter}): it was bound on \
+         another TPM, or the TPM counter was replaced. If this is the right file, run \
+         `tessera restore-check --accept-older`"
+    )]
+    CounterAhead {
+        /// The value in the file's header.
+        file: u64,
+        /// The TPM counter's value.
+        counter: u64,
+    },
 }
 
 /// What is wrong with one item row.
@@ -224,6 +251,9 @@ pub enum VaultError {
     /// Integrity failure.
     #[error(transparent)]
     Integrity(#[from] IntegrityError),
+    /// The vault's rollback counter cannot be used (see [`crate::rollback`]).
+    #[error(transparent)]
+    Rollback(#[from] RollbackError),
     /// Storage failure (including a busy vault).
     #[error(transparent)]
     Store(StoreError),

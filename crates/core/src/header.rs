@@ -104,6 +104,14 @@ impl Header {
             e.bytes(&k.wrapped_key);
             e.int(k.created_at);
         }
+        // Appended only when present, so the headers of vaults without a
+        // binding encode exactly as before it existed; the data-key count
+        // before it keeps the encoding unambiguous.
+        if let Some(b) = &m.rollback {
+            e.bytes(b"rollback-counter");
+            e.int(i64::from(b.index));
+            e.int(b.value as i64);
+        }
         e.0
     }
 
@@ -153,6 +161,7 @@ mod tests {
                 audit_head: vec![0; 32],
                 header_sha256: vec![],
                 header_mac: vec![],
+                rollback: None,
             },
             slots: vec![SlotRow {
                 id: 1,
@@ -185,12 +194,30 @@ mod tests {
             |h| h.slots.clear(),
             |h| h.data_keys[0].wrapped_key[0] ^= 1,
             |h| h.data_keys.clear(),
+            |h| h.meta.rollback = Some(crate::rollback::RollbackBinding { index: 0x0140_0000, value: 1 }),
         ];
         for (i, change) in changes.into_iter().enumerate() {
             let mut t = h.clone();
             change(&mut t);
             assert!(!t.checksum_matches(), "change {i} kept the checksum");
             assert!(!t.mac_matches(&key), "change {i} kept the MAC");
+        }
+    }
+
+    #[test]
+    fn a_rollback_binding_is_covered_by_the_mac() {
+        let key = [5; 32];
+        let mut h = header();
+        h.meta.rollback = Some(crate::rollback::RollbackBinding { index: 0x0140_0000, value: 7 });
+        h.seal(&key);
+        let changes: Vec<fn(&mut Header)> =
+            vec![|h| h.meta.rollback = None, |h| h.meta.rollback.as_mut().unwrap().value -= 1, |h| {
+                h.meta.rollback.as_mut().unwrap().index += 1
+            }];
+        for (i, change) in changes.into_iter().enumerate() {
+            let mut t = h.clone();
+            change(&mut t);
+            assert!(!t.checksum_matches() && !t.mac_matches(&key), "change {i} kept the checks");
         }
     }
 

@@ -73,6 +73,7 @@ mod manifest;
 pub mod padding;
 mod primitives;
 pub mod reference;
+pub mod rollback;
 mod sealed;
 pub mod search;
 mod store;
@@ -86,6 +87,7 @@ pub use item::{AgentApproval, AttachmentRef, Field, InvalidItem, Item, ItemSumma
 pub use keys::{KeyEncryptionKey, VaultKey};
 pub use manifest::ManifestSum;
 pub use reference::Reference;
+pub use rollback::{CounterError, RollbackBinding, RollbackCounter, RollbackError, RollbackStatus, RollbackVerdict};
 pub use search::SearchIndex;
 pub use store::StoreError;
 pub use vault::{

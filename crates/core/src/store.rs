@@ -9,16 +9,24 @@
 use std::path::Path;
 use std::time::Duration;
 
+use crate::rollback::RollbackBinding;
 use rusqlite::{Connection, OpenFlags, OptionalExtension, Transaction, TransactionBehavior, params};
 
 /// `PRAGMA application_id`: "TSRA", so `file(1)` and we can tell a vault
 /// from any other SQLite database.
 const APPLICATION_ID: i32 = 0x5453_5241;
-/// Schema version, in `PRAGMA user_version`. Version 2 added `records`;
-/// a version-1 vault is raised to 2 the first time a record is written
-/// (an older Tessera would count a record it cannot see as tampering, so it
-/// must refuse the file as too new instead).
-const SCHEMA_VERSION: i32 = 2;
+/// Schema version, in `PRAGMA user_version`: the newest this build reads.
+/// Version 2 added `records`; a version-1 vault is raised to 2 the first
+/// time a record is written (an older Tessera would count a record it
+/// cannot see as tampering, so it must refuse the file as too new instead).
+/// Version 3 added `rollback_binding`, for the same reason: a vault is
+/// raised to 3 when it is bound to a TPM counter, and only then, so vaults
+/// without a binding stay readable by a Tessera that knows version 2.
+const SCHEMA_VERSION: i32 = 3;
+/// The version that has `records`: what a new vault starts at.
+const RECORDS_SCHEMA_VERSION: i32 = 2;
+/// The version that has `rollback_binding`.
+const ROLLBACK_SCHEMA_VERSION: i32 = 3;
 
 const SCHEMA: &str = "
 CREATE TABLE vault_meta (
@@ -146,6 +154,8 @@ pub(crate) struct MetaRow {
     pub(crate) audit_head: Vec<u8>,
     pub(crate) header_sha256: Vec<u8>,
     pub(crate) header_mac: Vec<u8>,
+    /// The binding to a TPM counter (`rollback_binding`), if any.
+    pub(crate) rollback: Option<RollbackBinding>,
 }
 
 /// One key slot as stored.
@@ -234,7 +244,7 @@ impl Store {
         // WAL is a property of the file: set once here, it persists.
         conn.pragma_update(None, "journal_mode", "WAL")?;
         conn.pragma_update(None, "application_id", APPLICATION_ID)?;
-        conn.pragma_update(None, "user_version", SCHEMA_VERSION)?;
+        conn.pragma_update(None, "user_version", RECORDS_SCHEMA_VERSION)?;
         conn.execute_batch(SCHEMA)?;
         let store = Store { conn, lock_timeout: Duration::ZERO };
         store.configure(Duration::ZERO)?;
@@ -373,6 +383,7 @@ pub(crate) fn insert_meta(tx: &Connection, m: &MetaRow) -> Result<()> {
             m.header_mac
         ],
     )?;
+    write_rollback_binding(tx, m.rollback)?;
     Ok(())
 }
 
@@ -394,11 +405,16 @@ pub(crate) fn read_meta(tx: &Connection) -> Result<MetaRow> {
                 audit_head: r.get(7)?,
                 header_sha256: r.get(8)?,
                 header_mac: r.get(9)?,
+                rollback: None,
             })
         },
     )
     .optional()?
     .ok_or_else(|| StoreError::Corrupt("the vault_meta row is missing".into()))
+    .and_then(|mut m| {
+        m.rollback = read_rollback_binding(tx)?;
+        Ok(m)
+    })
 }
 
 pub(crate) fn update_meta(tx: &Connection, m: &MetaRow) -> Result<()> {
@@ -418,6 +434,57 @@ pub(crate) fn update_meta(tx: &Connection, m: &MetaRow) -> Result<()> {
     )?;
     if n != 1 {
         return Err(StoreError::Corrupt("the vault_meta row is missing".into()));
+    }
+    write_rollback_binding(tx, m.rollback)
+}
+
+// --- rollback_binding ------------------------------------------------------
+//
+// The vault's binding to a TPM counter (crate::rollback), part of the
+// authenticated header. Made when a vault is first bound (schema 3), so
+// vaults without one need no migration. Values are stored bit for bit in
+// SQLite's signed integers.
+
+const ROLLBACK_TABLE: &str = "CREATE TABLE IF NOT EXISTS rollback_binding (
+    id       INTEGER PRIMARY KEY CHECK (id = 1),
+    nv_index INTEGER NOT NULL,
+    value    INTEGER NOT NULL
+)";
+
+fn read_rollback_binding(tx: &Connection) -> Result<Option<RollbackBinding>> {
+    if !has_table(tx, "rollback_binding")? {
+        return Ok(None);
+    }
+    let row: Option<(i64, i64)> = tx
+        .prepare_cached("SELECT nv_index, value FROM rollback_binding WHERE id = 1")?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()?;
+    row.map(|(index, value)| {
+        let index = u32::try_from(index)
+            .map_err(|_| StoreError::Corrupt("the rollback binding's NV index is out of range".into()))?;
+        Ok(RollbackBinding { index, value: value as u64 })
+    })
+    .transpose()
+}
+
+fn write_rollback_binding(tx: &Connection, binding: Option<RollbackBinding>) -> Result<()> {
+    match binding {
+        Some(b) => {
+            if !has_table(tx, "rollback_binding")? {
+                tx.execute_batch(ROLLBACK_TABLE)?;
+                raise_schema(tx, ROLLBACK_SCHEMA_VERSION)?;
+            }
+            tx.prepare_cached(
+                "INSERT INTO rollback_binding (id, nv_index, value) VALUES (1, ?1, ?2)
+                 ON CONFLICT (id) DO UPDATE SET nv_index = excluded.nv_index, value = excluded.value",
+            )?
+            .execute(params![i64::from(b.index), b.value as i64])?;
+        }
+        None => {
+            if has_table(tx, "rollback_binding")? {
+                tx.execute("DELETE FROM rollback_binding", [])?;
+            }
+        }
     }
     Ok(())
 }
@@ -815,15 +882,20 @@ pub(crate) fn put_record(tx: &Connection, row: &RecordRow) -> Result<()> {
     if !has_table(tx, "records")? {
         tx.execute_batch(RECORDS_TABLE)?;
     }
-    let version: i32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
-    if version < SCHEMA_VERSION {
-        tx.pragma_update(None, "user_version", SCHEMA_VERSION)?;
-    }
+    raise_schema(tx, RECORDS_SCHEMA_VERSION)?;
     tx.prepare_cached(
         "INSERT INTO records (name, revision, ciphertext) VALUES (?1, ?2, ?3)
          ON CONFLICT (name) DO UPDATE SET revision = excluded.revision, ciphertext = excluded.ciphertext",
     )?
     .execute(params![row.name, row.revision, row.ciphertext])?;
+    Ok(())
+}
+
+fn raise_schema(tx: &Connection, to: i32) -> Result<()> {
+    let version: i32 = tx.pragma_query_value(None, "user_version", |r| r.get(0))?;
+    if version < to {
+        tx.pragma_update(None, "user_version", to)?;
+    }
     Ok(())
 }
 

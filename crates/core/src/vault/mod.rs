@@ -14,6 +14,7 @@
 mod import;
 mod items;
 mod records;
+mod rollback;
 mod rotate;
 mod sync;
 mod transaction;
@@ -233,6 +234,9 @@ pub struct Vault {
     opened_by: Option<SlotId>,
     /// Set by any integrity failure: then the session ends without writing.
     integrity_failed: Cell<bool>,
+    /// The counter the vault is bound to against whole-file rollback, if
+    /// the caller installed it (see [`Vault::set_rollback_counter`]).
+    rollback_counter: Option<Box<dyn crate::rollback::RollbackCounter>>,
 }
 
 impl Vault {
@@ -328,6 +332,7 @@ impl Vault {
             manifest_checked: Cell::new(false),
             opened_by: None,
             integrity_failed: Cell::new(false),
+            rollback_counter: None,
         })
     }
 
@@ -528,6 +533,7 @@ fn initialise(
             audit_head: vec![0; 32],
             header_sha256: vec![],
             header_mac: vec![],
+            rollback: None,
         },
         slots: Vec::new(),
         data_keys: Vec::new(),

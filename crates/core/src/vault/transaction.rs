@@ -82,21 +82,34 @@ impl Vault {
         items: bool,
         f: impl FnOnce(&mut WriteCtx<'_>) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
-        let Vault { store, vault_id, subkeys, keys, manifest_checked, .. } = self;
+        let Vault { store, vault_id, subkeys, keys, manifest_checked, rollback_counter, .. } = self;
         let tx = store.write()?;
         let (header, state) = load_header(&tx, subkeys)?;
         refresh_keys(&mut keys.borrow_mut(), &header, vault_id, subkeys)?;
         let keys = keys.borrow();
-        let mut ctx = WriteCtx { tx: &tx, vault_id: *vault_id, subkeys, keys: &keys, header, state, now: now() };
+        let recorded = header.meta.rollback;
+        let mut ctx =
+            WriteCtx { tx: &tx, vault_id: *vault_id, subkeys, keys: &keys, header, state, now: now(), rebind: false };
         let out = f(&mut ctx);
         if items && !manifest_checked.get() {
             settle_manifest(&out, &tx, &ctx.state, subkeys)?;
             manifest_checked.set(true);
         }
         let out = out?;
+        // The header records counter + 1 and commits; the counter is
+        // advanced only after (see crate::rollback for why this order).
+        let advance =
+            super::rollback::next_value(rollback_counter, recorded, &mut ctx.header.meta.rollback, ctx.rebind)?;
         ctx.finish()?;
         drop(keys);
         tx.commit().map_err(StoreError::from)?;
+        if advance {
+            if let Some(counter) = rollback_counter {
+                // A failure here leaves the file one ahead of the counter,
+                // which the next open or write heals.
+                let _ = counter.advance();
+            }
+        }
         Ok(out)
     }
 }
@@ -197,6 +210,9 @@ pub(super) struct WriteCtx<'a> {
     pub(super) header: Header,
     pub(super) state: VaultState,
     pub(super) now: OffsetDateTime,
+    /// Set by an operation that (re)binds the vault to its counter: the
+    /// file's recorded value is replaced, not checked.
+    pub(super) rebind: bool,
 }
 
 impl<'a> WriteCtx<'a> {
