@@ -2,10 +2,10 @@
 //! own `swtpm` on loopback (tests/support) and drives it through the same
 //! tss-esapi code path as `/dev/tpmrm0`.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 
-use tessera_test_support::{Swtpm, TestVault, assert_code, assert_success, stderr, tessera_bin};
+use tessera_test_support::{Swtpm, TestVault, assert_code, assert_success, stderr, stdout, tessera_bin};
 
 fn pin_file(v: &TestVault, name: &str, pin: &str) -> PathBuf {
     let path = v.dir.path().join(name);
@@ -38,9 +38,9 @@ fn enrol(v: &TestVault, tpm: &Swtpm, pin: &str, extra: &[&str]) -> serde_json::V
 fn tpm_slot_unlocks_with_its_pin_and_nothing_else() {
     let tpm = Swtpm::start();
     let v = TestVault::new();
+    let id = v.add_login("Server", "root");
     let added = enrol(&v, &tpm, "2468", &[]);
     assert_eq!(added["kind"], "tpm");
-    let id = v.add_login("Server", "root");
 
     let pin = pin_file(&v, "pin", "2468");
     let out = run(&v, &tpm, false, &["--unlock", "tpm", "--pin-file", pin.to_str().unwrap(), "show", &id]);
@@ -138,4 +138,203 @@ fn removing_the_tpm_slot_leaves_the_other_factors() {
     assert_code(&out, 3, "unlock with a removed TPM slot");
     assert!(stderr(&out).contains("no tpm slot"), "{}", stderr(&out));
     assert_success(&run(&v, &tpm, true, &["list"]), "password still opens");
+}
+
+// --- whole-file rollback (the TPM NV counter) ---------------------------------
+
+fn add(v: &TestVault, tpm: &Swtpm, title: &str) {
+    let out = run(v, tpm, true, &["add", "--type", "login", "--title", title, "--username", "u", "--generate"]);
+    assert_success(&out, &format!("add {title}"));
+}
+
+/// The vault file and any WAL beside it, as a backup tool would copy them.
+const VAULT_FILES: [&str; 3] = ["", "-wal", "-shm"];
+
+fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    PathBuf::from(format!("{}{suffix}", path.display()))
+}
+
+/// Copies the vault while no process has it open (closing the last
+/// connection checkpoints the WAL into the file), as a backup would.
+fn back_up(v: &TestVault, name: &str) -> PathBuf {
+    let backup = v.dir.path().join(name);
+    for suffix in VAULT_FILES {
+        let from = sibling(&v.path, suffix);
+        if from.exists() {
+            std::fs::copy(&from, sibling(&backup, suffix)).unwrap();
+        }
+    }
+    backup
+}
+
+/// Puts a backup back in the vault's place.
+fn put_back(backup: &Path, v: &TestVault) {
+    for suffix in VAULT_FILES {
+        let (from, to) = (sibling(backup, suffix), sibling(&v.path, suffix));
+        if from.exists() {
+            std::fs::copy(&from, &to).unwrap();
+        } else if to.exists() {
+            std::fs::remove_file(&to).unwrap();
+        }
+    }
+}
+
+const OLDER: &str = "this vault file is older than the last one this TPM saw";
+
+#[test]
+fn an_older_copy_of_the_vault_is_reported_after_a_write() {
+    let tpm = Swtpm::start();
+    let v = TestVault::new();
+    let added = enrol(&v, &tpm, "2468", &[]);
+    assert!(added["rollback_counter"].is_u64(), "{added}");
+    add(&v, &tpm, "Before the backup");
+    let backup = back_up(&v, "backup.tessera");
+    add(&v, &tpm, "After the backup");
+    let newer = back_up(&v, "newer.tessera");
+    put_back(&backup, &v);
+
+    // Reading and writing are both refused, with the message and the way out.
+    let pin = pin_file(&v, "pin", "2468");
+    let pin = pin.to_str().unwrap();
+    for (password, args) in [
+        (true, &["list"][..]),
+        (false, &["--unlock", "tpm", "--pin-file", pin, "list"][..]),
+        (true, &["add", "--type", "login", "--title", "On the old copy", "--username", "u", "--generate"][..]),
+    ] {
+        let out = run(&v, &tpm, password, args);
+        assert_code(&out, 5, &format!("{args:?} on an older copy"));
+        let err = stderr(&out);
+        assert!(err.contains(OLDER) && err.contains("restore-check --accept-older"), "{err}");
+    }
+    let out = run(&v, &tpm, true, &["--json", "restore-check"]);
+    assert_code(&out, 5, "restore-check on an older copy");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "older", "{report}");
+    assert!(report["file"].as_u64().unwrap() < report["tpm"].as_u64().unwrap(), "{report}");
+    assert!(stderr(&out).contains(OLDER));
+
+    // Nothing was written to the older copy, and the newer file put back
+    // opens and writes as before.
+    put_back(&newer, &v);
+    let out = run(&v, &tpm, true, &["list"]);
+    assert_success(&out, "list on the newer file");
+    assert!(stdout(&out).contains("After the backup"));
+    add(&v, &tpm, "Later");
+    let out = run(&v, &tpm, true, &["--json", "restore-check"]);
+    assert_success(&out, "restore-check on the current file");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "current", "{report}");
+    assert_eq!(report["file"], report["tpm"], "{report}");
+}
+
+#[test]
+fn restore_check_accept_older_reopens_a_deliberate_restore() {
+    let tpm = Swtpm::start();
+    let v = TestVault::new();
+    enrol(&v, &tpm, "2468", &[]);
+    add(&v, &tpm, "In the backup");
+    let backup = back_up(&v, "backup.tessera");
+    add(&v, &tpm, "Only in the lost file");
+    put_back(&backup, &v);
+
+    // Accepting asks for the master password even when another factor
+    // unlocks: without one (no file, no terminal) it is refused…
+    let pin = pin_file(&v, "pin", "2468");
+    let pin = pin.to_str().unwrap();
+    let out = run(&v, &tpm, false, &["--unlock", "tpm", "--pin-file", pin, "restore-check", "--accept-older"]);
+    assert_code(&out, 2, "accept-older without the master password");
+    assert!(stderr(&out).contains("no master password"), "{}", stderr(&out));
+    // …and a wrong one is a wrong password.
+    let wrong = pin_file(&v, "wrong", "not the password");
+    let mut c = Command::new(tessera_bin());
+    c.arg("--vault").arg(&v.path).arg("--tpm-tcti").arg(tpm.tcti()).arg("--password-file").arg(&wrong);
+    let out = c.args(["restore-check", "--accept-older"]).stdin(Stdio::null()).output().unwrap();
+    assert_code(&out, 3, "accept-older with a wrong password");
+    assert_code(&run(&v, &tpm, true, &["list"]), 5, "still refused after the failed attempts");
+
+    let out = run(&v, &tpm, true, &["--json", "restore-check", "--accept-older"]);
+    assert_success(&out, "restore-check --accept-older");
+    let accepted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(accepted["accepted"], true, "{accepted}");
+
+    // The restored copy opens, reads and writes from now on.
+    let out = run(&v, &tpm, true, &["list"]);
+    assert_success(&out, "list after accepting");
+    assert!(stdout(&out).contains("In the backup") && !stdout(&out).contains("Only in the lost file"));
+    add(&v, &tpm, "After the restore");
+    let out = run(&v, &tpm, false, &["--unlock", "tpm", "--pin-file", pin, "--json", "restore-check"]);
+    assert_success(&out, "restore-check after accepting");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "current", "{report}");
+    // The audit log says the copy was accepted.
+    let out = run(&v, &tpm, true, &["audit"]);
+    assert_success(&out, "audit");
+    assert!(stdout(&out).contains("accepted as current"), "{}", stdout(&out));
+}
+
+#[test]
+fn without_a_tpm_slot_nothing_changes() {
+    let tpm = Swtpm::start();
+    let v = TestVault::new();
+    v.add_login("Before the backup", "u");
+    let backup = back_up(&v, "backup.tessera");
+    v.add_login("After the backup", "u");
+    put_back(&backup, &v);
+    // No TPM is asked, none is needed: an older copy is not detectable
+    // without one (docs/THREAT-MODEL.md §1), and the vault works as before.
+    assert_success(&v.run(&["list"]), "list on an older copy of an unbound vault");
+    v.add_login("On the old copy", "u");
+    let out = v.run(&["--json", "restore-check"]);
+    assert_success(&out, "restore-check on an unbound vault");
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!({"bound": false}));
+    let out = v.run(&["restore-check", "--accept-older"]);
+    assert_code(&out, 2, "accept-older on an unbound vault");
+    assert!(stderr(&out).contains("not bound to a TPM counter"), "{}", stderr(&out));
+    // The file carries no binding, and stays readable by schema-2 builds.
+    let db = v.sqlite();
+    let tables: i64 =
+        db.query_row("SELECT count(*) FROM sqlite_master WHERE name = 'rollback_binding'", [], |r| r.get(0)).unwrap();
+    let version: i64 = db.pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
+    assert_eq!((tables, version), (0, 2));
+    drop(db);
+
+    // A TPM slot added and removed again takes its binding with it.
+    let added = enrol(&v, &tpm, "2468", &[]);
+    assert!(added["rollback_counter"].is_u64(), "{added}");
+    let id = added["id"].to_string();
+    assert_success(&run(&v, &tpm, true, &["slot", "remove", &id]), "slot remove");
+    let backup = back_up(&v, "backup2.tessera");
+    v.add_login("After the second backup", "u");
+    put_back(&backup, &v);
+    assert_success(&v.run(&["list"]), "list without the TPM after the slot is gone");
+    let out = v.run(&["--json", "restore-check"]);
+    assert_eq!(serde_json::from_slice::<serde_json::Value>(&out.stdout).unwrap(), serde_json::json!({"bound": false}));
+}
+
+#[test]
+fn a_bound_vault_without_its_tpm_reads_with_a_warning_and_refuses_writes() {
+    let tpm = Swtpm::start();
+    let v = TestVault::new();
+    v.add_login("Server", "root");
+    enrol(&v, &tpm, "2468", &[]);
+    let tcti = tpm.tcti();
+    drop(tpm);
+    let mut c = v.command();
+    let out = c.args(["--tpm-tcti", &tcti, "list"]).output().unwrap();
+    assert_success(&out, "list with the TPM gone");
+    assert!(stdout(&out).contains("Server"));
+    let err = stderr(&out);
+    assert!(err.contains("warning") && err.contains("TPM counter") && err.contains("Reading only"), "{err}");
+    let mut c = v.command();
+    let out = c.args(["--tpm-tcti", &tcti, "rm", "Server"]).output().unwrap();
+    assert_code(&out, 1, "a write with the TPM gone");
+    let err = stderr(&out);
+    assert!(err.contains("nothing is written") && err.contains("slot remove"), "{err}");
+    // The way out when the TPM is gone for good: remove the TPM slot.
+    let slots = v.json(&["--tpm-tcti", &tcti, "slot", "list"]);
+    let id = slots.as_array().unwrap().iter().find(|s| s["kind"] == "tpm").unwrap()["id"].to_string();
+    let mut c = v.command();
+    let out = c.args(["--tpm-tcti", &tcti, "slot", "remove", &id]).output().unwrap();
+    assert_success(&out, "slot remove with the TPM gone");
+    assert_success(&v.run(&["rm", "Server"]), "a write once unbound");
 }

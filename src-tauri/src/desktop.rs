@@ -332,7 +332,7 @@ impl Desktop {
     fn unlock_file(&self, path: &Path, credential: &Credential) -> CommandResult<Vault> {
         let locked = LockedVault::open(path, &self.options)?;
         let tcti = std::env::var("TESSERA_TPM_TCTI").ok();
-        let vault = match credential {
+        let mut vault = match credential {
             Credential::Password { password } => {
                 let password = password_from(password)?;
                 tessera_unlock::unlock(locked, &tessera_unlock::Credential::Password(&password))?
@@ -349,6 +349,12 @@ impl Desktop {
                 with_factor(locked, &YubiKeyFactor::new(None, pin.as_bytes(), false), password.as_deref())?
             }
         };
+        // Whole-file rollback (DESIGN §3): an older copy of the file is an
+        // integrity error here as in the CLI. Without its TPM the vault
+        // opens for reading and refuses writes with a message naming the TPM.
+        if let Some(warning) = tessera_unlock::guard_rollback(&mut vault, tcti.as_deref())? {
+            eprintln!("tessera-desktop: warning: {warning}");
+        }
         Ok(vault)
     }
 

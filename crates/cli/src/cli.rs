@@ -153,6 +153,12 @@ pub enum Command {
     Audit,
     /// Check every slot, item, attachment and the audit chain; exit 5 on any failure
     Verify,
+    /// Compare the vault file with its TPM counter (whole-file rollback); exit 5 if it is an older copy
+    RestoreCheck {
+        /// Accept this copy as the current vault (a deliberate restore from a backup); asks for the master password
+        #[arg(long)]
+        accept_older: bool,
+    },
     /// Sync through a tessera-server that stores ciphertext only (no subcommand: push and pull now)
     Sync(SyncArgs),
     /// Browser integration: install the KeePassXC-Browser extension's host, see what is installed

@@ -16,7 +16,8 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 use commands::{
-    attachments, browser, credential, generate, interop, items, keys, mcp, reports, secrets, slots, ssh, sync, vault,
+    attachments, browser, credential, generate, interop, items, keys, mcp, reports, rollback, secrets, slots, ssh,
+    sync, vault,
 };
 use exit::CliResult;
 use output::Out;
@@ -88,6 +89,7 @@ fn run(cli: &Cli, out: &mut Out) -> CliResult {
         Command::Health => reports::health(s, json, out),
         Command::Audit => reports::audit(s, json, out),
         Command::Verify => reports::verify(s, json, out),
+        Command::RestoreCheck { accept_older } => rollback::restore_check(s, *accept_older, json, out),
         Command::Sync(args) => sync::sync(s, args, json, out),
         Command::Generate(args) => generate::generate(args, json, out),
         Command::Browser(command) => browser::browser(command, json, out),

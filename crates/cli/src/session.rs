@@ -123,8 +123,47 @@ impl Session {
         Ok(LockedVault::open(&self.vault_path, &self.options)?)
     }
 
-    /// Opens and unlocks the vault with the factor chosen by `--unlock`.
+    /// Opens and unlocks the vault with the factor chosen by `--unlock`,
+    /// then checks it against its TPM counter if it is bound to one: an
+    /// older copy of the file is exit 5.
     pub fn unlock(&mut self) -> CliResult<Vault> {
+        let mut vault = self.unlock_unchecked()?;
+        self.guard_rollback(&mut vault)?;
+        Ok(vault)
+    }
+
+    /// Installs the vault's TPM counter and checks the file against it
+    /// ([`tessera_unlock::guard_rollback`]): an older file is exit 5; a TPM
+    /// that cannot be used leaves reading possible, with a warning, and
+    /// every write refused (DESIGN §3).
+    fn guard_rollback(&self, vault: &mut Vault) -> CliResult<()> {
+        if let Some(e) = tessera_unlock::guard_rollback(vault, self.tpm_tcti())? {
+            eprintln!(
+                "tessera: warning: {e}. Reading only: this copy of the vault was not checked against an older one"
+            );
+        }
+        Ok(())
+    }
+
+    /// Gives `vault` its TPM counter if it is bound to one; whether it is.
+    pub fn install_rollback_counter(&self, vault: &mut Vault) -> CliResult<bool> {
+        Ok(tessera_unlock::install_tpm_counter(vault, self.tpm_tcti())?)
+    }
+
+    /// Unlocks with the master password, whatever `--unlock` says: for an
+    /// act that must be the owner's (`restore-check --accept-older`). The
+    /// vault's TPM counter is installed but the file not checked.
+    pub fn unlock_with_master_password(&mut self) -> CliResult<Vault> {
+        let locked = self.open()?;
+        let password = self.master_password("Master password (to accept this copy of the vault): ", false)?;
+        let mut vault = tessera_unlock::unlock(locked, &Credential::Password(&password))?;
+        self.install_rollback_counter(&mut vault)?;
+        Ok(vault)
+    }
+
+    /// Unlocks as [`Session::unlock`] does, without the rollback check
+    /// (`restore-check` reports it instead).
+    pub fn unlock_unchecked(&mut self) -> CliResult<Vault> {
         let locked = self.open()?;
         match self.unlock {
             UnlockWith::Password => {

@@ -49,7 +49,7 @@ pub use kdf::{KdfError, KdfParams};
 pub use keyring::KeyringFactor;
 pub use password::{Password, PasswordFactor};
 pub use recovery::{InvalidRecoveryCode, RecoveryCode, RecoveryFactor};
-pub use tpm::{DEFAULT_TCTI, TpmFactor};
+pub use tpm::{DEFAULT_TCTI, TpmCounter, TpmFactor, guard_rollback, install_tpm_counter};
 pub use yubikey::YubiKeyFactor;
 
 use factor::SlotParams;

@@ -26,18 +26,19 @@ use std::str::FromStr;
 
 use serde::{Deserialize, Serialize};
 use sha2::Digest as _;
-use tss_esapi::attributes::{ObjectAttributesBuilder, SessionAttributesBuilder};
-use tss_esapi::constants::PropertyTag;
+use tss_esapi::attributes::{NvIndexAttributesBuilder, ObjectAttributesBuilder, SessionAttributesBuilder};
 use tss_esapi::constants::SessionType;
 use tss_esapi::constants::response_code::Tss2ResponseCodeKind;
-use tss_esapi::handles::{KeyHandle, ObjectHandle, SessionHandle};
+use tss_esapi::constants::{NvIndexType, PropertyTag};
+use tss_esapi::handles::{KeyHandle, NvIndexHandle, NvIndexTpmHandle, ObjectHandle, SessionHandle, TpmHandle};
 use tss_esapi::interface_types::algorithm::{HashingAlgorithm, PublicAlgorithm};
 use tss_esapi::interface_types::ecc::EccCurve;
-use tss_esapi::interface_types::resource_handles::Hierarchy;
+use tss_esapi::interface_types::resource_handles::{Hierarchy, NvAuth, Provision};
 use tss_esapi::interface_types::session_handles::AuthSession;
 use tss_esapi::structures::{
-    Auth, EccPoint, KeyedHashScheme, Private, Public, PublicBuilder, PublicEccParametersBuilder,
-    PublicKeyedHashParameters, SensitiveData, SymmetricDefinition, SymmetricDefinitionObject,
+    Auth, EccPoint, KeyedHashScheme, NvPublic, NvPublicBuilder, Private, Public, PublicBuilder,
+    PublicEccParametersBuilder, PublicKeyedHashParameters, SensitiveData, SymmetricDefinition,
+    SymmetricDefinitionObject,
 };
 use tss_esapi::tcti_ldr::TctiNameConf;
 use tss_esapi::traits::{Marshall, UnMarshall};
@@ -296,5 +297,208 @@ fn lockout() -> UnlockError {
         reason: "the TPM is locked out after too many wrong PINs; wait for its lockout interval to pass \
                  (or reset it with the TPM's lockout authorization), then try again"
             .into(),
+    }
+}
+
+// --- the rollback counter ----------------------------------------------------
+//
+// Whole-file rollback protection (tessera_core::rollback): a TPM NV index of
+// type counter, which the TPM only ever increases. It is defined with
+// AUTHREAD | AUTHWRITE and an empty auth value, and NO_DA, so reading and
+// advancing it needs nothing the user must type, and a TPM locked out after
+// wrong PINs still counts. The cost of the empty auth value: another
+// process of the same user could advance the counter. That only ever makes
+// the current file look older (a false alarm, resolved with `tessera
+// restore-check --accept-older`); it can never make an older file look
+// current, because nothing can lower a TPM counter. Deleting the index
+// needs owner authorization; a vault whose counter is gone is read with a
+// warning and refuses writes until the TPM slot is removed or re-bound.
+
+/// Where Tessera looks for a free NV index for a new counter: in the
+/// owner's range (0x01000000–0x013FFFFF, TCG provisioning guidance).
+const COUNTER_FIRST_INDEX: u32 = 0x013A_5300;
+/// How many indices after the first are tried.
+const COUNTER_INDICES: u32 = 256;
+
+/// A TPM NV counter that a vault is bound to against whole-file rollback.
+/// Each call is one bounded TPM session ([`crate::deadline`], 20 s).
+#[derive(Clone, Debug)]
+pub struct TpmCounter {
+    tcti: String,
+    index: u32,
+}
+
+impl TpmCounter {
+    /// The counter at NV `index` on `tcti` (see [`DEFAULT_TCTI`]). Talks to
+    /// no TPM yet.
+    pub fn new(tcti: Option<&str>, index: u32) -> Self {
+        TpmCounter { tcti: tcti.unwrap_or(DEFAULT_TCTI).to_owned(), index }
+    }
+
+    /// Defines a new counter at the first free index of Tessera's range and
+    /// increments it once (a TPM counter cannot be read before its first
+    /// increment; it then starts at the highest value any counter on this
+    /// TPM ever had, never at a value an older one had).
+    pub fn define(tcti: Option<&str>) -> Result<TpmCounter, UnlockError> {
+        let tcti = tcti.unwrap_or(DEFAULT_TCTI).to_owned();
+        let worker_tcti = tcti.clone();
+        let index = deadline::bounded(&TPM, move || {
+            let mut ctx = context(&worker_tcti)?;
+            for index in COUNTER_FIRST_INDEX..COUNTER_FIRST_INDEX + COUNTER_INDICES {
+                let public = counter_public(index).map_err(|e| failed("the counter template", &e))?;
+                let defined = ctx.execute_with_session(Some(AuthSession::Password), |ctx| {
+                    ctx.nv_define_space(Provision::Owner, Some(Auth::default()), public)
+                });
+                match defined {
+                    Ok(handle) => {
+                        ctx.execute_with_session(Some(AuthSession::Password), |ctx| {
+                            ctx.nv_increment(NvAuth::NvIndex(handle), handle)
+                        })
+                        .map_err(|e| failed("to start the counter", &e))?;
+                        return Ok(index);
+                    }
+                    Err(e) if tss_kind(&e) == Some(Tss2ResponseCodeKind::NvDefined) => continue,
+                    Err(e) => return Err(failed("to define an NV counter", &e)),
+                }
+            }
+            Err(UnlockError::FactorUnavailable {
+                kind: TpmFactor::KIND,
+                reason: format!(
+                    "every NV index from {COUNTER_FIRST_INDEX:#010x} to {:#010x} is taken",
+                    COUNTER_FIRST_INDEX + COUNTER_INDICES - 1
+                ),
+            })
+        })?;
+        Ok(TpmCounter { tcti, index })
+    }
+
+    /// Deletes the counter from the TPM (with the owner's empty
+    /// authorization, as on most machines; best effort for the caller).
+    pub fn undefine(&self) -> Result<(), UnlockError> {
+        let (tcti, index) = (self.tcti.clone(), self.index);
+        deadline::bounded(&TPM, move || {
+            let mut ctx = context(&tcti)?;
+            let handle = nv_handle(&mut ctx, index)?;
+            ctx.execute_with_session(Some(AuthSession::Password), |ctx| ctx.nv_undefine_space(Provision::Owner, handle))
+                .map_err(|e| failed("to delete the NV counter", &e))
+        })
+    }
+
+    /// The TPM this counter is on.
+    pub fn tcti(&self) -> &str {
+        &self.tcti
+    }
+
+    fn call(&self, increment: bool) -> Result<u64, UnlockError> {
+        let (tcti, index) = (self.tcti.clone(), self.index);
+        deadline::bounded(&TPM, move || {
+            let mut ctx = context(&tcti)?;
+            let handle = nv_handle(&mut ctx, index)?;
+            if increment {
+                ctx.execute_with_session(Some(AuthSession::Password), |ctx| {
+                    ctx.nv_increment(NvAuth::NvIndex(handle), handle)
+                })
+                .map_err(|e| failed("to advance the counter", &e))?;
+            }
+            let data = ctx
+                .execute_with_session(Some(AuthSession::Password), |ctx| {
+                    ctx.nv_read(NvAuth::NvIndex(handle), handle, 8, 0)
+                })
+                .map_err(|e| failed("to read the counter", &e))?;
+            let bytes: [u8; 8] = data.value().try_into().map_err(|_| UnlockError::FactorUnavailable {
+                kind: TpmFactor::KIND,
+                reason: format!("NV index {index:#010x} is not a counter"),
+            })?;
+            Ok(u64::from_be_bytes(bytes))
+        })
+    }
+}
+
+impl tessera_core::RollbackCounter for TpmCounter {
+    fn index(&self) -> u32 {
+        self.index
+    }
+
+    fn read(&mut self) -> Result<u64, tessera_core::CounterError> {
+        self.call(false).map_err(|e| tessera_core::CounterError(counter_reason(&self.tcti, e)))
+    }
+
+    fn advance(&mut self) -> Result<u64, tessera_core::CounterError> {
+        self.call(true).map_err(|e| tessera_core::CounterError(counter_reason(&self.tcti, e)))
+    }
+}
+
+/// The reason in a counter error, without the "cannot use the tpm factor"
+/// framing (the counter is not an unlock factor).
+fn counter_reason(tcti: &str, e: UnlockError) -> String {
+    match e {
+        UnlockError::FactorUnavailable { reason, .. } => reason,
+        other => format!("{other} (TPM at {tcti})"),
+    }
+}
+
+/// The public area of a counter at `index`: read and advanced with its
+/// own (empty) auth value, outside dictionary-attack protection.
+fn counter_public(index: u32) -> Result<NvPublic, TpmError> {
+    let attributes = NvIndexAttributesBuilder::new()
+        .with_nv_index_type(NvIndexType::Counter)
+        .with_auth_read(true)
+        .with_auth_write(true)
+        .with_no_da(true)
+        .build()?;
+    NvPublicBuilder::new()
+        .with_nv_index(NvIndexTpmHandle::new(index)?)
+        .with_index_name_algorithm(HashingAlgorithm::Sha256)
+        .with_index_attributes(attributes)
+        .with_data_area_size(8)
+        .build()
+}
+
+/// The ESYS handle of the existing NV index `index`.
+fn nv_handle(ctx: &mut Context, index: u32) -> Result<NvIndexHandle, UnlockError> {
+    let missing = || UnlockError::FactorUnavailable {
+        kind: TpmFactor::KIND,
+        reason: format!(
+            "this TPM has no counter at NV index {index:#010x}: the vault was bound on another machine's TPM, or \
+             this TPM was cleared or the counter deleted"
+        ),
+    };
+    let tpm_handle = NvIndexTpmHandle::new(index).map_err(|_| missing())?;
+    let object = ctx.tr_from_tpm_public(TpmHandle::NvIndex(tpm_handle)).map_err(|_| missing())?;
+    Ok(NvIndexHandle::from(object))
+}
+
+/// Gives `vault` its TPM counter when its header binds it to one (after
+/// unlocking: the binding is authenticated only then). Returns whether it
+/// is bound.
+pub fn install_tpm_counter(
+    vault: &mut tessera_core::Vault,
+    tcti: Option<&str>,
+) -> Result<bool, tessera_core::VaultError> {
+    let Some(binding) = vault.rollback_binding()? else {
+        return Ok(false);
+    };
+    vault.set_rollback_counter(Box::new(TpmCounter::new(tcti, binding.index)));
+    Ok(true)
+}
+
+/// What every front end runs right after unlocking: installs the TPM
+/// counter of a bound vault and checks the file against it. An older file
+/// (or one bound elsewhere) is an integrity error. When the TPM cannot be
+/// used, the vault stays open for reading and the reason comes back as a
+/// warning to show; the vault itself refuses every write until the TPM is
+/// back (a write that did not advance the counter would let an older copy
+/// pass later).
+pub fn guard_rollback(
+    vault: &mut tessera_core::Vault,
+    tcti: Option<&str>,
+) -> Result<Option<tessera_core::RollbackError>, tessera_core::VaultError> {
+    if !install_tpm_counter(vault, tcti)? {
+        return Ok(None);
+    }
+    match vault.check_rollback() {
+        Ok(_) => Ok(None),
+        Err(tessera_core::VaultError::Rollback(e)) => Ok(Some(e)),
+        Err(e) => Err(e),
     }
 }

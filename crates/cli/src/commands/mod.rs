@@ -10,6 +10,7 @@ pub mod items;
 pub mod keys;
 pub mod mcp;
 pub mod reports;
+pub mod rollback;
 pub mod secrets;
 pub mod slots;
 pub mod ssh;
