@@ -338,3 +338,28 @@ fn a_bound_vault_without_its_tpm_reads_with_a_warning_and_refuses_writes() {
     assert_success(&out, "slot remove with the TPM gone");
     assert_success(&v.run(&["rm", "Server"]), "a write once unbound");
 }
+
+#[test]
+fn a_vault_whose_counter_is_gone_is_read_only_until_accept_older_binds_a_new_one() {
+    let tpm = Swtpm::start();
+    let other = Swtpm::start(); // another machine's TPM, or this one cleared
+    let v = TestVault::new();
+    v.add_login("Server", "root");
+    enrol(&v, &tpm, "2468", &[]);
+    let out = run(&v, &other, true, &["list"]);
+    assert_success(&out, "list where the counter does not exist");
+    assert!(stderr(&out).contains("no counter at NV index"), "{}", stderr(&out));
+    assert_code(&run(&v, &other, true, &["rm", "Server"]), 1, "a write where the counter does not exist");
+
+    let out = run(&v, &other, true, &["--json", "restore-check", "--accept-older"]);
+    assert_success(&out, "accept-older onto a new counter");
+    let accepted: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(accepted["accepted"], true, "{accepted}");
+    let out = run(&v, &other, true, &["rm", "Server"]);
+    assert_success(&out, "a write on the new counter");
+    assert!(!stderr(&out).contains("warning"), "{}", stderr(&out));
+    let out = run(&v, &other, true, &["--json", "restore-check"]);
+    assert_success(&out, "restore-check on the new counter");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "current", "{report}");
+}

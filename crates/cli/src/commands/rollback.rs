@@ -74,7 +74,7 @@ fn accept(session: &mut Session, json: bool, out: &mut Out) -> CliResult {
 fn rebind_to_new_counter(session: &Session, vault: &mut Vault, json: bool, out: &mut Out) -> CliResult {
     let counter = TpmCounter::define(session.tpm_tcti())?;
     vault.set_rollback_counter(Box::new(counter.clone()));
-    let binding = match vault.bind_rollback_counter() {
+    let binding = match vault.accept_rollback() {
         Ok(b) => b,
         Err(e) => {
             let _ = counter.undefine();

@@ -64,11 +64,14 @@ impl Vault {
     }
 
     /// Accepts this copy of the file as the current one (a deliberate
-    /// restore from a backup): records the counter's next value whatever
-    /// the file held before. The caller asks for the master password first.
+    /// restore from a backup): records the installed counter's next value
+    /// whatever the file held before. The installed counter may be a new
+    /// one, replacing a counter that is gone (a cleared TPM). The caller
+    /// asks for the master password first.
     pub fn accept_rollback(&mut self) -> Result<RollbackBinding, VaultError> {
         let binding = self.rollback_binding()?.ok_or(RollbackError::NotBound)?;
-        self.rebind(binding.index, true)
+        let index = self.rollback_counter.as_ref().ok_or(RollbackError::NoCounter { index: binding.index })?.index();
+        self.rebind(index, true)
     }
 
     fn rebind(&mut self, index: u32, accepted: bool) -> Result<RollbackBinding, VaultError> {
