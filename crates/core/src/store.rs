@@ -283,6 +283,11 @@ impl Store {
         Ok(())
     }
 
+    /// How long a writer waits for another process's lock.
+    pub(crate) fn lock_timeout(&self) -> Duration {
+        self.lock_timeout
+    }
+
     /// Starts a read transaction: a consistent snapshot (WAL readers never
     /// block writers).
     pub(crate) fn read(&self) -> Result<Transaction<'_>> {

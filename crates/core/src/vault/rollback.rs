@@ -6,6 +6,7 @@ use super::Vault;
 use crate::audit::AuditEvent;
 use crate::error::VaultError;
 use crate::rollback::{RollbackBinding, RollbackCounter, RollbackError, RollbackStatus, RollbackVerdict};
+use crate::store::StoreError;
 
 impl Vault {
     /// Installs the counter this vault is (or is about to be) bound to.
@@ -41,6 +42,12 @@ impl Vault {
     }
 
     fn check_rollback_inner(&mut self) -> Result<Option<RollbackStatus>, VaultError> {
+        // Held so that "one ahead" means a crash, not another process
+        // between its commit and its counter step.
+        let _lock = match self.rollback_counter {
+            Some(_) => Some(CounterLock::acquire(&self.path, self.store.lock_timeout())?),
+            None => None,
+        };
         let Some(mut status) = self.rollback_status()? else {
             return Ok(None);
         };
@@ -106,6 +113,40 @@ impl Vault {
     }
 }
 
+/// Serialises "commit, then advance the counter" between processes (and
+/// vault handles) writing one bound vault. SQLite's write lock ends at
+/// commit, before the counter is advanced; without this, another writer
+/// could meet the file one ahead of the counter in that gap, take it for a
+/// crash and advance the counter too, and the file would then look older
+/// than the counter: a false alarm. Only a vault with a counter takes it,
+/// so unbound vaults are untouched. The lock is an exclusive lock on a
+/// small SQLite file beside the vault (`VAULT.counter-lock`, empty), which
+/// waits up to the vault's lock timeout like the vault's own lock, and
+/// ends with the process if it dies.
+pub(super) struct CounterLock {
+    conn: rusqlite::Connection,
+}
+
+impl CounterLock {
+    pub(super) fn acquire(vault: &std::path::Path, timeout: std::time::Duration) -> Result<CounterLock, StoreError> {
+        use rusqlite::OpenFlags;
+        let path = std::path::PathBuf::from(format!("{}.counter-lock", vault.display()));
+        let conn = rusqlite::Connection::open_with_flags(
+            &path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )?;
+        conn.busy_timeout(timeout)?;
+        conn.execute_batch("BEGIN EXCLUSIVE")?;
+        Ok(CounterLock { conn })
+    }
+}
+
+impl Drop for CounterLock {
+    fn drop(&mut self) {
+        let _ = self.conn.execute_batch("ROLLBACK");
+    }
+}
+
 /// Inside a write transaction, before the header is sealed: the value the
 /// header records for this commit (the counter's value + 1), after checking
 /// the file's value (`recorded`, as read at the start) against the counter
@@ -162,11 +203,18 @@ mod tests {
         value: Arc<Mutex<u64>>,
         /// When set, `advance` fails (a TPM that went away mid-write).
         broken: Arc<Mutex<bool>>,
+        /// How long `advance` takes (a TPM round trip).
+        delay: std::time::Duration,
     }
 
     impl MemoryCounter {
         fn new(start: u64) -> Self {
-            MemoryCounter { index: 0x0140_0001, value: Arc::new(Mutex::new(start)), broken: Arc::default() }
+            MemoryCounter {
+                index: 0x0140_0001,
+                value: Arc::new(Mutex::new(start)),
+                broken: Arc::default(),
+                delay: std::time::Duration::ZERO,
+            }
         }
         fn get(&self) -> u64 {
             *self.value.lock().unwrap()
@@ -187,6 +235,7 @@ mod tests {
             if *self.broken.lock().unwrap() {
                 return Err(CounterError("gone".into()));
             }
+            std::thread::sleep(self.delay);
             let mut v = self.value.lock().unwrap();
             *v += 1;
             Ok(*v)
@@ -355,6 +404,40 @@ mod tests {
         let version: i32 =
             rusqlite::Connection::open(&path).unwrap().pragma_query_value(None, "user_version", |r| r.get(0)).unwrap();
         assert_eq!(version, 2, "an unbound vault stays readable by schema-2 builds");
+    }
+
+    #[test]
+    fn the_counter_lock_is_exclusive_and_ends_with_its_holder() {
+        let dir = tempfile::tempdir().unwrap();
+        let vault = dir.path().join("v.tessera");
+        let short = std::time::Duration::from_millis(50);
+        let held = super::CounterLock::acquire(&vault, short).unwrap();
+        assert!(matches!(super::CounterLock::acquire(&vault, short), Err(crate::StoreError::Busy)));
+        drop(held);
+        super::CounterLock::acquire(&vault, short).unwrap();
+    }
+
+    #[test]
+    fn concurrent_writers_leave_the_file_level_with_the_counter() {
+        // Without the counter lock, one writer could meet the file one
+        // ahead between another's commit and its counter step, "heal" it,
+        // and leave the file looking older than the counter.
+        let dir = tempfile::tempdir().unwrap();
+        let (path, mut counter) = bound_vault(&dir);
+        counter.delay = std::time::Duration::from_millis(3);
+        std::thread::scope(|s| {
+            for _ in 0..2 {
+                s.spawn(|| {
+                    let mut vault = reopen(&path, Some(&counter));
+                    for _ in 0..25 {
+                        write(&mut vault).unwrap();
+                    }
+                });
+            }
+        });
+        let mut vault = reopen(&path, Some(&counter));
+        let status = vault.check_rollback().unwrap().unwrap();
+        assert_eq!((status.verdict, status.binding.value, status.counter), (RollbackVerdict::Current, 92, 92));
     }
 
     #[test]

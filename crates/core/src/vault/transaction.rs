@@ -11,6 +11,7 @@ use rusqlite::Connection;
 use time::OffsetDateTime;
 
 use super::Vault;
+use super::rollback::CounterLock;
 use crate::audit::{self, AuditEvent};
 use crate::error::{IntegrityError, ItemProblem, VaultError};
 use crate::format::Aad;
@@ -82,7 +83,11 @@ impl Vault {
         items: bool,
         f: impl FnOnce(&mut WriteCtx<'_>) -> Result<T, VaultError>,
     ) -> Result<T, VaultError> {
-        let Vault { store, vault_id, subkeys, keys, manifest_checked, rollback_counter, .. } = self;
+        let Vault { store, path, vault_id, subkeys, keys, manifest_checked, rollback_counter, .. } = self;
+        // Held from before the transaction until the counter has advanced
+        // (see CounterLock); only a vault with a counter takes it.
+        let _counter_lock =
+            if rollback_counter.is_some() { Some(CounterLock::acquire(path, store.lock_timeout())?) } else { None };
         let tx = store.write()?;
         let (header, state) = load_header(&tx, subkeys)?;
         refresh_keys(&mut keys.borrow_mut(), &header, vault_id, subkeys)?;
