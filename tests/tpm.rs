@@ -363,3 +363,110 @@ fn a_vault_whose_counter_is_gone_is_read_only_until_accept_older_binds_a_new_one
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["verdict"], "current", "{report}");
 }
+
+/// The TPM 2.0 command code of TPM2_NV_Increment (TPM 2.0 Part 2, 6.5).
+const TPM_CC_NV_INCREMENT: u32 = 0x0000_0134;
+
+/// A TCTI path to a swtpm that passes every command through except
+/// TPM2_NV_Increment, on which it drops the connection: the state a crash
+/// between a write's commit and its counter step leaves behind.
+struct NoIncrement {
+    port: u16,
+}
+
+impl NoIncrement {
+    fn start(tpm: &Swtpm) -> NoIncrement {
+        let target: u16 = tpm.tcti().rsplit('=').next().and_then(|p| p.parse().ok()).expect("the swtpm port");
+        loop {
+            let first = std::net::TcpListener::bind(("127.0.0.1", 0)).expect("bind a loopback port");
+            let port = first.local_addr().expect("local address").port();
+            let Some(second) = port.checked_add(1).and_then(|p| std::net::TcpListener::bind(("127.0.0.1", p)).ok())
+            else {
+                continue;
+            };
+            // The command port, command by command; the control port as is.
+            std::thread::spawn(move || {
+                for client in first.incoming().flatten() {
+                    std::thread::spawn(move || relay_commands(client, target));
+                }
+            });
+            std::thread::spawn(move || {
+                for client in second.incoming().flatten() {
+                    std::thread::spawn(move || pump(client, target + 1));
+                }
+            });
+            return NoIncrement { port };
+        }
+    }
+
+    fn tcti(&self) -> String {
+        format!("swtpm:host=127.0.0.1,port={}", self.port)
+    }
+}
+
+/// Relays TPM commands and responses (header: tag u16, size u32, code u32).
+fn relay_commands(mut client: std::net::TcpStream, port: u16) {
+    use std::io::{Read, Write};
+    let Ok(mut tpm) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return };
+    let limit = Some(std::time::Duration::from_secs(10));
+    let _ = (client.set_read_timeout(limit), tpm.set_read_timeout(limit));
+    let read_message = |from: &mut std::net::TcpStream| -> Option<(u32, Vec<u8>)> {
+        let mut message = vec![0u8; 10];
+        from.read_exact(&mut message).ok()?;
+        let size = u32::from_be_bytes(message[2..6].try_into().unwrap()) as usize;
+        let code = u32::from_be_bytes(message[6..10].try_into().unwrap());
+        message.resize(size.max(10), 0);
+        from.read_exact(&mut message[10..]).ok()?;
+        Some((code, message))
+    };
+    while let Some((code, command)) = read_message(&mut client) {
+        if code == TPM_CC_NV_INCREMENT || tpm.write_all(&command).is_err() {
+            return;
+        }
+        let Some((_, response)) = read_message(&mut tpm) else { return };
+        if client.write_all(&response).is_err() {
+            return;
+        }
+    }
+}
+
+/// Copies bytes both ways between `client` and the port, passing each
+/// side's end on (swtpm serves one control connection at a time).
+fn pump(client: std::net::TcpStream, port: u16) {
+    use std::net::Shutdown;
+    let Ok(tpm) = std::net::TcpStream::connect(("127.0.0.1", port)) else { return };
+    let (mut from_client, mut to_tpm) = (client.try_clone().unwrap(), tpm.try_clone().unwrap());
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut from_client, &mut to_tpm);
+        let _ = to_tpm.shutdown(Shutdown::Write);
+    });
+    let (mut from_tpm, mut to_client) = (tpm, client);
+    let _ = std::io::copy(&mut from_tpm, &mut to_client);
+    let _ = to_client.shutdown(Shutdown::Write);
+}
+
+#[test]
+fn a_crash_between_commit_and_advance_heals() {
+    let tpm = Swtpm::start();
+    let v = TestVault::new();
+    enrol(&v, &tpm, "2468", &[]);
+    // A write whose counter step never reaches the TPM: the commit stands.
+    let cut = NoIncrement::start(&tpm);
+    let mut c = v.command();
+    c.arg("--tpm-tcti").arg(cut.tcti());
+    let out = c.args(["add", "--type", "login", "--title", "Committed", "--username", "u", "--generate"]).output();
+    assert_success(&out.unwrap(), "a write whose counter step is cut off");
+    let out = run(&v, &tpm, true, &["--json", "restore-check"]);
+    assert_success(&out, "restore-check after the cut");
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["verdict"], "interrupted", "{report}");
+    assert_eq!(report["file"].as_u64().unwrap(), report["tpm"].as_u64().unwrap() + 1, "{report}");
+
+    // The next unlock completes the step: the write is there, no alarm.
+    let out = run(&v, &tpm, true, &["list"]);
+    assert_success(&out, "list after the cut");
+    assert!(stdout(&out).contains("Committed") && !stderr(&out).contains("older"), "{}", stderr(&out));
+    let out = run(&v, &tpm, true, &["--json", "restore-check"]);
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!((report["verdict"].as_str(), report["file"] == report["tpm"]), (Some("current"), true), "{report}");
+}
