@@ -25,7 +25,10 @@
 //! an HMAC; a keyed multiset hash over (id, revision, key version) of every
 //! item catches dropped, added and rolled-back rows; the audit log is hash
 //! chained to a head in the authenticated state. Anything that fails is an
-//! [`IntegrityError`], never repaired silently.
+//! [`IntegrityError`], never repaired silently. An older copy of the whole
+//! file passes all of that; a vault bound to a monotonic counter outside
+//! the file (a TPM's, through [`RollbackCounter`]) refuses it too
+//! ([`rollback`]).
 //!
 //! ## Example
 //!
