@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tessera-bench [--items N] [--runs R] [--skip-keepassxc]
-//!               [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent]
+//!               [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent|padding]
 //!               [--devices N] [--load-seconds S] [--rate REQ_PER_S]
 //! ```
 //!
@@ -35,6 +35,9 @@
 //! 10. SSH agent signature latency per key type next to OpenSSH's
 //!     `ssh-agent` holding the same key, and `tessera run`'s overhead with
 //!     one reference (`agent.rs`).
+//! 11. What padding costs at N items: the vault file and the first push
+//!     to a real `tessera-server`, padded against unpadded, and the open
+//!     time of the padded vault (`padding.rs`).
 //!
 //! Wall time and peak RSS of child processes come from GNU time
 //! (`/usr/bin/time -f "%e %M"`), so ours and the peers' are measured alike.
@@ -42,6 +45,7 @@
 mod agent;
 mod browser;
 mod desktop;
+mod padding;
 mod sync;
 
 use std::io::Write;
@@ -57,7 +61,8 @@ struct Options {
     items: usize,
     runs: usize,
     keepassxc: bool,
-    /// Run only this figure: argon2, open, search, passwd, import, unlock, sync, load, desktop, browser or agent.
+    /// Run only this figure: argon2, open, search, passwd, import, unlock, sync, load, desktop, browser, agent
+    /// or padding.
     only: Option<String>,
     load: sync::LoadOptions,
 }
@@ -99,7 +104,7 @@ fn main() {
             other => {
                 eprintln!(
                     "unknown argument {other}; usage: tessera-bench [--items N] [--runs R] [--skip-keepassxc] \
-                     [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent] [--devices N] [--load-seconds S] [--rate R]"
+                     [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent|padding] [--devices N] [--load-seconds S] [--rate R]"
                 );
                 std::process::exit(2);
             }
@@ -123,6 +128,13 @@ fn main() {
         agent::figures();
     }
     if matches!(options.only.as_deref(), Some("sync" | "load" | "agent")) {
+        return;
+    }
+    if options.wants("padding") {
+        // First: it remakes a cached vault written before padding.
+        padding::figures(&options, &work);
+    }
+    if options.only.as_deref() == Some("padding") {
         return;
     }
     let (vault, code_file) = big_vault(&work, options.items);
@@ -308,18 +320,24 @@ fn child_open(vault: &Path, code_file: &Path) {
     println!("{} {}", elapsed.as_secs_f64(), index.len());
 }
 
-fn open_vs_keepassxc(o: &Options, work: &Path, vault: &Path, code_file: &Path) {
-    println!("## Open + decrypt + index {} items (KDF excluded)\n", o.items);
+/// [`child_open`] `runs` times: medians of the in-process seconds, the
+/// whole process's seconds and its peak RSS in MiB.
+fn open_runs(runs: usize, vault: &Path, code_file: &Path) -> (f64, f64, f64) {
     let mut inner = Vec::new();
     let mut walls = Vec::new();
     let mut rss = Vec::new();
-    for _ in 0..o.runs {
+    for _ in 0..runs {
         let (wall, mib, out) = timed(Command::new(me()).arg("child-open").arg(vault).arg(code_file), None);
         inner.push(out.split_whitespace().next().and_then(|v| v.parse().ok()).expect("child time"));
         walls.push(wall);
         rss.push(mib);
     }
-    let (t_inner, t_wall, peak) = (median(inner), median(walls), median(rss));
+    (median(inner), median(walls), median(rss))
+}
+
+fn open_vs_keepassxc(o: &Options, work: &Path, vault: &Path, code_file: &Path) {
+    println!("## Open + decrypt + index {} items (KDF excluded)\n", o.items);
+    let (t_inner, t_wall, peak) = open_runs(o.runs, vault, code_file);
     println!("| | time (s) | peak RSS (MiB) |");
     println!("|---|---|---|");
     println!("| tessera: open + decrypt + index (in process) | {t_inner:.3} | |");

@@ -23,10 +23,16 @@
 //! existing vaults and accounts keep working, and are padded as their items
 //! are rewritten (`rotate` rewrites all of them).
 
+use std::collections::BTreeMap;
+
 use zeroize::Zeroizing;
 
+use crate::error::VaultError;
 use crate::format::Aad;
-use crate::primitives::aead::{AeadFailure, Cipher};
+use crate::ids::{AttachmentId, ItemId};
+use crate::item::Item;
+use crate::primitives::aead::{AeadFailure, Cipher, OVERHEAD};
+use crate::vault::{Scope, Vault};
 
 /// Set in an AAD's domain byte when the plaintext is padded.
 pub(crate) const PADDED: u8 = 0x80;
@@ -91,10 +97,75 @@ pub(crate) fn open_padded(cipher: &Cipher, aad: &Aad<'_>, blob: &[u8]) -> Result
     }
 }
 
+/// What padding costs a vault, for `make bench`: its sealed blobs' bytes as
+/// sealed now and as they were sealed before padding existed. A count of
+/// lengths only; nothing secret leaves.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PaddingCost {
+    /// Sealed blobs: items, history versions, attachments.
+    pub blobs: u64,
+    /// Their bytes padded: what [`seal_padded`] writes.
+    pub padded: u64,
+    /// Their bytes unpadded: content and AEAD overhead, no header, no zeros.
+    pub unpadded: u64,
+}
+
+impl PaddingCost {
+    /// Counts one blob whose content is `content_len` bytes.
+    pub fn add(&mut self, content_len: usize) {
+        self.blobs += 1;
+        self.padded += (padded_len(HEADER + content_len) + OVERHEAD) as u64;
+        self.unpadded += (content_len + OVERHEAD) as u64;
+    }
+}
+
+/// One sealed blob of a vault, by the row that holds it.
+#[doc(hidden)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SealedBlob {
+    /// The current version of an item.
+    Item(ItemId),
+    /// An earlier version of an item, by revision.
+    History(ItemId, u64),
+    /// An attachment's content.
+    Attachment(AttachmentId),
+}
+
+/// The content length of every item, history version and attachment of
+/// `vault`, measured as `sealed.rs` seals them (an item's JSON, an
+/// attachment's bytes), to feed [`PaddingCost::add`]. Reads through the
+/// public API, so it decrypts everything once.
+#[doc(hidden)]
+pub fn sealed_content_lens(vault: &Vault) -> Result<Vec<(SealedBlob, usize)>, VaultError> {
+    let json_len = |item: &Item| Zeroizing::new(serde_json::to_vec(item).expect("an Item always serialises")).len();
+    let mut lens = Vec::new();
+    let mut earlier = Vec::new();
+    let mut attachments = BTreeMap::new();
+    vault.each_item(Scope::Any, |item| {
+        lens.push((SealedBlob::Item(item.id), json_len(item)));
+        attachments.extend(item.attachments.iter().map(|a| (a.id, (item.id, a.clone()))));
+        // A first version has no history.
+        if item.revision > 1 {
+            earlier.push(item.id);
+        }
+    })?;
+    for id in earlier {
+        for version in vault.history(id)? {
+            lens.push((SealedBlob::History(id, version.revision), json_len(&version)));
+            attachments.extend(version.attachments.iter().map(|a| (a.id, (id, a.clone()))));
+        }
+    }
+    for (attachment, (item, reference)) in attachments {
+        lens.push((SealedBlob::Attachment(attachment), vault.attachment_content(item, &reference)?.len()));
+    }
+    Ok(lens)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ids::{ItemId, KeyVersion, VaultId};
+    use crate::ids::{KeyVersion, VaultId};
 
     #[test]
     fn small_sizes_step_by_256_and_large_ones_follow_padme() {
@@ -135,6 +206,24 @@ mod tests {
         assert_eq!(&open_padded(&c, &aad, &legacy).unwrap()[..], b"legacy");
         // A padded blob does not open as unpadded: its AAD differs.
         assert!(c.open(&aad.to_bytes(), &blob).is_err());
+    }
+
+    #[test]
+    fn padding_cost_counts_what_seal_padded_writes() {
+        let c = Cipher::new(&[7; 32]);
+        let (vault, item) = aad_parts();
+        let aad = Aad::Item { vault: &vault, item: &item, key_version: KeyVersion(1) };
+        let mut cost = PaddingCost::default();
+        let mut sealed = 0;
+        for n in [1, 300, 5000] {
+            cost.add(n);
+            sealed += seal_padded(&c, &aad, &vec![b'x'; n]).len() as u64;
+        }
+        assert_eq!(cost.blobs, 3);
+        assert_eq!(cost.padded, sealed);
+        // As sealed before padding existed.
+        let legacy: usize = [1, 300, 5000].iter().map(|&n| c.seal(&aad.to_bytes(), &vec![b'x'; n]).len()).sum();
+        assert_eq!(cost.unpadded, legacy as u64);
     }
 
     #[test]
