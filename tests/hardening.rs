@@ -296,3 +296,78 @@ fn the_desktop_app_is_hardened_too() {
         app.check(locked.is_some_and(|kib| kib > 0), || format!("the app's memory is not locked: VmLck {locked:?}"));
     }
 }
+
+/// Every readable mapping of `pid`, read through `/proc/PID/mem` (root
+/// reads it whatever the process's dumpable flag), searched for `marker` in
+/// UTF-8, UTF-16LE and Latin-1.
+fn marker_hits(pid: u32, marker: &str) -> usize {
+    use std::io::{Read, Seek, SeekFrom};
+    let forms: Vec<Vec<u8>> = vec![
+        marker.as_bytes().to_vec(),
+        marker.encode_utf16().flat_map(u16::to_le_bytes).collect(),
+        marker.chars().map(|c| c as u32 as u8).collect(),
+    ];
+    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
+    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
+    let mut hits = 0;
+    for line in maps.lines() {
+        let mut fields = line.split_whitespace();
+        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else { continue };
+        let path = fields.nth(3).unwrap_or("");
+        if !perms.starts_with('r') || path == "[vvar]" || path == "[vsyscall]" {
+            continue;
+        }
+        let (start, end) = range.split_once('-').unwrap();
+        let (start, end) = (u64::from_str_radix(start, 16).unwrap(), u64::from_str_radix(end, 16).unwrap());
+        let mut region = vec![0u8; (end - start) as usize];
+        if mem.seek(SeekFrom::Start(start)).is_err() || mem.read_exact(&mut region).is_err() {
+            continue;
+        }
+        for form in &forms {
+            hits += region.windows(form.len()).filter(|w| w == &form.as_slice()).count();
+        }
+    }
+    hits
+}
+
+/// `tessera run` waits for its command; with masking off it needs none of
+/// the secrets it resolved, so none may be left in its memory while it
+/// waits. With masking on it must keep them (it looks for them in the
+/// output): that run is the control that shows the search finds a marker.
+#[test]
+fn tessera_run_keeps_no_secret_in_memory_while_the_command_runs() {
+    if euid() != 0 {
+        eprintln!("not root: cannot read another process's memory; skipped");
+        return;
+    }
+    const MARKER: &str = "Canary-Pw-7Qz4-Xylophone-Harbour";
+    let v = TestVault::new();
+    let secret = v.dir.path().join("secret");
+    std::fs::write(&secret, MARKER).unwrap();
+    let out = v.run_fast(&["add", "--title", "API", "--username", "svc", "--secret-file", secret.to_str().unwrap()]);
+    assert_success(&out, "add");
+    let hits_while_running = |extra: &[&str]| {
+        let mut cmd = v.fast_command();
+        cmd.arg("run").args(extra).args(["--env", "T=tessera://API/password", "--", "sleep", "30"]);
+        let mut child = cmd.stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        // Once `sleep` runs, tessera only waits.
+        let command = poll(Duration::from_secs(20), || {
+            let children = std::fs::read_to_string(format!("/proc/{0}/task/{0}/children", child.id())).ok()?;
+            children.split_whitespace().next()?.parse::<libc::pid_t>().ok()
+        });
+        let command = command.expect("the command never started");
+        std::thread::sleep(Duration::from_millis(300));
+        let hits = marker_hits(child.id(), MARKER);
+        // Ending the command ends tessera, which passes its status on.
+        // SAFETY: kill(2) on a pid read just above, a child of our child.
+        unsafe {
+            libc::kill(command, libc::SIGKILL);
+        }
+        let _ = child.wait();
+        hits
+    };
+    let control = hits_while_running(&[]);
+    assert!(control > 0, "the control (masking keeps the secret) found no marker: the search is broken");
+    let hits = hits_while_running(&["--no-masking"]);
+    assert_eq!(hits, 0, "{hits} copies of the secret in tessera's memory while its command runs");
+}

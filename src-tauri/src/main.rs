@@ -4,6 +4,10 @@
 #![cfg_attr(all(not(debug_assertions), target_os = "windows"), windows_subsystem = "windows")]
 #![forbid(unsafe_code)]
 
+/// Every freed heap block of the app's Rust side is wiped (crates/hardening).
+#[global_allocator]
+static ALLOC: tessera_hardening::ZeroOnFree = tessera_hardening::ZeroOnFree;
+
 fn main() {
     // Before any secret exists: no core dumps, no same-user ptrace.
     tessera_hardening::harden_process();

@@ -23,6 +23,12 @@ use exit::CliResult;
 use output::Out;
 use session::Session;
 
+/// Every freed heap block is wiped: copies of secrets that no zeroizing type
+/// covers (library buffers, a command's environment) do not outlive their
+/// owner (crates/hardening).
+#[global_allocator]
+static ALLOC: tessera_hardening::ZeroOnFree = tessera_hardening::ZeroOnFree;
+
 fn main() {
     // Before any secret exists: no core dumps, no same-user ptrace, memory
     // locked where the limit allows (crates/hardening says why and how).

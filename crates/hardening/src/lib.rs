@@ -25,8 +25,19 @@
 //!
 //! Every step is best effort and never fatal: the [`Hardening`] report says
 //! what held, for `tessera doctor`-style output and for tests.
+//!
+//! [`ZeroOnFree`] is the fourth piece, for binaries to install as their
+//! global allocator: every heap block is wiped when it is freed or moved, so
+//! a secret that passed through a buffer nobody zeroized by hand (a serde
+//! intermediate, a `Command`'s environment, a `String` grown by `push`) is
+//! gone once the owner drops it, not left in free memory for the life of
+//! the process.
 
-#![forbid(unsafe_code)]
+#![deny(unsafe_code)]
+
+mod zero_on_free;
+
+pub use zero_on_free::ZeroOnFree;
 
 use rustix::mm::{MlockAllFlags, mlockall};
 use std::sync::OnceLock;

@@ -185,6 +185,12 @@ pub fn run(session: &mut Session, args: &RunArgs) -> CliResult {
     let mut child = tessera_hardening::spawn_with_user_core_limit(|| command.spawn())
         .map_err(|e| Failure::new(crate::exit::Exit::Other, format!("cannot start {program:?}: {e}")))?;
     let pid = child.id();
+    // The command has its environment; ours goes now, and so do the
+    // resolved values unless the masking needs them.
+    drop(command);
+    if !mask {
+        secrets.clear();
+    }
     let handle = forwarded.handle();
     let forwarder = std::thread::spawn(move || {
         let mut signals = forwarded;
