@@ -7,8 +7,8 @@
 //! block before handing it back, and `realloc` allocates anew, copies and
 //! wipes the old block instead of letting the system allocator move it
 //! unwiped. The wipe goes through `zeroize`, which the optimiser may not
-//! remove. The cost is one `memset` per free (measured in `make bench`'s
-//! open figure), small beside decrypting what was freed.
+//! remove. The cost is one `memset` per free, small beside decrypting
+//! what was freed.
 
 #![allow(unsafe_code)]
 
