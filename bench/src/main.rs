@@ -734,4 +734,51 @@ fn unlock_per_factor() {
         ms(run("yubikey", &["123456"]))
     );
     println!();
+    rollback_counter_cost();
+}
+
+// --- 6b. The TPM counter (whole-file rollback) --------------------------------
+
+const COUNTER_WRITES: usize = 50;
+
+/// One write (an item added) to a vault without and with the TPM counter
+/// that guards against whole-file rollback (swtpm on loopback): the bound
+/// write also takes the counter lock, reads the counter before its commit
+/// and increments it after. Median of 50 writes each, in process.
+fn rollback_counter_cost() {
+    use tessera_test_support::Swtpm;
+    use tessera_unlock::TpmCounter;
+    println!("## The TPM counter: one write (median of {COUNTER_WRITES}, in process)\n");
+    let dir = tempfile::tempdir().expect("temporary directory");
+    let tpm = Swtpm::start();
+    let password = Password::from_first_line(b"bench password").expect("password");
+    let new_vault = |name: &str| {
+        let path = dir.path().join(name);
+        create_vault(&path, &password, KdfParams::ARGON2_FLOOR, &OpenOptions::default()).expect("create").0
+    };
+    let write_median = |vault: &mut tessera_core::Vault| -> f64 {
+        let mut times = Vec::with_capacity(COUNTER_WRITES);
+        for i in 0..COUNTER_WRITES {
+            let item = Item::new(ItemType::Login, format!("Login {i}"));
+            let start = Instant::now();
+            vault.add(vec![item]).expect("add an item");
+            times.push(start.elapsed().as_secs_f64());
+        }
+        median(times)
+    };
+    let mut plain = new_vault("plain.tessera");
+    let mut bound = new_vault("bound.tessera");
+    bound.set_rollback_counter(Box::new(TpmCounter::define(Some(&tpm.tcti())).expect("define the TPM counter")));
+    bound.bind_rollback_counter().expect("bind the vault to the counter");
+    let without = write_median(&mut plain);
+    let with = write_median(&mut bound);
+    println!("| one write (an item added) | ms |");
+    println!("|---|---|");
+    println!("| without the TPM counter | {:.2} |", without * 1000.0);
+    println!(
+        "| with it (swtpm on loopback: counter lock, read before the commit, increment after) | {:.2} (+{:.2}) |",
+        with * 1000.0,
+        (with - without) * 1000.0
+    );
+    println!();
 }
