@@ -7,76 +7,16 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestRunner};
 use serde_json::{Value, json};
-use tessera_sync::client::account::{self, SecretKey};
-use tessera_sync::wire::{LoginRequest, b64, from_b64};
-use tessera_test_support::server::{Database, Postgres, TestServer};
+use tessera_sync::wire::b64;
+use tessera_test_support::server::{Backend, Database, ServerSetup, TestServer, http_login, register};
 use tessera_test_support::{PASSWORD, TestVault, assert_code, assert_success, stderr};
 
 const EMAIL: &str = "alice@example.com";
-
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-struct Setup {
-    server: TestServer,
-    _pg: Option<Postgres>,
-}
-
-fn setup(backend: Backend, args: &[&str]) -> Setup {
-    let mut s = match backend {
-        Backend::Sqlite => Setup { server: TestServer::sqlite(), _pg: None },
-        Backend::Postgres => {
-            let pg = Postgres::start();
-            let db = pg.database();
-            let server = TestServer::start(db, Arc::new(tempfile::tempdir().expect("a temporary directory")));
-            Setup { server, _pg: Some(pg) }
-        }
-    };
-    if !args.is_empty() {
-        s.server.set_extra_args(args);
-        s.server.restart();
-    }
-    s
-}
-
-/// Registers `v` on `url` and returns the emergency kit's path.
-fn register(v: &TestVault, url: &str) -> PathBuf {
-    let kit = v.dir.path().join("kit.txt");
-    let out = v.run(&[
-        "sync",
-        "register",
-        "--server",
-        url,
-        "--email",
-        EMAIL,
-        "--emergency-kit",
-        kit.to_str().expect("utf-8"),
-    ]);
-    assert_success(&out, "sync register");
-    kit
-}
-
-/// Logs in over HTTP as the client would; returns the access token.
-fn access_token(url: &str, kit: &Path) -> String {
-    let api = tessera_sync::client::http::Api::new(url).expect("client");
-    let pre = api.prelogin(EMAIL).expect("prelogin");
-    let kdf = account::kdf_from_spec(&pre.kdf).expect("kdf");
-    let secret = SecretKey::parse(&std::fs::read_to_string(kit).expect("kit")).expect("secret key");
-    let password = tessera_unlock::Password::from_first_line(PASSWORD.as_bytes()).expect("password");
-    let keys = account::derive(&password, &from_b64(&pre.salt).expect("salt"), &kdf, &secret).expect("derive");
-    api.login(&LoginRequest { email: EMAIL.into(), auth: b64(keys.auth.as_ref()), totp: None, device_name: "t".into() })
-        .expect("login")
-        .access_token
-}
 
 fn pending(v: &TestVault) -> u64 {
     let status: Value = serde_json::from_slice(&v.run(&["--json", "sync", "status"]).stdout).expect("status");
@@ -122,9 +62,9 @@ fn error_body(status: u16, body: &[u8]) -> Value {
 // --- addresses in the event log ----------------------------------------------------
 
 fn addresses_are_erased_after_the_retention_time(backend: Backend) {
-    let mut s = setup(backend, &[]);
+    let mut s = ServerSetup::start(backend, &[]);
     let v = TestVault::new();
-    register(&v, &s.server.url);
+    register(&v, &s.server.url, EMAIL);
     let db: &Database = &s.server.database;
     let account = db.sql("SELECT id FROM accounts").remove(0);
     let day = 86_400;
@@ -160,7 +100,7 @@ fn addresses_are_erased_after_the_retention_time(backend: Backend) {
     s.server.restart();
     let count = |sql: &str| s.server.database.sql(sql)[0].parse::<u64>().expect("a count");
     let before = count("SELECT COUNT(*) FROM account_events");
-    access_token(&s.server.url, &v.dir.path().join("kit.txt"));
+    http_login(&s.server.url, EMAIL, &v.dir.path().join("kit.txt"));
     assert!(count("SELECT COUNT(*) FROM account_events") > before, "the login was logged");
     assert_eq!(count("SELECT COUNT(*) FROM account_events WHERE address <> ''"), 0, "no address kept or written");
 }
@@ -178,11 +118,11 @@ fn postgres_client_addresses_are_erased_after_the_retention_time() {
 // --- quotas --------------------------------------------------------------------------
 
 fn quotas_refuse_with_413_naming_the_limit(backend: Backend) {
-    let mut s = setup(backend, &["--quota-items", "3"]);
+    let mut s = ServerSetup::start(backend, &["--quota-items", "3"]);
     let v = TestVault::new();
     v.add_login("One", "a");
     v.add_login("Two", "b");
-    let kit = register(&v, &s.server.url);
+    let kit = register(&v, &s.server.url, EMAIL);
 
     // Items: two more would make four.
     v.add_login("Three", "c");
@@ -212,7 +152,7 @@ fn quotas_refuse_with_413_naming_the_limit(backend: Backend) {
     assert!(stderr(&out).contains("storage quota of 12 KiB"), "{}", stderr(&out));
 
     // The wire: 413, `quota_exceeded`, and which limit.
-    let token = access_token(&s.server.url, &kit);
+    let token = http_login(&s.server.url, EMAIL, &kit).1.access_token;
     let index: Value = reqwest::blocking::Client::new()
         .get(format!("{}/api/v1/vault/index", s.server.url))
         .bearer_auth(&token)
@@ -254,9 +194,9 @@ fn postgres_quotas_refuse_a_push_with_413_and_the_cli_names_the_limit() {
 #[test]
 fn an_item_over_max_record_is_refused_and_named() {
     // `--max-attachment` is the other name of `--max-record`.
-    let s = setup(Backend::Sqlite, &["--max-attachment", "8KiB"]);
+    let s = ServerSetup::start(Backend::Sqlite, &["--max-attachment", "8KiB"]);
     let v = TestVault::new();
-    register(&v, &s.server.url);
+    register(&v, &s.server.url, EMAIL);
     add_with_secret(&v, "Big", 10_000);
     let out = v.run(&["sync"]);
     assert_code(&out, 1, "a sync with an item over --max-record");
@@ -267,9 +207,9 @@ fn an_item_over_max_record_is_refused_and_named() {
 #[test]
 fn a_record_over_two_megabytes_syncs_under_the_default_limits() {
     // axum's own 2 MB default body limit once refused these as 400.
-    let s = setup(Backend::Sqlite, &[]);
+    let s = ServerSetup::start(Backend::Sqlite, &[]);
     let v = TestVault::new();
-    register(&v, &s.server.url);
+    register(&v, &s.server.url, EMAIL);
     let id = v.add_login("With a file", "a");
     let file = v.dir.path().join("scan.bin");
     let bytes: Vec<u8> = (0..3_000_000u32).map(|i| (i.wrapping_mul(2_654_435_761) >> 24) as u8).collect();
@@ -284,7 +224,7 @@ fn a_record_over_two_megabytes_syncs_under_the_default_limits() {
 #[test]
 fn max_body_answers_413_in_json_and_the_old_flag_name_still_works() {
     for flag in ["--max-body", "--max-body-bytes"] {
-        let s = setup(Backend::Sqlite, &[flag, "4KiB"]);
+        let s = ServerSetup::start(Backend::Sqlite, &[flag, "4KiB"]);
         // Declared up front: refused before a byte of it is read.
         let (status, body) = raw(
             s.server.port,
@@ -309,9 +249,9 @@ fn max_body_answers_413_in_json_and_the_old_flag_name_still_works() {
 
 #[test]
 fn a_push_over_max_body_is_reported_by_the_cli() {
-    let s = setup(Backend::Sqlite, &["--max-body", "3000"]);
+    let s = ServerSetup::start(Backend::Sqlite, &["--max-body", "3000"]);
     let v = TestVault::new();
-    register(&v, &s.server.url);
+    register(&v, &s.server.url, EMAIL);
     add_with_secret(&v, "Big", 5000);
     let out = v.run(&["sync"]);
     assert_code(&out, 1, "a push over --max-body");
@@ -570,11 +510,11 @@ impl Target {
 
 #[test]
 fn fuzzing_every_endpoint_never_gets_a_5xx_a_panic_or_a_non_json_refusal() {
-    let s = setup(Backend::Sqlite, &[]);
+    let s = ServerSetup::start(Backend::Sqlite, &[]);
     let v = TestVault::new();
     v.add_login("Fuzzed", "f");
-    let kit = register(&v, &s.server.url);
-    let target = Target { port: s.server.port, token: access_token(&s.server.url, &kit) };
+    let kit = register(&v, &s.server.url, EMAIL);
+    let target = Target { port: s.server.port, token: http_login(&s.server.url, EMAIL, &kit).1.access_token };
     let config = Config { cases: fuzz_cases(), failure_persistence: None, ..Config::default() };
     let routes = valid_bodies();
     let all_paths: Vec<&str> = routes

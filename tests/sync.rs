@@ -10,36 +10,14 @@ use std::process::Output;
 use std::sync::Arc;
 
 use serde_json::Value;
-use tessera_sync::client::account::{self, SecretKey};
 use tessera_sync::client::http::{Api, HttpError};
-use tessera_sync::wire::{LoginRequest, PushItem, PushRequest, Session, b64, from_b64};
-use tessera_test_support::server::{Database, Postgres, RecordingProxy, TestServer};
+use tessera_sync::wire::{LoginRequest, PushItem, PushRequest, b64};
+use tessera_test_support::server::{
+    Backend, Database, Postgres, RecordingProxy, ServerSetup, TestServer, account_keys, http_login, register,
+};
 use tessera_test_support::{PASSWORD, TestVault, assert_code, assert_success, stderr, stdout};
 
 const EMAIL: &str = "alice@example.com";
-
-/// Which database the server uses; a PostgreSQL backend owns its cluster.
-enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-struct Setup {
-    server: TestServer,
-    _pg: Option<Postgres>,
-}
-
-fn setup(backend: Backend) -> Setup {
-    match backend {
-        Backend::Sqlite => Setup { server: TestServer::sqlite(), _pg: None },
-        Backend::Postgres => {
-            let pg = Postgres::start();
-            let db = pg.database();
-            let server = TestServer::start(db, Arc::new(tempfile::tempdir().expect("a temporary directory")));
-            Setup { server, _pg: Some(pg) }
-        }
-    }
-}
 
 /// `tessera sync ARGS` with the master password.
 fn sync(v: &TestVault, args: &[&str]) -> Output {
@@ -52,15 +30,6 @@ fn sync_json(v: &TestVault) -> Value {
     let out = v.run(&["--json", "sync"]);
     assert_success(&out, "sync");
     serde_json::from_slice(&out.stdout).expect("sync --json prints JSON")
-}
-
-/// Registers `v` on `url` and returns the emergency kit's path.
-fn register(v: &TestVault, url: &str, email: &str) -> PathBuf {
-    let kit = v.dir.path().join("kit.txt");
-    let out =
-        sync(v, &["register", "--server", url, "--email", email, "--emergency-kit", kit.to_str().expect("utf-8")]);
-    assert_success(&out, "sync register");
-    kit
 }
 
 /// A second device: a new vault cloned from the account.
@@ -129,7 +98,7 @@ fn titles(v: &TestVault) -> Vec<String> {
 // --- convergence -------------------------------------------------------------
 
 fn two_vaults_converge(backend: Backend) {
-    let s = setup(backend);
+    let s = ServerSetup::start(backend, &[]);
     let a = TestVault::new();
     let mail = a.add_login("Mail", "alice");
     let bank = a.add_login("Bank", "alice.b");
@@ -292,7 +261,7 @@ fn blindness_canary_no_marker_reaches_the_server_database_logs_or_traffic() {
 // --- a hostile server ------------------------------------------------------------
 
 struct Hostile {
-    s: Setup,
+    s: ServerSetup,
     a: TestVault,
     b: TestVault,
     kit: PathBuf,
@@ -302,7 +271,7 @@ struct Hostile {
 
 /// Two synced devices; item 0 edited once (server revision 2).
 fn hostile_setup(backend: Backend) -> Hostile {
-    let s = setup(backend);
+    let s = ServerSetup::start(backend, &[]);
     let a = TestVault::new();
     let ids = vec![a.add_login("One", "u1"), a.add_login("Two", "u2"), a.add_login("Three", "u3")];
     let kit = register(&a, &s.server.url, EMAIL);
@@ -465,35 +434,6 @@ both_backends! {
 // --- accounts, tokens, sessions ----------------------------------------------------
 
 /// `auth` for the test password and the kit's Secret Key.
-fn auth_of(url: &str, email: &str, kit: &Path) -> zeroize::Zeroizing<[u8; 32]> {
-    let api = Api::new(url).expect("client");
-    let pre = api.prelogin(email).expect("prelogin");
-    let kdf = account::kdf_from_spec(&pre.kdf).expect("kdf");
-    let secret = SecretKey::parse(&std::fs::read_to_string(kit).expect("kit")).expect("secret key");
-    let password = tessera_unlock::Password::from_first_line(PASSWORD.as_bytes()).expect("password");
-    account::derive(&password, &from_b64(&pre.salt).expect("salt"), &kdf, &secret).expect("derive").auth
-}
-
-/// Logs in over HTTP as the client would, from the emergency kit.
-fn http_login(url: &str, email: &str, kit: &Path) -> (Api, Session) {
-    let mut api = Api::new(url).expect("client");
-    let pre = api.prelogin(email).expect("prelogin");
-    let kdf = account::kdf_from_spec(&pre.kdf).expect("kdf");
-    let secret = SecretKey::parse(&std::fs::read_to_string(kit).expect("kit")).expect("secret key");
-    let password = tessera_unlock::Password::from_first_line(PASSWORD.as_bytes()).expect("password");
-    let keys = account::derive(&password, &from_b64(&pre.salt).expect("salt"), &kdf, &secret).expect("derive");
-    let session = api
-        .login(&LoginRequest {
-            email: email.into(),
-            auth: b64(keys.auth.as_ref()),
-            totp: None,
-            device_name: "test".into(),
-        })
-        .expect("login");
-    api.access_token = Some(session.access_token.clone());
-    (api, session)
-}
-
 fn error_code(e: HttpError) -> (u16, String) {
     match e {
         HttpError::Status(status, body) => (status, body.error),
@@ -502,7 +442,7 @@ fn error_code(e: HttpError) -> (u16, String) {
 }
 
 fn accounts_are_isolated(backend: Backend) {
-    let s = setup(backend);
+    let s = ServerSetup::start(backend, &[]);
     let (alice, bob) = (TestVault::new(), TestVault::new());
     alice.add_login("Alice's", "a");
     let bobs = bob.add_login("Bob's", "b");
@@ -537,7 +477,7 @@ fn accounts_are_isolated(backend: Backend) {
 }
 
 fn refresh_token_reuse_revokes_the_device(backend: Backend) {
-    let s = setup(backend);
+    let s = ServerSetup::start(backend, &[]);
     let a = TestVault::new();
     let kit = register(&a, &s.server.url, EMAIL);
     let (mut api, first) = http_login(&s.server.url, EMAIL, &kit);
@@ -735,7 +675,7 @@ fn deleting_an_account_removes_its_data_and_needs_auth_again() {
     let kit = register(&a, &server.url, EMAIL);
     let (api, _) = http_login(&server.url, EMAIL, &kit);
     assert_eq!(error_code(api.delete_account(&[7; 32]).expect_err("wrong auth")), (401, "invalid_credentials".into()));
-    api.delete_account(auth_of(&server.url, EMAIL, &kit).as_ref()).expect("delete");
+    api.delete_account(account_keys(&api, EMAIL, &kit).auth.as_ref()).expect("delete");
     assert_eq!(error_code(api.index().expect_err("gone")).0, 401);
     for table in ["accounts", "items", "item_revisions", "devices", "refresh_tokens", "account_events"] {
         assert_eq!(server.database.sql(&format!("SELECT count(*) FROM {table}")), vec!["0"], "{table} is empty");

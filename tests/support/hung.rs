@@ -145,13 +145,7 @@ impl SilentSecretService {
 
     /// Points `command` at this bus (and a home with nothing in it).
     pub fn env<'c>(&self, command: &'c mut Command) -> &'c mut Command {
-        let home = self.dir.path();
-        command
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .env("HOME", home)
-            .env("XDG_RUNTIME_DIR", home.join("run"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
+        crate::session_env(command, &self.address, self.dir.path())
     }
 }
 

@@ -298,14 +298,19 @@ impl SecretService {
 
     /// Points `command` at this Secret Service.
     pub fn env<'c>(&self, command: &'c mut Command) -> &'c mut Command {
-        let home = self.dir.path();
-        command
-            .env("DBUS_SESSION_BUS_ADDRESS", &self.address)
-            .env("HOME", home)
-            .env("XDG_RUNTIME_DIR", home.join("run"))
-            .env("XDG_DATA_HOME", home.join("data"))
-            .env("XDG_CONFIG_HOME", home.join("config"))
+        session_env(command, &self.address, self.dir.path())
     }
+}
+
+/// Points `command` at the session bus `address`, with `home` as its home
+/// and XDG directories under it.
+pub(crate) fn session_env<'c>(command: &'c mut Command, address: &str, home: &Path) -> &'c mut Command {
+    command
+        .env("DBUS_SESSION_BUS_ADDRESS", address)
+        .env("HOME", home)
+        .env("XDG_RUNTIME_DIR", home.join("run"))
+        .env("XDG_DATA_HOME", home.join("data"))
+        .env("XDG_CONFIG_HOME", home.join("config"))
 }
 
 impl Drop for SecretService {

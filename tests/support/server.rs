@@ -10,6 +10,9 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use tempfile::TempDir;
+use tessera_sync::client::account;
+use tessera_sync::client::http::Api;
+use tessera_sync::wire::{LoginRequest, Session, b64, from_b64};
 
 /// The `tessera-server` binary beside `tessera`.
 pub fn server_bin() -> PathBuf {
@@ -376,4 +379,68 @@ impl RecordingProxy {
     pub fn traffic(&self) -> Vec<u8> {
         self.traffic.lock().expect("lock").clone()
     }
+}
+
+/// Which database a test server uses.
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+/// A `tessera-server` on either backend; a PostgreSQL backend owns its
+/// private cluster for as long as the server lives.
+pub struct ServerSetup {
+    pub server: TestServer,
+    _pg: Option<Postgres>,
+}
+
+impl ServerSetup {
+    /// Starts a server on `backend`, with `extra_args` when given.
+    pub fn start(backend: Backend, extra_args: &[&str]) -> ServerSetup {
+        let mut s = match backend {
+            Backend::Sqlite => ServerSetup { server: TestServer::sqlite(), _pg: None },
+            Backend::Postgres => {
+                let pg = Postgres::start();
+                let server =
+                    TestServer::start(pg.database(), Arc::new(tempfile::tempdir().expect("a temporary directory")));
+                ServerSetup { server, _pg: Some(pg) }
+            }
+        };
+        if !extra_args.is_empty() {
+            s.server.set_extra_args(extra_args);
+            s.server.restart();
+        }
+        s
+    }
+}
+
+/// `tessera sync register` for `v` on `url` as `email`; returns the
+/// emergency kit's path.
+pub fn register(v: &crate::TestVault, url: &str, email: &str) -> PathBuf {
+    let kit = v.dir.path().join("kit.txt");
+    let kit_arg = kit.to_str().expect("utf-8");
+    let out = v.run(&["sync", "register", "--server", url, "--email", email, "--emergency-kit", kit_arg]);
+    crate::assert_success(&out, "sync register");
+    kit
+}
+
+/// The account's keys, derived from the test password and the emergency
+/// kit as the client derives them.
+pub fn account_keys(api: &Api, email: &str, kit: &Path) -> account::AccountKeys {
+    let pre = api.prelogin(email).expect("prelogin");
+    let kdf = account::kdf_from_spec(&pre.kdf).expect("kdf");
+    let secret = account::SecretKey::parse(&std::fs::read_to_string(kit).expect("kit")).expect("secret key");
+    let password = tessera_unlock::Password::from_first_line(crate::PASSWORD.as_bytes()).expect("password");
+    account::derive(&password, &from_b64(&pre.salt).expect("salt"), &kdf, &secret).expect("derive")
+}
+
+/// Logs in over HTTP as the client would, from the emergency kit.
+pub fn http_login(url: &str, email: &str, kit: &Path) -> (Api, Session) {
+    let mut api = Api::new(url).expect("client");
+    let keys = account_keys(&api, email, kit);
+    let request =
+        LoginRequest { email: email.into(), auth: b64(keys.auth.as_ref()), totp: None, device_name: "test".into() };
+    let session = api.login(&request).expect("login");
+    api.access_token = Some(session.access_token.clone());
+    (api, session)
 }
