@@ -12,6 +12,7 @@ use tessera_core::Reference;
 use zeroize::Zeroizing;
 
 use crate::cli::{InjectArgs, ReadArgs, RunArgs};
+use crate::commands::attachments::write_private_file;
 use crate::exit::{CliResult, Failure};
 use crate::output::Out;
 use crate::session::Session;
@@ -42,29 +43,14 @@ pub fn read(session: &mut Session, args: &ReadArgs, out: &mut Out) -> CliResult 
     }
 }
 
-/// Writes `content` to `path` with mode 0600, through a temporary file
-/// renamed into place; an existing file is replaced only if `replace`.
+/// Writes `content` to `path` with mode 0600 (see
+/// [`write_private_file`]); an existing file is replaced only if `replace`,
+/// and the refusal names `--force`.
 pub fn write_private(path: &Path, content: &[u8], replace: bool) -> CliResult {
-    use std::os::unix::fs::OpenOptionsExt;
     if !replace && path.symlink_metadata().is_ok() {
         return Err(Failure::usage(format!("{} already exists; --force replaces it", path.display())));
     }
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-    let temp = dir.join(format!(".{name}.{}.tessera-partial", std::process::id()));
-    let result = (|| {
-        let mut f = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&temp)?;
-        f.write_all(content)?;
-        f.sync_all()?;
-        if replace {
-            std::fs::rename(&temp, path)
-        } else {
-            // link(2) refuses an existing target: no clobbering, even in a race.
-            std::fs::hard_link(&temp, path)
-        }
-    })();
-    let _ = std::fs::remove_file(&temp);
-    result.map_err(|e| Failure::other(format!("cannot write {}: {e}", path.display())))
+    write_private_file(path, content, replace)
 }
 
 /// An environment entry's value: plain, or a reference to resolve.
