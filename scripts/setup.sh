@@ -14,6 +14,7 @@ case "$what" in
   run)   packages+=("${desktop[@]}") ;;
   test)  packages+=("${desktop[@]}"
                    xvfb webkit2gtk-driver xclip xdotool imagemagick  # the desktop end-to-end test: a real window under Xvfb
+                   xterm                                # the auto-type test: a real X client that records what is typed
                    oathtool argon2 keepassxc   # peers the tests compare against (keepassxc-cli reads our KDBX)
                    dbus gnome-keyring libsecret-tools  # a real Secret Service for the keyring factor
                    swtpm swtpm-tools                   # a TPM 2.0 simulator for the TPM factor
@@ -22,7 +23,7 @@ case "$what" in
                    firefox-esr webext-keepassxc-browser # the browser test: Firefox ESR with the KeePassXC-Browser extension
                    python3 python3-venv                 # plays a process of another user; the MCP test's official Python client
                    openssh-client openssh-server tmux git) ;; # the SSH agent against ssh-add, ssh-keygen, sshd, git; a terminal to answer in
-  bench) packages+=("${desktop[@]}" xvfb xdotool xclip
+  bench) packages+=("${desktop[@]}" xvfb xdotool xclip xterm
                    argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
                    dbus gnome-keyring libsecret-tools swtpm swtpm-tools pcscd vsmartcard-vpcd # the factors' services
                    postgresql                          # the sync server's load run on PostgreSQL

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tessera-bench [--items N] [--runs R] [--skip-keepassxc]
-//!               [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent|padding]
+//!               [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent|padding|autotype]
 //!               [--devices N] [--load-seconds S] [--rate REQ_PER_S]
 //! ```
 //!
@@ -38,11 +38,14 @@
 //! 11. What padding costs at N items: the vault file and the first push
 //!     to a real `tessera-server`, padded against unpadded, and the open
 //!     time of the padded vault (`padding.rs`).
+//! 12. Auto-type: shortcut to last character delivered into a real X
+//!     client under Xvfb, for a 40-character sequence (`autotype.rs`).
 //!
 //! Wall time and peak RSS of child processes come from GNU time
 //! (`/usr/bin/time -f "%e %M"`), so ours and the peers' are measured alike.
 
 mod agent;
+mod autotype;
 mod browser;
 mod desktop;
 mod padding;
@@ -61,8 +64,8 @@ struct Options {
     items: usize,
     runs: usize,
     keepassxc: bool,
-    /// Run only this figure: argon2, open, search, passwd, import, unlock, sync, load, desktop, browser, agent
-    /// or padding.
+    /// Run only this figure: argon2, open, search, passwd, import, unlock, sync, load, desktop, browser, agent,
+    /// padding or autotype.
     only: Option<String>,
     load: sync::LoadOptions,
 }
@@ -104,7 +107,7 @@ fn main() {
             other => {
                 eprintln!(
                     "unknown argument {other}; usage: tessera-bench [--items N] [--runs R] [--skip-keepassxc] \
-                     [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent|padding] [--devices N] [--load-seconds S] [--rate R]"
+                     [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent|padding|autotype] [--devices N] [--load-seconds S] [--rate R]"
                 );
                 std::process::exit(2);
             }
@@ -127,7 +130,10 @@ fn main() {
     if options.wants("agent") {
         agent::figures();
     }
-    if matches!(options.only.as_deref(), Some("sync" | "load" | "agent")) {
+    if options.wants("autotype") {
+        autotype::figures(20);
+    }
+    if matches!(options.only.as_deref(), Some("sync" | "load" | "agent" | "autotype")) {
         return;
     }
     if options.wants("padding") {

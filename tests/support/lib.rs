@@ -11,6 +11,7 @@ use tempfile::TempDir;
 
 pub mod app;
 pub mod hung;
+pub mod key_reader;
 pub mod mcp;
 pub mod server;
 pub mod ssh;
