@@ -60,6 +60,9 @@ const COMMANDS: &[&str] = &[
     "agent_answer",
     "browser_prompts",
     "browser_answer",
+    "totp_scan_screen",
+    "pick_qr_image",
+    "totp_scan_file",
 ];
 
 fn main() {

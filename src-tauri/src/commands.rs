@@ -682,6 +682,9 @@ macro_rules! all_commands {
             agents::agent_status,
             agents::agent_prompts,
             agents::agent_answer,
+            qr_commands::totp_scan_screen,
+            qr_commands::pick_qr_image,
+            qr_commands::totp_scan_file,
         ]
     };
 }

@@ -18,6 +18,8 @@ pub mod desktop;
 pub mod dto;
 pub mod error;
 mod prompts;
+mod qr_commands;
+mod screen;
 pub mod settings;
 mod shortcut;
 mod tray;

@@ -6,9 +6,10 @@
 // What never crosses this boundary in a list, search or view payload:
 // passwords, protected custom-field values, notes, TOTP secrets. Those come
 // only from `reveal_field` (one value the user asked to see),
-// `get_item_for_edit` (the user is editing them) and `ssh_generate_key` /
-// `ssh_import_key` (a key going into the editor's draft); copies are done by
-// Rust.
+// `get_item_for_edit` (the user is editing them), `ssh_generate_key` /
+// `ssh_import_key` (a key going into the editor's draft) and
+// `totp_scan_screen` / `totp_scan_file` (a QR code's TOTP going into it);
+// copies are done by Rust.
 
 import { invoke as tauriInvoke } from '@tauri-apps/api/core';
 import { listen as tauriListen } from '@tauri-apps/api/event';
@@ -462,6 +463,24 @@ export interface SshKeyFields {
   comment: string;
 }
 
+/** One account read from a QR code, for the editor's TOTP field (which holds secrets anyway). */
+export interface ScannedAccount {
+  /** What an item of its own is titled: the issuer, else the account. */
+  title: string;
+  issuer: string | null;
+  account: string | null;
+  /** The otpauth:// URI, secret included: only ever goes into a draft's `otp`. */
+  otp: string;
+}
+
+/** What `totp_scan_screen` / `totp_scan_file` found: one account, or a migration batch of several. */
+export interface QrScan {
+  /** At least one. */
+  accounts: ScannedAccount[];
+  /** Why accounts the code named were left out, one sentence each (never a secret). */
+  skipped: string[];
+}
+
 /** Settings → SSH agent. Works while locked. */
 export interface AgentStatus {
   /** The setting `sshAgent`. */
@@ -580,6 +599,10 @@ export interface CommandMap {
   agent_status: { args: NoArgs; result: AgentStatus };
   agent_prompts: { args: NoArgs; result: AgentPrompt[] };
   agent_answer: { args: { id: number; decision: AgentDecision | null }; result: boolean };
+
+  totp_scan_screen: { args: NoArgs; result: QrScan };
+  pick_qr_image: { args: NoArgs; result: string | null };
+  totp_scan_file: { args: { path: string }; result: QrScan };
 
   quick_access_hide: { args: NoArgs; result: null };
   show_main_window: { args: NoArgs; result: null };
@@ -779,6 +802,10 @@ export const api = {
   agentStatus: () => call('agent_status'),
   agentPrompts: () => call('agent_prompts'),
   agentAnswer: (id: number, decision: AgentDecision | null) => call('agent_answer', { id, decision }),
+
+  totpScanScreen: () => call('totp_scan_screen'),
+  pickQrImage: () => call('pick_qr_image'),
+  totpScanFile: (path: string) => call('totp_scan_file', { path }),
 
   quickAccessHide: () => call('quick_access_hide'),
   showMainWindow: () => call('show_main_window'),

@@ -13,6 +13,9 @@
 //! | Aegis plain JSON | [`aegis`] | yes | — |
 //! | Tessera backup | [`backup`] | yes | yes |
 //!
+//! [`qr`] reads the same `otpauth://` and migration codes from QR codes in
+//! a PNG or JPEG file or a captured screen, for the item editor.
+//!
 //! Parsers never panic on hostile input: every one is bounded in input size
 //! and nesting, and reports what it could not read as [`Skipped`] entries or
 //! an [`ImportError`] that names the problem without echoing a value.
@@ -36,6 +39,7 @@ pub mod csv;
 pub mod keeagent;
 pub mod keepass;
 pub mod otpauth;
+pub mod qr;
 
 /// Largest source file read, in bytes. Larger files are refused before
 /// they are read, so a hostile size cannot exhaust memory.

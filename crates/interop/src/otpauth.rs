@@ -17,7 +17,7 @@
 use std::fmt;
 
 use percent_encoding::percent_decode_str;
-use tessera_core::totp::{Algorithm, Otp, OtpKind, OtpSecret};
+use tessera_core::totp::{Algorithm, Otp, OtpError, OtpKind, OtpSecret};
 use tessera_core::{Item, ItemType, NewItem};
 use zeroize::Zeroizing;
 
@@ -143,6 +143,14 @@ impl Sink {
 
 fn is_migration(line: &str) -> bool {
     line.get(..MIGRATION_SCHEME.len()).is_some_and(|p| p.eq_ignore_ascii_case(MIGRATION_SCHEME))
+}
+
+/// Whether `line` is in a scheme [`parse`] reads (`otpauth://`,
+/// `otpauth-migration://`, `steam://`), valid or not: what tells a QR code
+/// of a one-time password, however damaged, from one of a web address.
+pub fn is_otp_line(line: &str) -> bool {
+    let line = line.trim();
+    is_migration(line) || !matches!(Otp::parse_uri(line), Err(OtpError::NotOtpauth))
 }
 
 /// Reads one `otpauth-migration://` line: a bad URI or payload skips the
@@ -449,11 +457,11 @@ impl<'a> Reader<'a> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
     use proptest::prelude::*;
-    use tessera_core::totp::{Encoder, OtpError};
+    use tessera_core::totp::Encoder;
 
     /// The RFC 6238 Appendix B SHA-1 seed.
     const RFC_SECRET: &[u8] = b"12345678901234567890";
@@ -486,7 +494,7 @@ mod tests {
 
     /// `OtpParameters`, with the proto's enum numbers.
     #[derive(Clone)]
-    struct P {
+    pub(crate) struct P {
         secret: Vec<u8>,
         name: &'static str,
         issuer: &'static str,
@@ -497,7 +505,7 @@ mod tests {
     }
 
     impl P {
-        fn totp(secret: &[u8], name: &'static str, issuer: &'static str) -> Self {
+        pub(crate) fn totp(secret: &[u8], name: &'static str, issuer: &'static str) -> Self {
             P { secret: secret.to_vec(), name, issuer, algorithm: 1, digits: 1, kind: 2, counter: 0 }
         }
 
@@ -515,7 +523,7 @@ mod tests {
     }
 
     /// A `MigrationPayload` of `params` as batch 1 of 1.
-    fn payload(params: &[P]) -> Vec<u8> {
+    pub(crate) fn payload(params: &[P]) -> Vec<u8> {
         let mut out = Vec::new();
         for p in params {
             put_bytes(&mut out, 1, &p.encode());
@@ -528,7 +536,7 @@ mod tests {
     }
 
     /// The line Google Authenticator's QR code holds for `payload`.
-    fn migration_line(payload: &[u8]) -> String {
+    pub(crate) fn migration_line(payload: &[u8]) -> String {
         let data = data_encoding::BASE64.encode(payload);
         format!("otpauth-migration://offline?data={}", utf8_percent_encode(&data, NON_ALPHANUMERIC))
     }

@@ -1,0 +1,151 @@
+//! "Scan QR code from screen" end to end: a QR code of an `otpauth://` URI,
+//! drawn by the test, shown on the private X screen by a real X client
+//! (ImageMagick's `display`), read by the real `tessera-desktop` through
+//! its editor, saved, and the saved item's codes checked with the `tessera`
+//! CLI and `oathtool` (RFC 6238).
+//!
+//! Needs what tests/desktop.rs needs (`tessera-desktop`, `tauri-driver`,
+//! Xvfb) and `display` (package imagemagick; `make test` installs it).
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::json;
+use tessera_test_support::app::*;
+use tessera_test_support::webdriver::Desktop;
+use tessera_test_support::{PASSWORD, TestVault, assert_success, stdout};
+
+/// RFC 6238 Appendix B's SHA-1 seed "12345678901234567890" in base32: not
+/// the secret any other test item has, so a code that matches is this one.
+const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
+const ISSUER: &str = "QR Bank";
+const ACCOUNT: &str = "qr-user@example.org";
+/// The title of the X window showing the code.
+const VIEWER_TITLE: &str = "tessera-qr-test";
+
+/// A PNG of a QR code of `text`, `scale` pixels a module, with the
+/// standard's 4-module quiet zone; returns its side in pixels.
+fn write_qr_png(text: &str, scale: u32, file: &Path) -> u32 {
+    let code = qrcode::QrCode::new(text.as_bytes()).expect("the URI fits a QR code");
+    let modules = code.width() as u32;
+    let colors = code.to_colors();
+    let side = (modules + 8) * scale;
+    let picture = image::GrayImage::from_fn(side, side, |x, y| {
+        let (mx, my) = ((x / scale).wrapping_sub(4), (y / scale).wrapping_sub(4));
+        let on = mx < modules && my < modules && colors[(my * modules + mx) as usize] == qrcode::Color::Dark;
+        image::Luma([if on { 0 } else { 255 }])
+    });
+    picture.save_with_format(file, image::ImageFormat::Png).expect("write the QR code's PNG");
+    side
+}
+
+/// `display` showing a picture in a window of its own: killed on drop.
+struct Viewer(Child);
+
+impl Viewer {
+    /// Shows `file` at (`x`, `y`) of the screen (no window manager moves
+    /// it elsewhere).
+    fn show(desktop: &Desktop, file: &Path, x: u32, y: u32) -> Viewer {
+        let child = desktop
+            .env(&mut Command::new("display"))
+            .args(["-title", VIEWER_TITLE, "-geometry", &format!("+{x}+{y}")])
+            .arg(file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("display runs (package imagemagick; `make test` installs it)");
+        Viewer(child)
+    }
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// What oathtool computes for `SECRET` at Unix time `at`.
+fn oathtool_at(at: u64) -> String {
+    let out = Command::new("oathtool")
+        .args(["--totp", "-b", "-N", &format!("@{at}"), SECRET])
+        .output()
+        .expect("oathtool runs (package oathtool; `make test` installs it)");
+    assert!(out.status.success(), "oathtool failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
+#[test]
+fn a_totp_qr_code_on_the_screen_is_scanned_into_the_editor_and_saved() {
+    let _serial = serial();
+    let vault = TestVault::new();
+    let app = App::start(|d| write_config(d, Some(&vault.path), json!({})));
+    app.screen("unlock-screen", SHORT);
+    app.replace("unlock-password", PASSWORD);
+    app.click("unlock-submit");
+    app.screen("main-screen", KDF);
+
+    // The code on the screen, in the strip right of the app's 1100-pixel
+    // wide main window on the 1280-pixel wide screen.
+    let uri = format!("otpauth://totp/QR%20Bank:qr-user%40example.org?secret={SECRET}&issuer=QR%20Bank");
+    let png = app.desktop.dir().join("totp-qr.png");
+    let side = write_qr_png(&uri, 3, &png);
+    assert!(side <= 176, "the QR code ({side} pixels) does not fit beside the app's window");
+    let _viewer = Viewer::show(&app.desktop, &png, 1280 - side - 2, 80);
+    app.wait("the QR code's window on the screen", SHORT, || app.desktop.window_visible(VIEWER_TITLE).then_some(()));
+    // `display` maps its window before it has drawn the picture in it.
+    std::thread::sleep(Duration::from_millis(500));
+
+    // A new login, filled in from the screen: the TOTP field, and the
+    // empty title and username from the code's issuer and account.
+    app.click("new-item-button");
+    app.screen("editor", SHORT);
+    app.click("editor-otp-scan-screen");
+    let outcome = app.wait("the scan to finish", Duration::from_secs(30), || {
+        for (id, ok) in [("editor-otp-scan-status", true), ("editor-otp-scan-error", false)] {
+            if let Ok(Some(el)) = app.wd.find(&sel(id)) {
+                return Some((ok, app.wd.text(&el).unwrap_or_default()));
+            }
+        }
+        None
+    });
+    app.check(outcome.0, || format!("scanning the screen failed: {}", outcome.1));
+    let title = app.value("editor-title");
+    app.check(title == ISSUER, || format!("editor-title is {title:?} after the scan"));
+    let username = app.value("editor-username");
+    app.check(username == ACCOUNT, || format!("editor-username is {username:?} after the scan"));
+    let otp = app.value("editor-otp");
+    app.check(otp.starts_with("otpauth://totp/") && otp.contains(&format!("secret={SECRET}")), || {
+        format!("editor-otp does not hold the code's URI (it holds {} characters)", otp.len())
+    });
+    let kind = app.attr("editor-otp", "type");
+    app.check(kind.as_deref() == Some("password"), || format!("the scanned secret is shown: type {kind:?}"));
+
+    app.click("editor-save");
+    app.wait_gone("editor", SHORT);
+    app.wait("the saved item's view", SHORT, || {
+        let el = app.wd.find(&sel("item-view-title")).ok()??;
+        (app.wd.text(&el).ok()? == ISSUER).then_some(())
+    });
+    let id = app.attr("item-view", "data-id").unwrap_or_else(|| app.fail("item-view has no data-id"));
+
+    // The app shows the RFC 6238 code of the scanned secret…
+    let shown = app.wait_attr("totp-code", "data-code", SHORT, |c| c.len() == 6);
+    let expected = totp_codes_around(SECRET, unix_now());
+    app.check(expected.contains(&shown), || format!("totp-code {shown} is none of {expected:?} (oathtool)"));
+
+    // … and so does the vault on disk, read by the CLI.
+    for at in [59, 1_111_111_109, unix_now()] {
+        let out = vault.run(&["totp", &id, "--at", &at.to_string()]);
+        assert_success(&out, "tessera totp");
+        let code = stdout(&out).trim().to_owned();
+        let want = oathtool_at(at);
+        app.check(code == want, || format!("tessera totp --at {at} gives {code}, oathtool {want}"));
+    }
+    let shown = vault.json(&["show", &id]);
+    app.check(shown["title"] == json!(ISSUER) && shown["username"] == json!(ACCOUNT), || {
+        format!("the saved item is {shown}")
+    });
+}
