@@ -32,7 +32,9 @@ pub fn figures(runs: usize) {
     let env = DisplayEnv { display: Some(reader.desktop.display()), ..DisplayEnv::default() };
     let auto_type = AutoType::connect_to(&env).expect("connect to the benchmark's Xvfb");
     let sequence = Sequence::default();
-    println!("| text (`{{USERNAME}}{{TAB}}{{PASSWORD}}{{ENTER}}`) | runs | delivered p50 (ms) | p95 (ms) | call returns p50 (ms) | target |");
+    println!(
+        "| text (`{{USERNAME}}{{TAB}}{{PASSWORD}}{{ENTER}}`) | runs | delivered p50 (ms) | p95 (ms) | call returns p50 (ms) | target |"
+    );
     println!("|---|---|---|---|---|---|");
     // 17 + Tab + 21 + Enter = 40 characters each.
     for (label, username, password) in [
@@ -52,9 +54,10 @@ pub fn figures(runs: usize) {
             reader.clear();
             let (to_last, call) = std::thread::scope(|s| {
                 let start = Instant::now();
-                let typing = s.spawn(|| {
+                let (auto_type, sequence, fields) = (&auto_type, &sequence, &fields);
+                let typing = s.spawn(move || {
                     let target = auto_type.focused_window().expect("the reader has the focus");
-                    auto_type.type_sequence(&target, &sequence, &fields).expect("typed");
+                    auto_type.type_sequence(&target, sequence, fields).expect("typed");
                     start.elapsed()
                 });
                 let deadline = start + Duration::from_secs(10);
