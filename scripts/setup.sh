@@ -14,7 +14,7 @@ case "$what" in
   run)   packages+=("${desktop[@]}") ;;
   test)  packages+=("${desktop[@]}"
                    xvfb webkit2gtk-driver xclip xdotool imagemagick  # the desktop end-to-end test: a real window under Xvfb
-                   xterm                                # the auto-type test: a real X client that records what is typed
+                   xterm x11-xkb-utils                  # the auto-type test: a real X client that records what is typed; setxkbmap
                    oathtool argon2 keepassxc   # peers the tests compare against (keepassxc-cli reads our KDBX)
                    dbus gnome-keyring libsecret-tools  # a real Secret Service for the keyring factor
                    swtpm swtpm-tools                   # a TPM 2.0 simulator for the TPM factor

@@ -60,6 +60,33 @@ fn the_focused_window_receives_exactly_the_typed_text_whatever_the_layout() {
 }
 
 #[test]
+fn the_same_text_arrives_on_german_and_french_layouts() {
+    // German swaps y and z and has @ on AltGr+Q; French AZERTY moves a, q,
+    // w, z and puts the digits on Shift. Typed by character, none of that
+    // shows.
+    let reader = KeyReader::start();
+    reader.focus(reader.window);
+    let auto_type = connect(&reader);
+    let fields = Fields {
+        username: Zeroizing::new("zoey.qwaz@example.com".into()),
+        password: Zeroizing::new("Yz-1234567890-ä€".into()),
+        ..Fields::default()
+    };
+    let mut maps = Vec::new();
+    for layout in ["de", "fr", "us"] {
+        reader.set_layout(layout);
+        let map = reader.keyboard_map();
+        assert!(!maps.contains(&map), "setxkbmap {layout} did not change the keyboard map");
+        maps.push(map);
+        reader.clear();
+        let target = auto_type.focused_window().expect("the focused window");
+        auto_type.type_sequence(&target, &Sequence::default(), &fields).expect("typed");
+        let expected = "zoey.qwaz@example.com\tYz-1234567890-ä€\r";
+        assert_eq!(reader.wait_for_chars(expected.chars().count(), Duration::from_secs(5)), expected, "on {layout}");
+    }
+}
+
+#[test]
 fn more_distinct_characters_than_spare_key_codes_still_arrive() {
     // Key codes get reused: each only after the client had time to look
     // its last press up.

@@ -102,6 +102,13 @@ impl KeyReader {
         assert_eq!(focused, window, "the focus did not move");
     }
 
+    /// Switches the X server's keyboard to XKB layout `layout` (`de`, `fr`)
+    /// with `setxkbmap`.
+    pub fn set_layout(&self, layout: &str) {
+        let out = self.desktop.run("setxkbmap", &["-display", &self.desktop.display(), layout]);
+        assert!(out.status.success(), "setxkbmap {layout} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
     /// Everything the reader received so far.
     pub fn text(&self) -> String {
         String::from_utf8_lossy(&std::fs::read(&self.out).expect("read the reader's file")).into_owned()
