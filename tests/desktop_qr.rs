@@ -67,25 +67,57 @@ impl Drop for Viewer {
     }
 }
 
-/// What oathtool computes for `SECRET` at Unix time `at`.
-fn oathtool_at(at: u64) -> String {
+/// A Google Authenticator "Transfer accounts" code of two TOTP accounts
+/// (SHA-1, 6 digits, 30 s): "Batch Mail" / alice@example.org with
+/// [`SECRET`]'s bytes and "Batch Bank" / bob with [`BATCH_BANK_SECRET`]'s.
+/// Made for this test with a few lines of Python writing the protobuf
+/// `MigrationPayload` of Google Authenticator's migration.proto.
+const MIGRATION_URI: &str = "otpauth-migration://offline?data=CjsKFDEyMzQ1Njc4OTAxMjM0NTY3ODkwEhFhbGljZUBleGFtcGxlLm9yZxoKQmF0Y2\
+                             ggTWFpbCABKAEwAgotChR0ZXNzZXJhLXFyLWJhdGNoLXR3bxIDYm9iGgpCYXRjaCBCYW5rIAEoATACEAEYASAAKLLyGQ%3D%3D";
+/// "tessera-qr-batch-two" in base32.
+const BATCH_BANK_SECRET: &str = "ORSXG43FOJQS24LSFVRGC5DDNAWXI53P";
+
+/// What oathtool computes for `secret` at Unix time `at`.
+fn oathtool_at(secret: &str, at: u64) -> String {
     let out = Command::new("oathtool")
-        .args(["--totp", "-b", "-N", &format!("@{at}"), SECRET])
+        .args(["--totp", "-b", "-N", &format!("@{at}"), secret])
         .output()
         .expect("oathtool runs (package oathtool; `make test` installs it)");
     assert!(out.status.success(), "oathtool failed: {}", String::from_utf8_lossy(&out.stderr));
     String::from_utf8_lossy(&out.stdout).trim().to_owned()
 }
 
-#[test]
-fn a_totp_qr_code_on_the_screen_is_scanned_into_the_editor_and_saved() {
-    let _serial = serial();
-    let vault = TestVault::new();
+/// The app on `vault`, unlocked.
+fn start_unlocked(vault: &TestVault) -> App {
     let app = App::start(|d| write_config(d, Some(&vault.path), json!({})));
     app.screen("unlock-screen", SHORT);
     app.replace("unlock-password", PASSWORD);
     app.click("unlock-submit");
     app.screen("main-screen", KDF);
+    app
+}
+
+/// Clicks "Scan QR code from screen" in the open editor and waits for its
+/// status line; fails with the inline error if the scan gave one.
+fn scan_screen(app: &App) -> String {
+    app.click("editor-otp-scan-screen");
+    let (ok, text) = app.wait("the scan to finish", Duration::from_secs(30), || {
+        for (id, ok) in [("editor-otp-scan-status", true), ("editor-otp-scan-error", false)] {
+            if let Ok(Some(el)) = app.wd.find(&sel(id)) {
+                return Some((ok, app.wd.text(&el).unwrap_or_default()));
+            }
+        }
+        None
+    });
+    app.check(ok, || format!("scanning the screen failed: {text}"));
+    text
+}
+
+#[test]
+fn a_totp_qr_code_on_the_screen_is_scanned_into_the_editor_and_saved() {
+    let _serial = serial();
+    let vault = TestVault::new();
+    let app = start_unlocked(&vault);
 
     // The code on the screen, in the strip right of the app's 1100-pixel
     // wide main window on the 1280-pixel wide screen.
@@ -102,16 +134,7 @@ fn a_totp_qr_code_on_the_screen_is_scanned_into_the_editor_and_saved() {
     // empty title and username from the code's issuer and account.
     app.click("new-item-button");
     app.screen("editor", SHORT);
-    app.click("editor-otp-scan-screen");
-    let outcome = app.wait("the scan to finish", Duration::from_secs(30), || {
-        for (id, ok) in [("editor-otp-scan-status", true), ("editor-otp-scan-error", false)] {
-            if let Ok(Some(el)) = app.wd.find(&sel(id)) {
-                return Some((ok, app.wd.text(&el).unwrap_or_default()));
-            }
-        }
-        None
-    });
-    app.check(outcome.0, || format!("scanning the screen failed: {}", outcome.1));
+    scan_screen(&app);
     let title = app.value("editor-title");
     app.check(title == ISSUER, || format!("editor-title is {title:?} after the scan"));
     let username = app.value("editor-username");
@@ -141,11 +164,53 @@ fn a_totp_qr_code_on_the_screen_is_scanned_into_the_editor_and_saved() {
         let out = vault.run(&["totp", &id, "--at", &at.to_string()]);
         assert_success(&out, "tessera totp");
         let code = stdout(&out).trim().to_owned();
-        let want = oathtool_at(at);
+        let want = oathtool_at(SECRET, at);
         app.check(code == want, || format!("tessera totp --at {at} gives {code}, oathtool {want}"));
     }
     let shown = vault.json(&["show", &id]);
     app.check(shown["title"] == json!(ISSUER) && shown["username"] == json!(ACCOUNT), || {
         format!("the saved item is {shown}")
     });
+}
+
+#[test]
+fn a_migration_code_on_the_screen_fills_this_item_and_adds_the_other_account() {
+    let _serial = serial();
+    let vault = TestVault::new();
+    let app = start_unlocked(&vault);
+
+    // Too large for the strip beside the window at 3 pixels a module: over
+    // the (empty) item list instead, above the app's window.
+    let png = app.desktop.dir().join("migration-qr.png");
+    write_qr_png(MIGRATION_URI, 3, &png);
+    let _viewer = Viewer::show(&app.desktop, &png, 205, 60);
+    app.wait("the QR code's window on the screen", SHORT, || app.desktop.window_visible(VIEWER_TITLE).then_some(()));
+    std::thread::sleep(Duration::from_millis(500));
+
+    app.click("new-item-button");
+    app.screen("editor", SHORT);
+    scan_screen(&app);
+    let title = app.value("editor-title");
+    app.check(title == "Batch Mail", || format!("editor-title is {title:?}: not the batch's first account"));
+    let others = app.text("editor-otp-others");
+    app.check(others.contains("holds 2 accounts") && others.contains("Batch Bank · bob"), || {
+        format!("the offer of the other account reads {others:?}")
+    });
+    app.click("editor-otp-add-others");
+    app.wait_toast("Added 1 item");
+    app.wait_gone("editor-otp-others", SHORT);
+    app.click("editor-save");
+    app.wait_gone("editor", SHORT);
+    app.search("Batch", 2);
+
+    let list = vault.json(&["list"]);
+    let mut titles: Vec<&str> = list.as_array().into_iter().flatten().filter_map(|i| i["title"].as_str()).collect();
+    titles.sort_unstable();
+    app.check(titles == ["Batch Bank", "Batch Mail"], || format!("the vault holds {titles:?}"));
+    for (title, secret) in [("Batch Mail", SECRET), ("Batch Bank", BATCH_BANK_SECRET)] {
+        let out = vault.run(&["totp", title, "--at", "59"]);
+        assert_success(&out, "tessera totp");
+        let (code, want) = (stdout(&out).trim().to_owned(), oathtool_at(secret, 59));
+        app.check(code == want, || format!("{title}: tessera totp --at 59 gives {code}, oathtool {want}"));
+    }
 }
