@@ -87,6 +87,41 @@ fn the_same_text_arrives_on_german_and_french_layouts() {
 }
 
 #[test]
+fn the_shortcut_modifiers_are_waited_for_then_released() {
+    // The user still holds Ctrl of the shortcut: typed as is, "c" would be
+    // ^C. Auto-type waits for the key to come up…
+    let reader = KeyReader::start();
+    reader.focus(reader.window);
+    let auto_type = connect(&reader);
+    let xdotool = |what: &str| {
+        let out = reader.desktop.run("xdotool", &[what, "Control_L"]);
+        assert!(out.status.success(), "xdotool {what}: {}", String::from_utf8_lossy(&out.stderr));
+    };
+    let actions = [Action::Text(Zeroizing::new("abc".into()))];
+    let target = auto_type.focused_window().expect("the focused window");
+    xdotool("keydown");
+    let started = Instant::now();
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            std::thread::sleep(Duration::from_millis(300));
+            xdotool("keyup");
+        });
+        auto_type.type_actions(&target, &actions).expect("typed");
+    });
+    let waited = started.elapsed();
+    assert!(waited >= Duration::from_millis(300) && waited < Duration::from_millis(1000), "{waited:?}");
+    assert_eq!(reader.wait_for_chars(3, Duration::from_secs(5)), "abc");
+
+    // …and lets it go itself after a second if it never does.
+    reader.clear();
+    xdotool("keydown");
+    let started = Instant::now();
+    auto_type.type_actions(&target, &actions).expect("typed");
+    assert!(started.elapsed() >= Duration::from_millis(1000), "{:?}", started.elapsed());
+    assert_eq!(reader.wait_for_chars(3, Duration::from_secs(5)), "abc");
+}
+
+#[test]
 fn more_distinct_characters_than_spare_key_codes_still_arrive() {
     // Key codes get reused: each only after the client had time to look
     // its last press up.
