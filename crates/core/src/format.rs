@@ -42,6 +42,15 @@ pub(crate) enum Aad<'a> {
     /// A named record at one revision: vault id ‖ revision ‖ name, so a
     /// record never opens under another name or at another revision.
     Record { vault: &'a VaultId, name: &'a str, revision: u64 },
+    /// An account's sharing identity (its private keys), sealed for the
+    /// account's devices; `account` is the account's email.
+    Identity { account: &'a str },
+    /// A shared item's record: share id ‖ item id ‖ server revision ‖
+    /// tombstone flag ‖ epoch, so it opens in no other share, at no other
+    /// revision and under no other epoch's key.
+    ShareRecord { share: &'a [u8; 16], item: &'a ItemId, revision: u64, deleted: bool, epoch: u64 },
+    /// A share's name, sealed in the membership record that starts `epoch`.
+    ShareName { share: &'a [u8; 16], epoch: u64 },
 }
 
 /// Where the domain byte sits: after the magic and the format version.
@@ -52,7 +61,7 @@ impl Aad<'_> {
         self.to_bytes_with(0)
     }
 
-    /// The AAD with `flags` set in its domain byte (domains are 1–10, so
+    /// The AAD with `flags` set in its domain byte (domains are 1–13, so
     /// the high bit is free): [`crate::padding::PADDED`] marks a padded
     /// plaintext.
     pub(crate) fn to_bytes_with(&self, flags: u8) -> Vec<u8> {
@@ -125,6 +134,24 @@ impl Aad<'_> {
                 out.extend_from_slice(&revision.to_be_bytes());
                 out.extend_from_slice(&(name.len() as u32).to_be_bytes());
                 out.extend_from_slice(name.as_bytes());
+            }
+            Aad::Identity { account } => {
+                out.push(11);
+                out.extend_from_slice(&(account.len() as u32).to_be_bytes());
+                out.extend_from_slice(account.as_bytes());
+            }
+            Aad::ShareRecord { share, item, revision, deleted, epoch } => {
+                out.push(12);
+                out.extend_from_slice(*share);
+                out.extend_from_slice(item.as_bytes());
+                out.extend_from_slice(&revision.to_be_bytes());
+                out.push(u8::from(*deleted));
+                out.extend_from_slice(&epoch.to_be_bytes());
+            }
+            Aad::ShareName { share, epoch } => {
+                out.push(13);
+                out.extend_from_slice(*share);
+                out.extend_from_slice(&epoch.to_be_bytes());
             }
         }
         out

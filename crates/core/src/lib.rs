@@ -79,6 +79,7 @@ pub mod reference;
 pub mod rollback;
 mod sealed;
 pub mod search;
+pub mod share;
 mod store;
 pub mod totp;
 pub mod vault;

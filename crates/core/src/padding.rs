@@ -87,6 +87,16 @@ pub(crate) fn seal_padded(cipher: &Cipher, aad: &Aad<'_>, content: &[u8]) -> Vec
     cipher.seal(&aad.to_bytes_with(PADDED), &pad(content))
 }
 
+/// Opens a blob sealed by [`seal_padded`] only: for formats born padded
+/// (shared items), where an unpadded blob has no excuse.
+pub(crate) fn open_padded_strict(
+    cipher: &Cipher,
+    aad: &Aad<'_>,
+    blob: &[u8],
+) -> Result<Zeroizing<Vec<u8>>, AeadFailure> {
+    unpad(cipher.open(&aad.to_bytes_with(PADDED), blob)?).ok_or(AeadFailure)
+}
+
 /// Opens a blob sealed by [`seal_padded`], or one sealed unpadded before
 /// padding existed. The AEAD decides which it is: neither can be made to
 /// pass for the other without the key.

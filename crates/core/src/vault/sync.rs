@@ -36,6 +36,7 @@ pub struct SyncKeys {
     record: Cipher,
     manifest: HmacKey,
     manifest_key: Zeroizing<[u8; KEY_LEN]>,
+    identity: Cipher,
 }
 
 /// A sync record, manifest or wrapped key failed authentication.
@@ -51,7 +52,19 @@ impl SyncKeys {
             record: Cipher::new(&derive("tessera/v1/sync-record")),
             manifest: HmacKey::new(&manifest_key),
             manifest_key,
+            identity: Cipher::new(&derive("tessera/v1/identity")),
         }
+    }
+
+    /// Seals the account's sharing identity (its private keys) for the
+    /// server to keep, bound to the account's email.
+    pub fn seal_identity(&self, account: &str, secret: &[u8]) -> Vec<u8> {
+        self.identity.seal(&Aad::Identity { account }.to_bytes(), secret)
+    }
+
+    /// Opens what [`SyncKeys::seal_identity`] sealed.
+    pub fn open_identity(&self, account: &str, blob: &[u8]) -> Result<Zeroizing<Vec<u8>>, NotAuthentic> {
+        self.identity.open(&Aad::Identity { account }.to_bytes(), blob).map_err(|_| NotAuthentic)
     }
 
     /// Seals an item's record for the server at server revision `revision`
