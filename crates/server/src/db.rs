@@ -17,7 +17,11 @@ pub const KEPT_REVISIONS: i64 = 5;
 const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_usage_and_retention.sql")),
+    (3, include_str!("../migrations/0003_sharing.sql")),
 ];
+
+mod shares;
+pub use shares::{Caller, ShareRefused};
 
 /// A storage failure (the database is away or refused a query).
 #[derive(Debug, thiserror::Error)]
@@ -280,6 +284,9 @@ impl Db {
             "DELETE FROM devices WHERE account_id = $1",
             "DELETE FROM recovery_codes WHERE account_id = $1",
             "DELETE FROM account_events WHERE account_id = $1",
+            "DELETE FROM identities WHERE account_id = $1",
+            "DELETE FROM share_grants WHERE account_id = $1",
+            "UPDATE share_members SET role = 'removed' WHERE account_id = $1",
         ] {
             sqlx::query(statement).bind(id).execute(&mut *tx).await?;
         }

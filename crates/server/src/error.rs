@@ -19,6 +19,11 @@ pub enum ApiError {
     Exists,
     Stale(Vec<StaleItem>),
     ManifestStale,
+    /// A share's membership or epoch moved on since the client looked
+    /// (409 `stale`, with what changed).
+    ShareStale(String),
+    /// The account's role does not allow the change (403).
+    Forbidden(String),
     RateLimited(u64),
     /// A body or a sealed item over its cap (413; see `limits`).
     TooLarge(Limit),
@@ -82,6 +87,8 @@ impl IntoResponse for ApiError {
             ApiError::ManifestStale => {
                 (StatusCode::CONFLICT, "stale", "another device pushed since your last pull".into(), None, vec![])
             }
+            ApiError::ShareStale(m) => (StatusCode::CONFLICT, "stale", m, None, vec![]),
+            ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, "forbidden", m, None, vec![]),
             ApiError::RateLimited(secs) => (
                 StatusCode::TOO_MANY_REQUESTS,
                 "rate_limited",

@@ -343,6 +343,194 @@ impl Limit {
     }
 }
 
+// --- sharing (DESIGN §11) ------------------------------------------------------
+
+wire! {
+    /// An account's published identity: public keys, self-signed with the
+    /// Ed25519 key over `tessera/v1/identity ‖ 0 ‖ email ‖ sign ‖ enc`.
+    pub struct IdentityRecord {
+        /// The account's email.
+        pub email: String,
+        /// Ed25519 verifying key, base64.
+        pub sign: String,
+        /// X25519 public key, base64.
+        pub enc: String,
+        /// The self-signature, base64.
+        pub sig: String,
+    }
+}
+
+wire! {
+    /// `POST /identity` and `GET /identity`: the public record and the
+    /// private keys sealed under a key only the account's devices have.
+    pub struct OwnIdentity {
+        /// The published record.
+        pub public: IdentityRecord,
+        /// The private keys, sealed, base64.
+        pub sealed: String,
+    }
+}
+
+wire! {
+    /// One signed record of a share's membership chain: `body` is the JSON
+    /// of the record (base64), `sig` the signer's Ed25519 signature over it.
+    pub struct ChainRecord {
+        /// The record's JSON, base64.
+        pub body: String,
+        /// Signature, base64.
+        pub sig: String,
+    }
+}
+
+wire! {
+    /// The fields of a chain record the server reads to enforce roles (it
+    /// never needs to trust them: every client verifies the chain).
+    pub struct ChainBody {
+        /// The share's id (32 hex digits).
+        pub share: String,
+        /// Position in the chain, from 0.
+        pub seq: u64,
+        /// SHA-256 of the previous record's body, hex (empty for seq 0).
+        pub prev: String,
+        /// `create`, `add`, `role`, `remove`, `leave` or `rekey`.
+        pub kind: String,
+        /// The member the record is about.
+        pub member: String,
+        /// Their Ed25519 key, base64 (`create` and `add`).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        pub member_sign: String,
+        /// Their X25519 key, base64 (`create` and `add`).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        pub member_enc: String,
+        /// `read`, `write` or `manage` (`create`, `add`, `role`).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        pub role: String,
+        /// The share's epoch after this record.
+        pub epoch: u64,
+        /// For a record that starts an epoch: the new key's commitment, hex.
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        pub commit: String,
+        /// Who signed.
+        pub signer: String,
+        /// For a record that starts an epoch: the share's name sealed under
+        /// that epoch's key, base64 (the server never reads it).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        pub name: String,
+        /// `create` only: members must be verified before they get the key.
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        pub require_verified: bool,
+    }
+}
+
+wire! {
+    /// A share key for one member at one epoch, sealed to their X25519 key
+    /// with HPKE.
+    pub struct Grant {
+        /// The member's email.
+        pub member: String,
+        /// The epoch.
+        pub epoch: u64,
+        /// Encapsulated key ‖ ciphertext, base64.
+        pub sealed: String,
+    }
+}
+
+wire! {
+    /// `POST /shares`: a new share with its `create` record, the creator's
+    /// grant and the first signed manifest.
+    pub struct CreateShare {
+        /// The share's id (32 hex digits, chosen by the client).
+        pub id: String,
+        /// The `create` record.
+        pub record: ChainRecord,
+        /// The creator's grant for epoch 1.
+        pub grant: Grant,
+        /// The first signed manifest, base64.
+        pub manifest: String,
+    }
+}
+
+wire! {
+    /// One share in `GET /shares`.
+    pub struct ShareSummary {
+        /// Share id.
+        pub id: String,
+        /// This account's role as the server holds it.
+        pub role: String,
+        /// Accepted (false: an invitation).
+        pub accepted: bool,
+        /// Members, accepted or not.
+        pub members: u64,
+        /// Chain length.
+        pub chain_len: u64,
+    }
+}
+
+wire! {
+    /// `GET /shares/{id}`: everything a member checks before reading.
+    pub struct ShareIndex {
+        /// The whole membership chain.
+        pub chain: Vec<ChainRecord>,
+        /// This account's grant for the current epoch, if the server has one.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub grant: Option<Grant>,
+        /// The share's signed manifest, base64.
+        pub manifest: String,
+        /// Its version.
+        pub manifest_version: u64,
+        /// The share's latest sequence number.
+        pub seq: u64,
+        /// Every item, tombstones included.
+        pub items: Vec<IndexEntry>,
+    }
+}
+
+wire! {
+    /// `POST /shares/{id}/chain`: one record (`add`, `role` or `leave`),
+    /// with the grants it comes with (an `add` gives the key to the new member).
+    pub struct AppendRecord {
+        /// The record.
+        pub record: ChainRecord,
+        /// Grants.
+        #[serde(default)]
+        pub grants: Vec<Grant>,
+    }
+}
+
+wire! {
+    /// `POST /shares/{id}/rekey`: a `remove` or `rekey` record, the new
+    /// epoch's grants for every remaining member and every item re-sealed,
+    /// applied in one transaction.
+    pub struct Rekey {
+        /// The record (starts a new epoch).
+        pub record: ChainRecord,
+        /// One grant per remaining member.
+        pub grants: Vec<Grant>,
+        /// The share's manifest version this was built on.
+        pub base_manifest_version: u64,
+        /// The new signed manifest, base64.
+        pub manifest: String,
+        /// Its version.
+        pub manifest_version: u64,
+        /// Every item of the share, re-sealed at its next revision.
+        pub items: Vec<PushItem>,
+    }
+}
+
+wire! {
+    /// `POST /shares/{id}/push`: like a vault push, at the share's epoch.
+    pub struct SharePush {
+        /// The epoch the records are sealed at.
+        pub epoch: u64,
+        /// The push.
+        #[serde(flatten)]
+        pub push: PushRequest,
+    }
+}
+
+/// The most items a re-key may carry (every item of a share).
+pub const MAX_REKEY_ITEMS: usize = 10_000;
+
 /// Standard base64, as every binary value on the wire.
 pub fn b64(bytes: &[u8]) -> String {
     data_encoding::BASE64.encode(bytes)

@@ -1,8 +1,10 @@
-//! The HTTP surface: routes grouped by resource (`accounts`, `vault`), the
-//! one place that authenticates a request (`Authed`), request ids, logs and
-//! metrics, `/health`, `/metrics` and the OpenAPI document.
+//! The HTTP surface: routes grouped by resource (`accounts`, `vault`,
+//! `shares`), the one place that authenticates a request (`Authed`),
+//! request ids, logs and metrics, `/health`, `/metrics` and the OpenAPI
+//! document.
 
 pub mod accounts;
+pub mod shares;
 pub mod vault;
 
 use std::net::SocketAddr;
@@ -75,6 +77,15 @@ pub fn router(state: Shared) -> Router {
         .route("/vault/index", get(vault::index))
         .route("/vault/changes", get(vault::changes))
         .route("/vault/push", post(vault::push))
+        .route("/identity", get(shares::own_identity).post(shares::publish_identity))
+        .route("/identities/{email}", get(shares::identity_of))
+        .route("/shares", get(shares::list).post(shares::create))
+        .route("/shares/{id}", get(shares::index))
+        .route("/shares/{id}/changes", get(shares::changes))
+        .route("/shares/{id}/accept", post(shares::accept))
+        .route("/shares/{id}/chain", post(shares::append))
+        .route("/shares/{id}/push", post(shares::push))
+        .route("/shares/{id}/rekey", post(shares::rekey))
         .route("/openapi.json", get(openapi));
     // Layers run outside in: observe (logs and metrics see every answer,
     // a caught panic's included), catch panics, then the body caps and
@@ -251,6 +262,17 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
         vault::index,
         vault::changes,
         vault::push,
+        shares::own_identity,
+        shares::publish_identity,
+        shares::identity_of,
+        shares::list,
+        shares::create,
+        shares::index,
+        shares::changes,
+        shares::accept,
+        shares::append,
+        shares::push,
+        shares::rekey,
         health,
         metrics,
     ),

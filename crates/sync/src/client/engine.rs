@@ -12,25 +12,19 @@
 //! Anything the server got wrong on purpose or by accident is an error
 //! naming the item, and nothing of that round is applied.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashSet;
 use std::path::Path;
 use std::str::FromStr;
 
-use tessera_core::{
-    Item, ItemId, NewAttachment, NewVersion, OpenOptions, RemoteChange, SyncKeys, Vault, VaultError, VaultKey,
-};
+use tessera_core::{ItemId, OpenOptions, Vault, VaultError, VaultKey};
 use tessera_unlock::{KdfError, KdfParams, Password, RecoveryCode};
 
 use super::account::{self, SecretKey};
 use super::http::{Api, HttpError};
 use super::manifest::Manifest;
-use super::merge::{Side, merge3};
-use super::record::{self, Record};
-use super::state::{SyncState, Tokens, Tracked};
-use crate::wire::{
-    Change, LoginRequest, MAX_PUSH_ITEMS, PushItem, PushRequest, RecoveryCodes, RegisterRequest, Session,
-    TotpEnrollment, b64, from_b64,
-};
+use super::state::{SyncState, Tokens};
+use super::stream::{AccountStream, Stream, round};
+use crate::wire::{LoginRequest, RecoveryCodes, RegisterRequest, Session, TotpEnrollment, b64, from_b64};
 
 /// Rounds of pull-merge-push before giving up on a busy account.
 const MAX_ROUNDS: usize = 8;
@@ -125,6 +119,18 @@ pub enum SyncError {
     /// Other devices kept pushing while this one tried.
     #[error("the account kept changing during {MAX_ROUNDS} sync rounds; try again")]
     Busy,
+    /// The account's role in a share does not allow the change.
+    #[error("{0}")]
+    Role(String),
+    /// A pinned person's key changed: every share operation with them stops.
+    #[error("{0}")]
+    KeyChanged(String),
+    /// A share policy wants the person verified first.
+    #[error("{0}")]
+    Unverified(String),
+    /// No such share (or invitation) for this account.
+    #[error("{0}")]
+    NoSuchShare(String),
     /// The local file for the emergency kit or the new vault.
     #[error("{0}")]
     Local(String),
@@ -187,7 +193,7 @@ fn unix_now() -> i64 {
     time::OffsetDateTime::now_utc().unix_timestamp()
 }
 
-fn hostile(msg: impl Into<String>) -> SyncError {
+pub(crate) fn hostile(msg: impl Into<String>) -> SyncError {
     SyncError::Hostile(msg.into())
 }
 
@@ -211,7 +217,7 @@ pub fn default_device_name() -> String {
 
 // --- sessions ----------------------------------------------------------------
 
-fn status_of(e: &HttpError) -> Option<&str> {
+pub(crate) fn status_of(e: &HttpError) -> Option<&str> {
     match e {
         HttpError::Status(_, body) => Some(body.error.as_str()),
         _ => None,
@@ -266,7 +272,7 @@ fn connect(state: &mut SyncState, creds: &Credentials<'_>) -> Result<Api, SyncEr
 
 /// Runs `f` with a session; if the server forgot the session meanwhile
 /// (revoked, restored, expired), logs in again once and retries.
-fn with_session<T>(
+pub(crate) fn with_session<T>(
     vault: &mut Vault,
     state: &mut SyncState,
     creds: &Credentials<'_>,
@@ -290,7 +296,7 @@ fn with_session<T>(
 }
 
 /// An HTTP error (which may call for a new login) or any other.
-enum HttpOr {
+pub(crate) enum HttpOr {
     Http(HttpError),
     Sync(SyncError),
 }
@@ -366,7 +372,7 @@ pub fn register(
         })
         .map_err(|e| SyncError::from_http(server, e))?;
     let mut state = linked_state(server, email, device_name, &session, &secret, b64(&salt), account::spec_of(&kdf));
-    state.set_manifest(&Manifest::empty());
+    state.stream.set_manifest(&Manifest::empty());
     state.save(vault)?;
     let report = sync_with_state(vault, &mut state, &Credentials { password: Some(password), totp: None }, progress)?;
     Ok(Registered { secret_key: secret, report })
@@ -391,12 +397,11 @@ fn linked_state(
         kdf,
         device_name: device_name.into(),
         session: Some(tokens(session)),
-        cursor: 0,
-        manifest_version: 0,
-        manifest_count: 0,
-        manifest_sum: String::new(),
-        items: Default::default(),
+        stream: Default::default(),
         last_sync: None,
+        identity: None,
+        contacts: Default::default(),
+        shares: Default::default(),
     }
 }
 
@@ -463,7 +468,7 @@ pub fn clone_account(
         })?;
     // Version 0: whatever the server holds now is the newest this device has seen.
     let mut state = linked_state(server, email, device_name, &session, secret, pre.salt.clone(), pre.kdf.clone());
-    state.set_manifest(&Manifest { version: 0, ..Manifest::empty() });
+    state.stream.set_manifest(&Manifest { version: 0, ..Manifest::empty() });
     let first_sync = state
         .save(&mut vault)
         .map_err(SyncError::from)
@@ -509,19 +514,36 @@ fn sync_with_state(
     creds: &Credentials<'_>,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<SyncReport, SyncError> {
-    let keys = vault.sync_keys();
+    let account = AccountStream { keys: vault.sync_keys() };
     with_session(vault, state, creds, |vault, state, api| {
         check_account(state, api)?;
         let mut report = SyncReport::default();
-        for _ in 0..MAX_ROUNDS {
-            // Saved with the round's own writes.
-            state.last_sync = Some(unix_now());
-            if round(vault, state, api, &keys, &mut report, progress)? {
-                return Ok(report);
-            }
-        }
-        Err(SyncError::Busy.into())
+        crate::client::sharing::ensure_identity(vault, state, api)?;
+        // Shares first: an item moved into a share on another device
+        // arrives there before the account's tombstone for it.
+        crate::client::sharing::sync_shares(vault, state, api, &mut report, progress)?;
+        run_rounds(vault, state, api, &account, &mut report, progress)?;
+        Ok(report)
     })
+}
+
+/// Rounds of one stream until a push goes through.
+pub(crate) fn run_rounds(
+    vault: &mut Vault,
+    state: &mut SyncState,
+    api: &Api,
+    stream: &dyn Stream,
+    report: &mut SyncReport,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), HttpOr> {
+    for _ in 0..MAX_ROUNDS {
+        // Saved with the round's own writes.
+        state.last_sync = Some(unix_now());
+        if round(vault, state, api, stream, report, progress)? {
+            return Ok(());
+        }
+    }
+    Err(SyncError::Busy.into())
 }
 
 /// The account's salt and KDF must be what this device trusts.
@@ -542,290 +564,8 @@ fn check_account(state: &SyncState, api: &Api) -> Result<(), HttpOr> {
     Ok(())
 }
 
-fn parse_id(hex: &str) -> Result<ItemId, SyncError> {
+pub(crate) fn parse_id(hex: &str) -> Result<ItemId, SyncError> {
     ItemId::from_str(hex).map_err(|_| hostile(format!("malformed item id {hex:?}")))
-}
-
-/// One pull-merge-push round. `Ok(false)`: a push raced another device;
-/// run another round.
-fn round(
-    vault: &mut Vault,
-    state: &mut SyncState,
-    api: &Api,
-    keys: &SyncKeys,
-    report: &mut SyncReport,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<bool, HttpOr> {
-    // 1. The index, checked against the signed manifest and our memory.
-    let index = api.index()?;
-    let signed = Manifest::verify(keys, &index.manifest)
-        .map_err(|_| hostile("the account manifest fails authentication (not signed with this account's key)"))?;
-    if signed.version != index.manifest_version {
-        return Err(hostile("the manifest's version disagrees with the server's").into());
-    }
-    let known = state.manifest();
-    if signed.version < known.version {
-        return Err(hostile(format!(
-            "the account was rolled back: the server's manifest is version {} but this device has seen version {}",
-            signed.version, known.version
-        ))
-        .into());
-    }
-    if signed.version == known.version && known.version > 0 && signed != known {
-        return Err(hostile("the server's manifest differs from the one this device signed").into());
-    }
-    let mut server: HashMap<ItemId, (u64, bool)> = HashMap::with_capacity(index.items.len());
-    for e in &index.items {
-        if server.insert(parse_id(&e.id)?, (e.revision, e.deleted)).is_some() {
-            return Err(hostile(format!("item {} is listed twice", e.id)).into());
-        }
-    }
-    for (hex, t) in &state.items {
-        match server.get(&parse_id(hex)?) {
-            None => return Err(hostile(format!("item {hex} was dropped by the server")).into()),
-            Some((rev, _)) if *rev < t.revision => {
-                return Err(hostile(format!(
-                    "item {hex} was rolled back from revision {} to revision {rev}",
-                    t.revision
-                ))
-                .into());
-            }
-            _ => {}
-        }
-    }
-    let recount = Manifest::of(keys, signed.version, server.iter().map(|(id, (rev, _))| (id, *rev)));
-    if recount.count != signed.count || recount.sum != signed.sum {
-        let extra: Vec<String> =
-            server.keys().filter(|id| !state.items.contains_key(&id.to_hex())).map(ItemId::to_hex).take(3).collect();
-        return Err(hostile(format!(
-            "the server's items do not match the account's signed manifest ({} items, {} signed): an item was \
-             dropped, added from elsewhere or rolled back{}",
-            recount.count,
-            signed.count,
-            if extra.is_empty() { String::new() } else { format!(" (unknown to this device: {})", extra.join(", ")) }
-        ))
-        .into());
-    }
-
-    // 2. Pull every change up to the index's sequence number.
-    let mut changes: Vec<Change> = Vec::new();
-    let mut cursor = state.cursor.min(index.seq);
-    'pages: loop {
-        let page = api.changes(cursor)?;
-        let last = page.next;
-        for c in page.changes {
-            if c.seq > index.seq {
-                break 'pages;
-            }
-            changes.push(c);
-        }
-        progress(Progress::Pulling(changes.len() as u64));
-        if !page.more || last <= cursor {
-            break;
-        }
-        cursor = last;
-    }
-    let mut fed: HashMap<ItemId, &Change> = HashMap::with_capacity(changes.len());
-    for c in &changes {
-        fed.insert(parse_id(&c.id)?, c);
-    }
-    for (id, (rev, deleted)) in &server {
-        let tracked = state.items.get(&id.to_hex());
-        if tracked.is_some_and(|t| t.revision == *rev) {
-            continue;
-        }
-        match fed.get(id) {
-            Some(c) if c.revision == *rev && c.deleted == *deleted => {}
-            _ => {
-                return Err(hostile(format!(
-                    "item {id}: the change feed does not carry its revision {rev} (a change was hidden or replayed)"
-                ))
-                .into());
-            }
-        }
-    }
-
-    // 3. Open what is new to us and merge it with local edits.
-    let local: HashMap<ItemId, u64> = vault.item_revisions()?.into_iter().collect();
-    let mut remote_changes: Vec<RemoteChange> = Vec::new();
-    let mut tracked_after: Vec<(ItemId, Tracked, bool)> = Vec::new(); // (id, tracked, dirty)
-    for (id, c) in &fed {
-        let hex = id.to_hex();
-        let t = state.items.get(&hex).copied();
-        // Every record in the feed is opened, even at a revision we hold:
-        // a server re-sending an old blob under a current revision is caught.
-        let rec = record::open(keys, id, c.revision, c.deleted, &c.blob).map_err(|_| {
-            hostile(format!(
-                "item {id}: its record fails authentication at revision {} (swapped with another item, replayed \
-                 from an older revision, or taken from another account)",
-                c.revision
-            ))
-        })?;
-        if t.is_some_and(|t| t.revision == c.revision) {
-            continue; // our own push, delivered again
-        }
-        report.pulled += 1;
-        let local_rev = local.get(id).copied();
-        let dirty = match (t, local_rev) {
-            (Some(t), Some(r)) => t.local != r || t.deleted,
-            (Some(t), None) => !t.deleted,
-            (None, Some(_)) => true,
-            (None, None) => false,
-        };
-        let base = Tracked { revision: c.revision, local: 0, deleted: c.deleted };
-        match (rec, dirty, local_rev) {
-            (Record::Tombstone, false, _) | (Record::Tombstone, true, None) => {
-                remote_changes.push(RemoteChange::Remove(*id));
-                tracked_after.push((*id, base, false));
-            }
-            // Deleted there, edited here: the edit wins and goes back up.
-            (Record::Tombstone, true, Some(_)) => tracked_after.push((*id, base, true)),
-            // Unchanged here, or deleted here but edited there (the edit wins).
-            (Record::Put(v), false, _) | (Record::Put(v), true, None) => {
-                remote_changes.push(RemoteChange::Put(v));
-                tracked_after.push((*id, base, false));
-            }
-            (Record::Put(remote), true, Some(_)) => {
-                let remote = *remote;
-                let mine = vault.get(*id)?;
-                let history = vault.history(*id)?;
-                let ancestor = t.and_then(|t| history.into_iter().find(|h| h.revision == t.local));
-                match ancestor.as_ref().and_then(|a| merge3(a, &mine, &remote.item)) {
-                    Some(merged) => {
-                        let attachments = match merged.attachments {
-                            Side::Remote => remote.attachments,
-                            Side::Local => contents(vault, &mine)?,
-                        };
-                        let same_as_remote =
-                            merged.attachments == Side::Remote && same_content(&merged.item, &remote.item);
-                        remote_changes.push(RemoteChange::Put(Box::new(NewVersion { item: merged.item, attachments })));
-                        tracked_after.push((*id, base, !same_as_remote));
-                    }
-                    None => {
-                        // Both changed the same field: theirs in place, ours as a copy.
-                        report.conflicts += 1;
-                        let mut copy = mine.clone();
-                        copy.id = ItemId::random();
-                        copy.title = format!("{} (conflict copy from {})", mine.title, state.device_name);
-                        let copy_attachments = contents(vault, &mine)?;
-                        remote_changes.push(RemoteChange::Put(Box::new(remote)));
-                        remote_changes.push(RemoteChange::Put(Box::new(NewVersion {
-                            item: copy,
-                            attachments: copy_attachments,
-                        })));
-                        tracked_after.push((*id, base, false));
-                    }
-                }
-            }
-        }
-    }
-
-    // 4. Apply, and record it, in one transaction.
-    let dirty: HashSet<ItemId> = tracked_after.iter().filter(|(_, _, d)| *d).map(|(id, _, _)| *id).collect();
-    let after: HashMap<ItemId, Tracked> = tracked_after.iter().map(|(id, t, _)| (*id, *t)).collect();
-    {
-        let st = &mut *state;
-        vault.apply_remote(remote_changes, |applied| {
-            let new_local: HashMap<ItemId, u64> = applied.iter().filter_map(|(id, r)| Some((*id, (*r)?))).collect();
-            for (id, t) in &after {
-                let local = if dirty.contains(id) { 0 } else { new_local.get(id).copied().unwrap_or(0) };
-                st.items.insert(id.to_hex(), Tracked { local, ..*t });
-            }
-            st.cursor = index.seq;
-            st.set_manifest(&signed);
-            st.to_bytes().to_vec()
-        })?;
-    }
-
-    // 5. Push what changed here.
-    let mut pending: Vec<(ItemId, u64, Option<u64>)> = Vec::new(); // (id, base revision, local revision or tombstone)
-    let revisions = vault.item_revisions()?;
-    let present: HashSet<ItemId> = revisions.iter().map(|(id, _)| *id).collect();
-    for (id, rev) in &revisions {
-        let t = state.items.get(&id.to_hex());
-        if t.is_none_or(|t| t.local != *rev || t.deleted) {
-            pending.push((*id, t.map_or(0, |t| t.revision), Some(*rev)));
-        }
-    }
-    for (hex, t) in &state.items {
-        let id = parse_id(hex)?;
-        if !t.deleted && !present.contains(&id) {
-            pending.push((id, t.revision, None));
-        }
-    }
-    if pending.is_empty() {
-        return Ok(true);
-    }
-    let total = pending.len() as u64;
-    let mut sent = 0u64;
-    for batch in pending.chunks(MAX_PUSH_ITEMS) {
-        let mut manifest = state.manifest();
-        let base_version = manifest.version;
-        manifest.version += 1;
-        let mut items = Vec::with_capacity(batch.len());
-        for (id, base, local_rev) in batch {
-            manifest.advance(keys, id, *base, base + 1);
-            let blob = match local_rev {
-                Some(_) => {
-                    let item = vault.get(*id)?;
-                    let attachments = contents(vault, &item)?;
-                    record::seal(keys, &NewVersion { item, attachments }, base + 1)
-                }
-                None => record::seal_tombstone(keys, id, base + 1),
-            };
-            items.push(PushItem { id: id.to_hex(), base_revision: *base, deleted: local_rev.is_none(), blob });
-        }
-        let req = PushRequest {
-            base_manifest_version: base_version,
-            manifest: manifest.sign(keys),
-            manifest_version: manifest.version,
-            items,
-        };
-        match api.push(&req) {
-            Ok(resp) => {
-                for (id, base, local_rev) in batch {
-                    state.items.insert(
-                        id.to_hex(),
-                        Tracked { revision: base + 1, local: local_rev.unwrap_or(0), deleted: local_rev.is_none() },
-                    );
-                }
-                state.set_manifest(&manifest);
-                state.cursor = resp.seq;
-                state.save(vault)?;
-                sent += batch.len() as u64;
-                report.pushed += batch.len() as u64;
-                progress(Progress::Pushing(sent, total));
-            }
-            Err(e) if status_of(&e) == Some("stale") => return Ok(false),
-            Err(e) => return Err(e.into()),
-        }
-    }
-    Ok(true)
-}
-
-/// Every field a merge looks at, equal.
-fn same_content(a: &Item, b: &Item) -> bool {
-    a.item_type == b.item_type
-        && a.title == b.title
-        && a.username == b.username
-        && a.password == b.password
-        && a.urls == b.urls
-        && a.notes == b.notes
-        && a.otp == b.otp
-        && a.fields == b.fields
-        && a.tags == b.tags
-        && a.folder == b.folder
-        && a.favourite == b.favourite
-        && a.expires == b.expires
-        && a.deleted == b.deleted
-}
-
-/// The contents of an item's attachments.
-fn contents(vault: &Vault, item: &Item) -> Result<Vec<NewAttachment>, VaultError> {
-    item.attachments
-        .iter()
-        .map(|a| Ok(NewAttachment { name: a.name.clone(), content: vault.attachment_content(item.id, a)? }))
-        .collect()
 }
 
 // --- status, logout, second factor ------------------------------------------------
@@ -857,12 +597,25 @@ pub struct Status {
 pub fn status(vault: &Vault) -> Result<Status, SyncError> {
     let state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
     let revisions = vault.item_revisions()?;
-    let present: HashSet<String> = revisions.iter().map(|(id, _)| id.to_hex()).collect();
-    let mut pending = revisions
-        .iter()
-        .filter(|(id, rev)| state.items.get(&id.to_hex()).is_none_or(|t| t.local != *rev || t.deleted))
-        .count();
-    pending += state.items.iter().filter(|(hex, t)| !t.deleted && !present.contains(*hex)).count();
+    // Each local item is pending in the stream that keeps it (the
+    // account's, or its share's); a tracked item gone from its stream is a
+    // pending tombstone.
+    let mut present: HashSet<(&str, String)> = HashSet::new();
+    let mut pending = 0;
+    for (id, rev) in &revisions {
+        let hex = id.to_hex();
+        let share = state.share_of(&hex);
+        let stream = share.map_or(&state.stream, |s| &state.shares[s].stream);
+        if stream.items.get(&hex).is_none_or(|t| t.local != *rev || t.deleted) {
+            pending += 1;
+        }
+        present.insert((share.unwrap_or(""), hex));
+    }
+    let streams = std::iter::once(("", &state.stream)).chain(state.shares.iter().map(|(k, s)| (k.as_str(), &s.stream)));
+    for (key, stream) in streams {
+        pending +=
+            stream.items.iter().filter(|(hex, t)| !t.deleted && !present.contains(&(key, (*hex).clone()))).count();
+    }
     Ok(Status {
         server: state.server.clone(),
         email: state.email.clone(),
@@ -871,8 +624,8 @@ pub fn status(vault: &Vault) -> Result<Status, SyncError> {
         logged_in: state.session.is_some(),
         last_sync: state.last_sync,
         pending: pending as u64,
-        items: state.items.len() as u64,
-        manifest_version: state.manifest_version,
+        items: state.stream.items.len() as u64,
+        manifest_version: state.stream.manifest_version,
     })
 }
 

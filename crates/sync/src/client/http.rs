@@ -20,9 +20,9 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::wire::{
-    API_PREFIX, Changes, ErrorBody, LoginRequest, MAX_PAGE, PreloginRequest, PreloginResponse, PushRequest,
-    PushResponse, RecoveryCodes, RefreshRequest, RegisterRequest, Session, TotpCode, TotpEnrollment, VaultIndex,
-    VaultInfo,
+    API_PREFIX, AppendRecord, Changes, CreateShare, ErrorBody, IdentityRecord, LoginRequest, MAX_PAGE, OwnIdentity,
+    PreloginRequest, PreloginResponse, PushRequest, PushResponse, RecoveryCodes, RefreshRequest, RegisterRequest,
+    Rekey, Session, ShareIndex, SharePush, ShareSummary, TotpCode, TotpEnrollment, VaultIndex, VaultInfo,
 };
 
 /// How long one attempt may wait for the server's answer (a small request).
@@ -184,6 +184,77 @@ impl Api {
     /// `POST /vault/push`.
     pub fn push(&self, req: &PushRequest) -> Result<PushResponse, HttpError> {
         self.post("/vault/push", req)
+    }
+
+    /// `GET /identity`: this account's identity; `None` before it has one.
+    pub fn own_identity(&self) -> Result<Option<OwnIdentity>, HttpError> {
+        match self.get("/identity") {
+            Ok(i) => Ok(Some(i)),
+            Err(HttpError::Status(404, _)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST /identity`: publishes this account's identity (once).
+    pub fn publish_identity(&self, identity: &OwnIdentity) -> Result<(), HttpError> {
+        self.post::<_, Empty>("/identity", identity).map(|_| ())
+    }
+
+    /// `GET /identities/{email}`: another account's published identity.
+    pub fn identity_of(&self, email: &str) -> Result<Option<IdentityRecord>, HttpError> {
+        let escaped: String = email
+            .bytes()
+            .map(|b| match b {
+                b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'.' | b'_' | b'~' | b'@' => (b as char).to_string(),
+                _ => format!("%{b:02X}"),
+            })
+            .collect();
+        let path = format!("/identities/{escaped}");
+        match self.get(&path) {
+            Ok(i) => Ok(Some(i)),
+            Err(HttpError::Status(404, _)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `GET /shares`.
+    pub fn shares(&self) -> Result<Vec<ShareSummary>, HttpError> {
+        self.get("/shares")
+    }
+
+    /// `POST /shares`.
+    pub fn create_share(&self, req: &CreateShare) -> Result<(), HttpError> {
+        self.post::<_, Empty>("/shares", req).map(|_| ())
+    }
+
+    /// `GET /shares/{id}`.
+    pub fn share_index(&self, id: &str) -> Result<ShareIndex, HttpError> {
+        self.get(&format!("/shares/{id}"))
+    }
+
+    /// `GET /shares/{id}/changes`, one page.
+    pub fn share_changes(&self, id: &str, since: u64) -> Result<Changes, HttpError> {
+        self.get(&format!("/shares/{id}/changes?since={since}&limit={MAX_PAGE}"))
+    }
+
+    /// `POST /shares/{id}/push`.
+    pub fn share_push(&self, id: &str, req: &SharePush) -> Result<PushResponse, HttpError> {
+        self.post(&format!("/shares/{id}/push"), req)
+    }
+
+    /// `POST /shares/{id}/chain`.
+    pub fn append_record(&self, id: &str, req: &AppendRecord) -> Result<(), HttpError> {
+        self.post::<_, Empty>(&format!("/shares/{id}/chain"), req).map(|_| ())
+    }
+
+    /// `POST /shares/{id}/rekey`.
+    pub fn rekey(&self, id: &str, req: &Rekey) -> Result<PushResponse, HttpError> {
+        self.post(&format!("/shares/{id}/rekey"), req)
+    }
+
+    /// `POST /shares/{id}/accept`.
+    pub fn accept_share(&self, id: &str) -> Result<(), HttpError> {
+        self.send::<(), Empty>(Method::POST, &format!("/shares/{id}/accept"), None).map(|_| ())
     }
 
     /// `POST /accounts/2fa/enroll`.

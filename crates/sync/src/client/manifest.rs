@@ -47,6 +47,25 @@ impl Manifest {
         m
     }
 
+    /// The manifest of exactly these entry contributions, at `version`.
+    pub fn of_entries(version: u64, entries: impl IntoIterator<Item = [u8; 32]>) -> Manifest {
+        let mut m = Manifest { version, count: 0, sum: ManifestSum::default() };
+        for entry in entries {
+            m.sum.add(&entry);
+            m.count += 1;
+        }
+        m
+    }
+
+    /// Replaces entry `from` (`None`: a new item) with entry `to`.
+    pub fn advance_entries(&mut self, from: Option<[u8; 32]>, to: [u8; 32]) {
+        match from {
+            None => self.count += 1,
+            Some(from) => self.sum.sub(&from),
+        }
+        self.sum.add(&to);
+    }
+
     /// Moves an item from `from` (0: new) to revision `to`.
     pub fn advance(&mut self, keys: &SyncKeys, id: &ItemId, from: u64, to: u64) {
         if from == 0 {

@@ -6,7 +6,9 @@ pub mod http;
 pub mod manifest;
 pub mod merge;
 pub mod record;
+pub mod sharing;
 pub mod state;
+pub mod stream;
 
 pub use account::SecretKey;
 pub use engine::{

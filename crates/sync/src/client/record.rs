@@ -56,6 +56,11 @@ impl From<NotAuthentic> for BadRecord {
 
 /// Seals an item for server revision `revision`.
 pub fn seal(keys: &SyncKeys, version: &NewVersion, revision: u64) -> String {
+    b64(&keys.seal_record(&version.item.id, revision, false, &body(version)))
+}
+
+/// A record's plaintext: the item and its attachments' contents.
+pub fn body(version: &NewVersion) -> Zeroizing<Vec<u8>> {
     let body = Body {
         item: version.item.clone(),
         attachments: version
@@ -64,8 +69,7 @@ pub fn seal(keys: &SyncKeys, version: &NewVersion, revision: u64) -> String {
             .map(|a| BodyAttachment { name: a.name.clone(), content: b64(&a.content) })
             .collect(),
     };
-    let plain = Zeroizing::new(serde_json::to_vec(&body).expect("a record always serialises"));
-    b64(&keys.seal_record(&version.item.id, revision, false, &plain))
+    Zeroizing::new(serde_json::to_vec(&body).expect("a record always serialises"))
 }
 
 /// Seals a tombstone for server revision `revision`.
@@ -77,10 +81,15 @@ pub fn seal_tombstone(keys: &SyncKeys, id: &ItemId, revision: u64) -> String {
 pub fn open(keys: &SyncKeys, id: &ItemId, revision: u64, deleted: bool, blob: &str) -> Result<Record, BadRecord> {
     let blob = from_b64(blob).ok_or(BadRecord::Malformed)?;
     let plain = keys.open_record(id, revision, deleted, &blob)?;
+    parse(id, deleted, &plain)
+}
+
+/// Reads an opened record's plaintext for item `id`.
+pub fn parse(id: &ItemId, deleted: bool, plain: &[u8]) -> Result<Record, BadRecord> {
     if deleted {
         return if plain.is_empty() { Ok(Record::Tombstone) } else { Err(BadRecord::Malformed) };
     }
-    let body: Body = serde_json::from_slice(&plain).map_err(|_| BadRecord::Malformed)?;
+    let body: Body = serde_json::from_slice(plain).map_err(|_| BadRecord::Malformed)?;
     if body.item.id != *id {
         return Err(BadRecord::Malformed);
     }

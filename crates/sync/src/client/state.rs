@@ -4,7 +4,7 @@
 //! manifest and, per item, the server revision and local revision last
 //! synced.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
 use tessera_core::{ManifestSum, Vault, VaultError};
@@ -57,6 +57,28 @@ pub struct SyncState {
     pub device_name: String,
     /// Current session, if any.
     pub session: Option<Tokens>,
+    /// The account's own stream of items (its fields sit at the top level
+    /// of the JSON, as before sharing existed).
+    #[serde(flatten)]
+    pub stream: StreamState,
+    /// Unix seconds of the last successful sync.
+    pub last_sync: Option<i64>,
+    /// The account's sharing identity (private keys, base64), once made or
+    /// fetched (DESIGN §11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub identity: Option<String>,
+    /// People this account has met, by email: their pinned public keys.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub contacts: BTreeMap<String, Contact>,
+    /// Shares this account belongs to, by share id.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub shares: BTreeMap<String, ShareState>,
+}
+
+/// What this device last agreed with the server about one stream of items
+/// (the account's own, or one share's).
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct StreamState {
     /// Pull cursor.
     pub cursor: u64,
     /// The newest manifest this device has verified or signed.
@@ -67,13 +89,53 @@ pub struct SyncState {
     pub manifest_sum: String,
     /// Per item (hex id).
     pub items: BTreeMap<String, Tracked>,
-    /// Unix seconds of the last successful sync.
-    pub last_sync: Option<i64>,
+}
+
+/// A pinned person (trust on first use, or verified by fingerprint).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Contact {
+    /// Ed25519 key, base64.
+    pub sign: String,
+    /// X25519 key, base64.
+    pub enc: String,
+    /// The user compared fingerprints (`identity verify`).
+    pub verified: bool,
+}
+
+/// One share, as this account knows it.
+#[derive(Clone, Default, Serialize, Deserialize)]
+pub struct ShareState {
+    /// Its name (from the `create` record).
+    pub name: String,
+    /// The verified chain's length and the SHA-256 of its last record
+    /// (hex): a served chain must extend it.
+    pub chain_len: u64,
+    /// Hash of the last verified record, hex.
+    pub chain_head: String,
+    /// The current epoch.
+    pub epoch: u64,
+    /// Its key, base64 (zeroized on drop).
+    pub key: String,
+    /// This account's role as of that chain.
+    pub role: String,
+    /// The local items that belong to the share (hex ids).
+    pub members: BTreeSet<String>,
+    /// Server-side state of the share's items.
+    pub stream: StreamState,
+}
+
+impl Drop for ShareState {
+    fn drop(&mut self) {
+        zeroize::Zeroize::zeroize(&mut self.key);
+    }
 }
 
 impl Drop for SyncState {
     fn drop(&mut self) {
         zeroize::Zeroize::zeroize(&mut self.secret_key);
+        if let Some(identity) = &mut self.identity {
+            zeroize::Zeroize::zeroize(identity);
+        }
         if let Some(s) = &mut self.session {
             zeroize::Zeroize::zeroize(&mut s.access_token);
             zeroize::Zeroize::zeroize(&mut s.refresh_token);
@@ -101,6 +163,13 @@ impl SyncState {
         vault.save_sync_state(Some(&self.to_bytes()))
     }
 
+    /// The share an item belongs to locally, if any.
+    pub fn share_of(&self, id: &str) -> Option<&str> {
+        self.shares.iter().find(|(_, s)| s.members.contains(id)).map(|(k, _)| k.as_str())
+    }
+}
+
+impl StreamState {
     /// The last manifest as a value.
     pub fn manifest(&self) -> Manifest {
         let mut sum = [0u8; 32];
