@@ -161,6 +161,10 @@ pub enum Command {
     },
     /// Sync through a tessera-server that stores ciphertext only (no subcommand: push and pull now)
     Sync(SyncArgs),
+    /// Share items with other accounts on the sync server, end to end encrypted
+    Share(ShareArgs),
+    /// This account's sharing identity (fingerprint), and verifying other people's
+    Identity(IdentityArgs),
     /// Browser integration: install the KeePassXC-Browser extension's host, see what is installed
     #[command(subcommand)]
     Browser(BrowserCommand),
@@ -404,6 +408,90 @@ pub struct InitArgs {
     pub recovery_code_file: Option<PathBuf>,
 }
 
+/// `tessera share …`.
+#[derive(Args, Debug)]
+pub struct ShareArgs {
+    /// A TOTP code or a recovery code, for an account with two-factor login
+    #[arg(long, global = true, value_name = "CODE")]
+    pub totp: Option<String>,
+    #[command(subcommand)]
+    pub command: ShareCommand,
+}
+
+/// The share subcommands.
+#[derive(Subcommand, Debug)]
+pub enum ShareCommand {
+    /// Create a share (you manage it)
+    Create {
+        /// Its name, e.g. Family
+        name: String,
+        /// Give the share's key only to people whose fingerprint you verified
+        #[arg(long)]
+        require_verified: bool,
+    },
+    /// Shares you are in and invitations waiting for you
+    List,
+    /// Invite an existing account by email (they accept at their next `share list`)
+    Invite {
+        /// Share name or id
+        name: String,
+        /// The invitee's account email
+        email: String,
+        /// What they may do
+        #[arg(long, default_value = "read", value_parser = ["read", "write", "manage"])]
+        role: String,
+    },
+    /// Accept an invitation (the id from `share list`)
+    Accept {
+        /// Share id
+        id: String,
+    },
+    /// Decline an invitation
+    Decline {
+        /// Share id
+        id: String,
+    },
+    /// A share's members, roles and fingerprints
+    Members {
+        /// Share name or id
+        name: String,
+    },
+    /// Remove a member: the share gets a new key and its items are re-encrypted
+    Remove {
+        /// Share name or id
+        name: String,
+        /// The member's email
+        email: String,
+    },
+    /// Leave a share (your copies of its items stay, as your own)
+    Leave {
+        /// Share name or id
+        name: String,
+    },
+}
+
+/// `tessera identity`.
+#[derive(Args, Debug)]
+pub struct IdentityArgs {
+    /// A TOTP code or a recovery code, for an account with two-factor login
+    #[arg(long, global = true, value_name = "CODE")]
+    pub totp: Option<String>,
+    #[command(subcommand)]
+    pub command: Option<IdentityCommand>,
+}
+
+/// The identity subcommands.
+#[derive(Subcommand, Debug)]
+pub enum IdentityCommand {
+    /// Mark a person's key verified after comparing fingerprints with them
+    Verify {
+        /// Their account email
+        email: String,
+        /// The fingerprint they read you (40 digits; spaces are ignored)
+        fingerprint: String,
+    },
+}
+
 /// Fields shared by `add` and `edit`.
 #[derive(Args, Debug, Default)]
 pub struct ItemFields {
@@ -481,6 +569,9 @@ pub struct ItemFields {
     /// Expiry date (YYYY-MM-DD or RFC 3339; "" removes it)
     #[arg(long, value_name = "DATE")]
     pub expires: Option<String>,
+    /// Put the item in this share (name or id; on edit, "" takes it back out); the next sync moves it
+    #[arg(long, value_name = "NAME")]
+    pub share: Option<String>,
 }
 
 #[derive(Args, Debug)]
@@ -533,6 +624,9 @@ pub struct ListArgs {
     /// extension uses)
     #[arg(long, value_name = "URL", conflicts_with_all = ["trash", "folder", "tag"])]
     pub url: Option<String>,
+    /// Only items in this share (name or id)
+    #[arg(long, value_name = "NAME")]
+    pub share: Option<String>,
 }
 
 #[derive(Args, Debug)]

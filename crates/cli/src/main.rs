@@ -16,8 +16,8 @@ use clap::Parser;
 
 use cli::{Cli, Command};
 use commands::{
-    attachments, browser, credential, generate, interop, items, keys, mcp, reports, rollback, secrets, slots, ssh,
-    sync, vault,
+    attachments, browser, credential, generate, interop, items, keys, mcp, reports, rollback, secrets, share, slots,
+    ssh, sync, vault,
 };
 use exit::CliResult;
 use output::Out;
@@ -97,6 +97,8 @@ fn run(cli: &Cli, out: &mut Out) -> CliResult {
         Command::Verify => reports::verify(s, json, out),
         Command::RestoreCheck { accept_older } => rollback::restore_check(s, *accept_older, json, out),
         Command::Sync(args) => sync::sync(s, args, json, out),
+        Command::Share(args) => share::share(s, args, json, out),
+        Command::Identity(args) => share::identity(s, args, json, out),
         Command::Generate(args) => generate::generate(args, json, out),
         Command::Browser(command) => browser::browser(command, json, out),
         Command::Ssh(command) => ssh::ssh(s, command, json, out),

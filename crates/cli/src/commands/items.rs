@@ -8,6 +8,7 @@ use serde_json::{Value, json};
 use tessera_core::generator::{PasswordPolicy, generate_password};
 use tessera_core::totp::Otp;
 use tessera_core::{Field, Item, ItemId, ItemSummary, ItemType, Scope, SearchIndex, Vault, VaultError};
+use tessera_sync::client::sharing;
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -272,7 +273,18 @@ pub fn add(session: &mut Session, args: &AddArgs, json: bool, out: &mut Out) -> 
     };
     let single = args.from_json.is_none();
     let mut vault = session.unlock()?;
+    // Checked before anything is added: a share this account may not write
+    // to leaves the vault as it was.
+    let share = match &args.fields.share {
+        Some(name) if !name.is_empty() => Some(sharing::writable_share(&vault, name)?),
+        _ => None,
+    };
     let ids = vault.add(items)?;
+    for id in &ids {
+        if let Some(share) = &share {
+            sharing::assign(&mut vault, id, Some(share))?;
+        }
+    }
     if json {
         out.json(&if single { json!({ "id": ids[0].to_hex() }) } else { json!({ "ids": ids }) });
     } else {
@@ -291,6 +303,10 @@ pub fn edit(session: &mut Session, args: &EditArgs, json: bool, out: &mut Out) -
     changes.remove_fields = args.remove_fields.clone();
     let mut vault = session.unlock()?;
     let id = vault.resolve(&args.item, Scope::Live)?;
+    sharing::check_may_change(&vault, &id)?;
+    if let Some(share) = &args.fields.share {
+        sharing::assign(&mut vault, &id, (!share.is_empty()).then_some(share.as_str()))?;
+    }
     let item = vault.update(id, |item| changes.apply(item))?;
     if json {
         out.json(&json!({ "id": item.id.to_hex(), "revision": item.revision }));
@@ -358,6 +374,7 @@ pub fn list(session: &mut Session, args: &ListArgs, json: bool, out: &mut Out) -
     let vault = session.unlock()?;
     let scope = if args.trash { Scope::Trash } else { Scope::Live };
     let index = SearchIndex::new(vault.summaries(scope)?);
+    let in_share = args.share.as_deref().map(|name| sharing::items_of(&vault, name)).transpose()?;
     let folder = args.folder.as_deref().map(tessera_core::item::normalize_folder);
     let shown: Vec<&ItemSummary> = index
         .all()
@@ -368,6 +385,7 @@ pub fn list(session: &mut Session, args: &ListArgs, json: bool, out: &mut Out) -
             Some(f) => s.folder == *f || s.folder.strip_prefix(f.as_str()).is_some_and(|rest| rest.starts_with('/')),
         })
         .filter(|s| args.tag.as_ref().is_none_or(|t| s.tags.contains(t)))
+        .filter(|s| in_share.as_ref().is_none_or(|ids| ids.contains(&s.id.to_hex())))
         .collect();
     print_summaries(&shown, json, out);
     Ok(())

@@ -12,6 +12,7 @@ pub mod mcp;
 pub mod reports;
 pub mod rollback;
 pub mod secrets;
+pub mod share;
 pub mod slots;
 pub mod ssh;
 pub mod sync;

@@ -24,7 +24,9 @@ impl From<SyncError> for Failure {
             }
             SyncError::Vault(v) => vault_exit(v),
             SyncError::WrongCredentials | SyncError::TotpRequired | SyncError::BadSecretKey(_) => Exit::WrongKey,
-            SyncError::Hostile(_) => Exit::Integrity,
+            SyncError::Hostile(_) | SyncError::KeyChanged(_) => Exit::Integrity,
+            SyncError::Role(_) | SyncError::Unverified(_) => Exit::WrongKey,
+            SyncError::NoSuchShare(_) => Exit::NotFound,
             SyncError::Kdf(_) => Exit::Usage,
             SyncError::Busy => Exit::Busy,
             SyncError::Unreachable { .. }
@@ -72,7 +74,7 @@ pub fn sync(session: &mut Session, args: &SyncArgs, json: bool, out: &mut Out) -
 }
 
 /// A progress bar for pushes, a spinner for pulls; hidden off a terminal.
-fn reporter() -> impl FnMut(Progress) {
+pub(crate) fn reporter() -> impl FnMut(Progress) {
     let pull = spinner("Pulling changes");
     let push = progress("Pushing");
     move |p| match p {
