@@ -130,3 +130,55 @@ fn read_picture(path: &Path) -> CommandResult<zeroize::Zeroizing<Vec<u8>>> {
     }
     Ok(bytes)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::error::ErrorKind;
+
+    #[test]
+    fn a_scan_reaches_the_ui_in_camel_case_with_the_uri_as_otp() {
+        let texts = [zeroize::Zeroizing::new(
+            "otpauth://totp/Mail:alice%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Mail".to_owned(),
+        )];
+        let scan = QrScan::from(qr::otp_accounts(&texts).unwrap());
+        let json = serde_json::to_value(&scan).unwrap();
+        assert_eq!(
+            json,
+            serde_json::json!({
+                "accounts": [{
+                    "title": "Mail",
+                    "issuer": "Mail",
+                    "account": "alice@example.com",
+                    "otp": "otpauth://totp/Mail:alice%40example.com?secret=JBSWY3DPEHPK3PXP&issuer=Mail",
+                }],
+                "skipped": [],
+            })
+        );
+    }
+
+    #[test]
+    fn a_file_over_the_limit_is_refused_unread_and_a_missing_one_named() {
+        let dir = tempfile::tempdir().unwrap();
+        let big = dir.path().join("huge.png");
+        // Sparse: the size is what counts, not the bytes.
+        std::fs::File::create(&big).unwrap().set_len(qr::MAX_IMAGE_FILE + 1).unwrap();
+        let err = read_picture(&big).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid);
+        assert!(err.message.contains("larger than 64 MB"), "{}", err.message);
+        let missing = dir.path().join("nothing-here.png");
+        let err = read_picture(&missing).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Io);
+        assert!(err.message.contains("nothing-here.png"), "{}", err.message);
+    }
+
+    #[test]
+    fn scan_and_screen_errors_map_to_kinds_the_ui_shows() {
+        assert_eq!(scan_error(ScanError::NotOtp).kind, ErrorKind::Invalid);
+        let unavailable = screen_error(ScreenError::Unavailable { why: "in a Wayland session" });
+        assert_eq!(unavailable.kind, ErrorKind::Invalid);
+        assert!(unavailable.message.starts_with("Scanning the screen is not available"), "{}", unavailable.message);
+        assert_eq!(screen_error(ScreenError::TimedOut).kind, ErrorKind::Io);
+        assert_eq!(screen_error(ScreenError::Scan(ScanError::NoCode)).kind, ErrorKind::Invalid);
+    }
+}
