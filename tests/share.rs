@@ -12,7 +12,7 @@ use sha2::Digest;
 use tessera_core::share::Identity;
 use tessera_sync::client::http::HttpError;
 use tessera_sync::wire::{IdentityRecord, PushItem, PushRequest, SharePush, b64};
-use tessera_test_support::server::{TestServer, http_login, register};
+use tessera_test_support::server::{Backend, ServerSetup, TestServer, http_login, register};
 use tessera_test_support::{TestVault, assert_code, assert_success, stderr, stdout};
 
 const ALICE: &str = "alice@example.com";
@@ -118,8 +118,17 @@ fn family(server: &TestServer) -> (Person, Person, Person, String, String) {
 
 #[test]
 fn family_edits_flow_roles_hold_and_removal_rekeys() {
-    let server = TestServer::sqlite();
-    let (alice, bob, carol, share, item) = family(&server);
+    family_flow(&TestServer::sqlite());
+}
+
+#[test]
+fn family_edits_flow_on_postgresql() {
+    let setup = ServerSetup::start(Backend::Postgres, &[]);
+    family_flow(&setup.server);
+}
+
+fn family_flow(server: &TestServer) {
+    let (alice, bob, carol, share, item) = family(server);
 
     // The contract of share list --json and identity --json.
     let list = bob.json(&["share", "list"]);
