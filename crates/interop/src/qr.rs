@@ -21,7 +21,7 @@ use std::io::Cursor;
 
 use image::{ImageFormat, ImageReader, Limits};
 use tessera_core::totp::Otp;
-use zeroize::Zeroizing;
+use zeroize::{Zeroize, Zeroizing};
 
 use crate::Skipped;
 use crate::otpauth;
@@ -202,15 +202,19 @@ pub fn decode_image(bytes: &[u8]) -> Result<Vec<Zeroizing<String>>, ScanError> {
     let picture = reader.decode().map_err(|e| ScanError::DamagedImage(e.to_string()))?;
     // Grey over white: a code drawn on a transparent background is dark
     // on light once its transparent pixels count as the paper.
-    let grey = picture.to_luma_alpha8();
+    let mut grey = picture.to_luma_alpha8();
     drop(picture);
     let (w, h) = (grey.width() as usize, grey.height() as usize);
     let samples = grey.as_raw();
-    decode_grey(w, h, |x, y| {
+    let texts = decode_grey(w, h, |x, y| {
         let i = (y * w + x) * 2;
         let (l, a) = (u32::from(samples[i]), u32::from(samples[i + 1]));
         ((l * a + 255 * (255 - a)) / 255) as u8
-    })
+    });
+    // The picture is the secret in another form. The decoders' own copies
+    // are beyond reach; ours, at least, does not outlive the scan.
+    (*grey).zeroize();
+    texts
 }
 
 /// The text of every QR code in a raw frame, in the order found.
