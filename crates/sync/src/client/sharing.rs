@@ -1168,6 +1168,55 @@ pub fn invite(
     })
 }
 
+/// An invitation as the app shows it before joining.
+#[derive(Debug, Serialize)]
+pub struct Invitation {
+    /// Share id (what [`accept`] takes).
+    pub id: String,
+    /// Name.
+    pub name: String,
+    /// The role offered.
+    pub role: Role,
+    /// Members.
+    pub members: u64,
+    /// Who invited this account, with their keys as the verified chain has
+    /// them; `None` when they have left since.
+    pub inviter: Option<MemberInfo>,
+}
+
+/// An invitation waiting for this account: checked as [`accept`] checks it
+/// (the whole chain, this account under its own key), nothing joined. The
+/// inviter is the signer of the `add` of this account, a member with
+/// manage at that point, as [`verify_chain`] proved.
+pub fn invitation(vault: &mut Vault, creds: &Credentials<'_>, id: &str) -> Result<Invitation, SyncError> {
+    let mut state = load(vault)?;
+    with_session(vault, &mut state, creds, |vault, state, api| {
+        ensure_identity(vault, state, api)?;
+        let (m, index) = current(state, api, id)?;
+        let role = m
+            .role_of(&state.email)
+            .ok_or_else(|| SyncError::NoSuchShare(format!("share {id} has no invitation for this account")))?;
+        let added_by = index
+            .chain
+            .iter()
+            .rev()
+            .filter_map(|r| serde_json::from_slice::<ChainBody>(&from_b64(&r.body)?).ok())
+            .find(|b| b.kind == "add" && b.member == state.email)
+            .map(|b| b.signer);
+        let inviter = added_by.and_then(|email| {
+            let member = m.members.get(&email)?;
+            Some(MemberInfo {
+                verified: state.contacts.get(&email).is_some_and(|c| c.verified),
+                email,
+                role: member.role,
+                fingerprint: member.key.fingerprint(),
+            })
+        });
+        state.save(vault)?;
+        Ok(Invitation { id: id.into(), name: m.name.clone(), role, members: m.members.len() as u64, inviter })
+    })
+}
+
 /// `share accept ID`: checks the invitation and starts syncing the share.
 pub fn accept(
     vault: &mut Vault,
