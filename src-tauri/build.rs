@@ -63,6 +63,18 @@ const COMMANDS: &[&str] = &[
     "totp_scan_screen",
     "pick_qr_image",
     "totp_scan_file",
+    "identity_info",
+    "identity_verify",
+    "share_list",
+    "share_create",
+    "share_invite",
+    "share_invitation",
+    "share_accept",
+    "share_decline",
+    "share_members",
+    "share_remove",
+    "share_leave",
+    "item_set_share",
 ];
 
 fn main() {

@@ -130,8 +130,9 @@ pub async fn search_items(
     scope: SearchScope,
     offset: usize,
     limit: usize,
+    share: Option<String>,
 ) -> CommandResult<SearchPage> {
-    run(&app, false, move |d, _| d.search_items(&query, scope, offset, limit)).await
+    run(&app, false, move |d, _| d.search_in_share(&query, scope, share.as_deref(), offset, limit)).await
 }
 
 #[tauri::command]
@@ -685,6 +686,18 @@ macro_rules! all_commands {
             qr_commands::totp_scan_screen,
             qr_commands::pick_qr_image,
             qr_commands::totp_scan_file,
+            sharing::identity_info,
+            sharing::identity_verify,
+            sharing::share_list,
+            sharing::share_create,
+            sharing::share_invite,
+            sharing::share_invitation,
+            sharing::share_accept,
+            sharing::share_decline,
+            sharing::share_members,
+            sharing::share_remove,
+            sharing::share_leave,
+            sharing::item_set_share,
         ]
     };
 }

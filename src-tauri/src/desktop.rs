@@ -72,6 +72,8 @@ struct Open {
 struct LastSearch {
     query: String,
     scope: SearchScope,
+    /// Only this share's items.
+    share: Option<String>,
     /// Positions into the live index, or into the trash index.
     hits: Vec<usize>,
 }
@@ -140,7 +142,7 @@ impl Desktop {
 
     /// Runs a change and rebuilds the index after it, even when it failed
     /// half way (the vault rolled back; the index must match it).
-    fn change<T>(&self, f: impl FnOnce(&mut Vault) -> CommandResult<T>) -> CommandResult<T> {
+    pub(crate) fn change<T>(&self, f: impl FnOnce(&mut Vault) -> CommandResult<T>) -> CommandResult<T> {
         self.with_open(|open| {
             let result = f(&mut open.vault);
             open.refresh()?;
@@ -400,11 +402,24 @@ impl Desktop {
         offset: usize,
         limit: usize,
     ) -> CommandResult<SearchPage> {
+        self.search_in_share(query, scope, None, offset, limit)
+    }
+
+    /// [`Self::search_items`], only the items of share `share` when given.
+    pub fn search_in_share(
+        &self,
+        query: &str,
+        scope: SearchScope,
+        share: Option<&str>,
+        offset: usize,
+        limit: usize,
+    ) -> CommandResult<SearchPage> {
         let limit = limit.min(1000);
         self.with_open(|open| {
-            let fresh = open.last.as_ref().is_none_or(|l| l.query != query || l.scope != scope);
+            let fresh =
+                open.last.as_ref().is_none_or(|l| l.query != query || l.scope != scope || l.share.as_deref() != share);
             if fresh {
-                let hits = match scope {
+                let mut hits: Vec<usize> = match scope {
                     SearchScope::Live => open.index.search(query).into_iter().map(|s| open.position[&s.id]).collect(),
                     SearchScope::Favourites => open
                         .index
@@ -422,13 +437,22 @@ impl Desktop {
                         trash.search(query).into_iter().map(|s| pos[&s.id]).collect()
                     }
                 };
-                open.last = Some(LastSearch { query: query.to_owned(), scope, hits });
+                if let Some(name) = share {
+                    let members = tessera_sync::client::sharing::items_of(&open.vault, name)?;
+                    let list = match scope {
+                        SearchScope::Trash => open.trash.as_ref().map(SearchIndex::all).unwrap_or_default(),
+                        _ => open.index.all(),
+                    };
+                    hits.retain(|&i| members.contains(&list[i].id.to_hex()));
+                }
+                open.last = Some(LastSearch { query: query.to_owned(), scope, share: share.map(str::to_owned), hits });
             }
             let last = open.last.as_ref().expect("set above");
             let list: &[ItemSummary] = match scope {
                 SearchScope::Trash => open.trash.as_ref().map(SearchIndex::all).unwrap_or_default(),
                 _ => open.index.all(),
             };
+            let shares = ShareNames::load(&open.vault);
             let items = last
                 .hits
                 .iter()
@@ -443,7 +467,7 @@ impl Desktop {
                             .and_then(|item| item.field(name).filter(|f| !f.protected).map(|f| f.value.clone()))
                             .unwrap_or_default()
                     });
-                    SummaryDto::from_summary(s, subtitle)
+                    SummaryDto { share: shares.of(&s.id.to_hex()), ..SummaryDto::from_summary(s, subtitle) }
                 })
                 .collect();
             Ok(SearchPage { total: last.hits.len(), offset, items })
@@ -456,7 +480,14 @@ impl Desktop {
     }
 
     pub fn get_item(&self, id: &str) -> CommandResult<ItemDetails> {
-        Ok(ItemDetails::from_item(&self.get(id)?))
+        let id = parse_id(id)?;
+        self.with_open(|open| {
+            let item = open.vault.get(id)?;
+            Ok(ItemDetails {
+                share: ShareNames::load(&open.vault).of(&item.id.to_hex()),
+                ..ItemDetails::from_item(&item)
+            })
+        })
     }
 
     pub fn reveal_field(&self, id: &str, field: &RevealableField) -> CommandResult<Zeroizing<String>> {
@@ -559,6 +590,9 @@ impl Desktop {
         let item_id = parse_id(id)?;
         self.change(|vault| {
             let current = vault.get(item_id)?;
+            // A read member's change would be refused by the share's other
+            // members anyway; refuse it here, before it is made.
+            tessera_sync::client::sharing::check_may_change(vault, &item_id)?;
             if current.revision != base_revision {
                 return Err(CommandError::new(
                     ErrorKind::Conflict,

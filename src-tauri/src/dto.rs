@@ -48,6 +48,9 @@ pub struct SummaryDto {
     pub updated_at: i64,
     pub expires_at: Option<i64>,
     pub deleted_at: Option<i64>,
+    /// The share the item is in (its name), for the list's mark; set by
+    /// the caller from [`ShareNames`].
+    pub share: Option<String>,
 }
 
 impl SummaryDto {
@@ -68,7 +71,27 @@ impl SummaryDto {
             updated_at: unix(s.updated),
             expires_at: s.expires.map(unix),
             deleted_at: s.deleted.map(unix),
+            share: None,
         }
+    }
+}
+
+/// Which share each item is in, read from the sync state once per list or
+/// view (the state is one sealed record; opening it per row would cost a
+/// decryption each).
+pub struct ShareNames(Option<tessera_sync::client::state::SyncState>);
+
+impl ShareNames {
+    /// No sync account, or a state that does not open, marks nothing: the
+    /// list still shows.
+    pub fn load(vault: &tessera_core::Vault) -> Self {
+        ShareNames(tessera_sync::client::state::SyncState::load(vault).ok().flatten())
+    }
+
+    /// The name of the share item `hex` is in.
+    pub fn of(&self, hex: &str) -> Option<String> {
+        let state = self.0.as_ref()?;
+        state.share_of(hex).and_then(|id| state.shares.get(id)).map(|s| s.name.clone())
     }
 }
 
@@ -141,6 +164,9 @@ pub struct ItemDetails {
     pub expires_at: Option<i64>,
     pub deleted_at: Option<i64>,
     pub revision: u64,
+    /// The share the item is in (its name); set by the caller from
+    /// [`ShareNames`].
+    pub share: Option<String>,
 }
 
 impl ItemDetails {
@@ -185,6 +211,7 @@ impl ItemDetails {
             expires_at: item.expires.map(unix),
             deleted_at: item.deleted.map(unix),
             revision: item.revision,
+            share: None,
         }
     }
 }

@@ -25,6 +25,10 @@ pub enum ErrorKind {
     Cancelled,
     Busy,
     Internal,
+    /// The sync server's data failed verification (a forged member, key,
+    /// chain or item, or a pinned person's key changed): a warning, not a
+    /// failure of this computer.
+    Hostile,
 }
 
 /// A failed command, as the web layer receives it.
@@ -194,7 +198,20 @@ impl From<ExportError> for CommandError {
 
 impl From<tessera_sync::client::SyncError> for CommandError {
     fn from(e: tessera_sync::client::SyncError) -> Self {
-        CommandError::new(ErrorKind::Io, e.to_string())
+        use tessera_sync::client::SyncError;
+        match e {
+            SyncError::Hostile(_) | SyncError::KeyChanged(_) => CommandError::new(ErrorKind::Hostile, e.to_string()),
+            // The app keeps no master password to log in again with.
+            SyncError::SignInNeeded => CommandError::new(
+                ErrorKind::Invalid,
+                "The sync session has expired: sync once with the master password (Settings → Sync, or `tessera \
+                 sync` in a terminal), then try again",
+            ),
+            SyncError::Role(_) | SyncError::Unverified(_) | SyncError::Local(_) => CommandError::invalid(e.to_string()),
+            SyncError::NoSuchShare(_) => CommandError::not_found(e.to_string()),
+            SyncError::Vault(v) => v.into(),
+            e => CommandError::new(ErrorKind::Io, e.to_string()),
+        }
     }
 }
 
@@ -219,5 +236,21 @@ mod tests {
         let e: CommandError = UnlockError::WrongPin { device: "TPM", tries_left: Some(2) }.into();
         assert_eq!(e.kind, ErrorKind::WrongPin);
         assert!(e.message.starts_with("Wrong PIN"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_hostile_server_is_a_warning_of_its_own_kind() {
+        use tessera_sync::client::SyncError;
+        let e: CommandError = SyncError::Hostile("membership record 2 is out of place".into()).into();
+        assert_eq!(e.kind, ErrorKind::Hostile);
+        assert!(e.message.starts_with("The server's data failed verification"), "{}", e.message);
+        let e: CommandError =
+            SyncError::KeyChanged("the key the server gives for bob@example.org changed".into()).into();
+        assert_eq!(e.kind, ErrorKind::Hostile);
+        assert_eq!(serde_json::to_value(e).unwrap()["kind"], "hostile");
+        let e: CommandError = SyncError::SignInNeeded.into();
+        assert!(e.message.contains("Settings → Sync"), "{}", e.message);
+        let e: CommandError = SyncError::NoSuchShare("no share named \"Family\"".into()).into();
+        assert_eq!(e.kind, ErrorKind::NotFound);
     }
 }

@@ -21,6 +21,7 @@ mod prompts;
 mod qr_commands;
 mod screen;
 pub mod settings;
+mod sharing;
 mod shortcut;
 mod tray;
 mod windows;

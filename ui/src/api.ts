@@ -62,6 +62,8 @@ export interface ItemSummary {
   expiresAt: UnixSeconds | null;
   /** When it went to the trash; null while live. */
   deletedAt: UnixSeconds | null;
+  /** The name of the share the item is in; null for the account's own items. */
+  share: string | null;
 }
 
 /** One page of a ranked search result. */
@@ -122,6 +124,8 @@ export interface ItemDetails {
   sshAgent: boolean;
   /** ssh-key: when the agent asks before signing ('every' for other types). */
   agentApproval: AgentApproval;
+  /** The name of the share the item is in; null for the account's own items. */
+  share: string | null;
 }
 
 /** Names one value of an item, for `reveal_field` and `copy_field`. */
@@ -524,6 +528,68 @@ export type AgentPrompt =
       field: string;
     };
 
+/** A member's role in a share, weakest first: read opens items, write also changes them, manage also changes who is in. */
+export type ShareRole = 'read' | 'write' | 'manage';
+export const SHARE_ROLES: readonly ShareRole[] = ['read', 'write', 'manage'];
+
+/** A share this account is in, or an invitation to one (`pending`). */
+export interface ShareInfo {
+  /** What `share_accept` / `share_decline` take. */
+  id: string;
+  name: string;
+  /** This account's role. */
+  role: ShareRole;
+  members: number;
+  /** An invitation not yet accepted. */
+  pending: boolean;
+}
+
+/** A member as the share's signed membership says. */
+export interface MemberInfo {
+  email: string;
+  role: ShareRole;
+  /** 8 groups of 5 digits. */
+  fingerprint: string;
+  /** This account compared fingerprints with them (always true for itself). */
+  verified: boolean;
+}
+
+/** What `share_invite` did: the invitee's fingerprint as the server gave it. */
+export interface Invited {
+  email: string;
+  fingerprint: string;
+  /** This account had verified that fingerprint. */
+  verified: boolean;
+  role: ShareRole;
+}
+
+/** An invitation, checked, before joining. */
+export interface Invitation {
+  id: string;
+  name: string;
+  /** The role offered. */
+  role: ShareRole;
+  members: number;
+  /** Who invited; null when they have left since. */
+  inviter: MemberInfo | null;
+}
+
+/** This account's sharing identity, for the Settings card. */
+export interface IdentityCard {
+  email: string;
+  fingerprint: string;
+  /** An SVG document: a QR code of `tessera-identity:EMAIL:DIGITS`. */
+  qrSvg: string;
+}
+
+/** Where `item_set_share` put an item, and whether the sync that carries the move went through. */
+export interface ShareMove {
+  share: string | null;
+  synced: boolean;
+  /** Why the sync did not go through (the move stays queued). */
+  message: string | null;
+}
+
 /** ssh: 'session' allows the asking process; mcp: the AI agent's session (the client's run). */
 export type AgentDecision = 'once' | 'session' | 'deny';
 
@@ -544,7 +610,7 @@ export interface CommandMap {
   password_strength: { args: { password: string }; result: PasswordStrength };
 
   search_items: {
-    args: { query: string; scope: SearchScope; offset: number; limit: number };
+    args: { query: string; scope: SearchScope; offset: number; limit: number; share?: string | null };
     result: SearchPage;
   };
   get_item: { args: { id: ItemId }; result: ItemDetails };
@@ -604,6 +670,19 @@ export interface CommandMap {
   pick_qr_image: { args: NoArgs; result: string | null };
   totp_scan_file: { args: { path: string }; result: QrScan };
 
+  identity_info: { args: NoArgs; result: IdentityCard };
+  identity_verify: { args: { email: string; fingerprint: string }; result: { email: string; fingerprint: string } };
+  share_list: { args: NoArgs; result: ShareInfo[] };
+  share_create: { args: { name: string; requireVerified: boolean }; result: ShareInfo };
+  share_invite: { args: { name: string; email: string; role: ShareRole }; result: Invited };
+  share_invitation: { args: { id: string }; result: Invitation };
+  share_accept: { args: { id: string }; result: { share: ShareInfo; pulled: number } };
+  share_decline: { args: { id: string }; result: string };
+  share_members: { args: { name: string }; result: MemberInfo[] };
+  share_remove: { args: { name: string; email: string }; result: null };
+  share_leave: { args: { name: string }; result: string };
+  item_set_share: { args: { id: ItemId; share: string | null }; result: ShareMove };
+
   quick_access_hide: { args: NoArgs; result: null };
   show_main_window: { args: NoArgs; result: null };
   user_active: { args: NoArgs; result: null };
@@ -646,7 +725,8 @@ export type ErrorKind =
   | 'io'
   | 'cancelled'
   | 'busy'
-  | 'internal';
+  | 'internal'
+  | 'hostile';
 
 const ERROR_KINDS: readonly ErrorKind[] = [
   'wrong_password',
@@ -661,6 +741,7 @@ const ERROR_KINDS: readonly ErrorKind[] = [
   'cancelled',
   'busy',
   'internal',
+  'hostile',
 ];
 
 function asErrorKind(kind: unknown): ErrorKind {
@@ -748,8 +829,8 @@ export const api = {
   lock: () => call('lock'),
   passwordStrength: (password: string) => call('password_strength', { password }),
 
-  searchItems: (query: string, scope: SearchScope, offset: number, limit: number) =>
-    call('search_items', { query, scope, offset, limit }),
+  searchItems: (query: string, scope: SearchScope, offset: number, limit: number, share: string | null = null) =>
+    call('search_items', share === null ? { query, scope, offset, limit } : { query, scope, offset, limit, share }),
   getItem: (id: ItemId) => call('get_item', { id }),
   revealField: (id: ItemId, field: RevealableField) => call('reveal_field', { id, field }),
   copyField: (id: ItemId, field: FieldRef) => call('copy_field', { id, field }),
@@ -806,6 +887,19 @@ export const api = {
   totpScanScreen: () => call('totp_scan_screen'),
   pickQrImage: () => call('pick_qr_image'),
   totpScanFile: (path: string) => call('totp_scan_file', { path }),
+
+  identityInfo: () => call('identity_info'),
+  identityVerify: (email: string, fingerprint: string) => call('identity_verify', { email, fingerprint }),
+  shareList: () => call('share_list'),
+  shareCreate: (name: string, requireVerified: boolean) => call('share_create', { name, requireVerified }),
+  shareInvite: (name: string, email: string, role: ShareRole) => call('share_invite', { name, email, role }),
+  shareInvitation: (id: string) => call('share_invitation', { id }),
+  shareAccept: (id: string) => call('share_accept', { id }),
+  shareDecline: (id: string) => call('share_decline', { id }),
+  shareMembers: (name: string) => call('share_members', { name }),
+  shareRemove: (name: string, email: string) => call('share_remove', { name, email }),
+  shareLeave: (name: string) => call('share_leave', { name }),
+  itemSetShare: (id: ItemId, share: string | null) => call('item_set_share', { id, share }),
 
   quickAccessHide: () => call('quick_access_hide'),
   showMainWindow: () => call('show_main_window'),

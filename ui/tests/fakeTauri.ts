@@ -42,6 +42,7 @@ export function summary(n: number, over: Partial<ItemSummary> = {}): ItemSummary
     updatedAt: 1_760_000_000,
     expiresAt: null,
     deletedAt: null,
+    share: null,
     ...over,
   };
 }
@@ -75,9 +76,13 @@ export function details(n: number, over: Partial<ItemDetails> = {}): ItemDetails
     neverForAgents: false,
     sshAgent: false,
     agentApproval: 'every',
+    share: s.share,
     ...over,
   };
 }
+
+/** A fingerprint as Rust shows one: 8 groups of 5 digits. */
+export const FINGERPRINT = '12345 67890 13579 24680 11223 34455 66778 89900';
 
 export const DEFAULT_SETTINGS: Settings = {
   autoLockMinutes: 5,
@@ -109,17 +114,20 @@ export class FakeTauri implements Transport {
     }));
     this.handle('get_settings', () => ({ ...DEFAULT_SETTINGS }));
     this.handle('update_settings', ({ settings }) => settings);
-    this.handle('search_items', ({ query, scope, offset, limit }) => {
+    this.handle('search_items', ({ query, scope, offset, limit, share }) => {
       const q = query.trim().toLowerCase();
       const matching = this.items.filter(
         (s) =>
           (scope === 'trash' ? s.deletedAt !== null : s.deletedAt === null) &&
           (scope !== 'favourites' || s.favourite) &&
+          (share === undefined || share === null || s.share === share) &&
           (q === '' || s.title.toLowerCase().includes(q)),
       );
       return { total: matching.length, offset, items: matching.slice(offset, offset + limit) };
     });
-    this.handle('get_item', ({ id }) => details(parseInt(id, 16)));
+    this.handle('get_item', ({ id }) =>
+      details(parseInt(id, 16), { share: this.items.find((s) => s.id === id)?.share ?? null }),
+    );
     this.handle('copy_field', () => ({ clearAfterSeconds: 20 }));
     this.handle('copy_text', () => ({ clearAfterSeconds: 20 }));
     this.handle('totp_code', () => ({ code: '492039', period: 30, remaining: 17 }));
@@ -144,6 +152,12 @@ export class FakeTauri implements Transport {
     this.handle('user_active', () => null);
     this.handle('browser_prompts', () => []);
     this.handle('agent_prompts', () => []);
+    this.handle('share_list', () => []);
+    this.handle('identity_info', () => ({
+      email: 'me@example.org',
+      fingerprint: FINGERPRINT,
+      qrSvg: '<svg xmlns="http://www.w3.org/2000/svg" width="10" height="10"></svg>',
+    }));
   }
 
   /** Sets (or replaces) the answer to one command. */

@@ -18,6 +18,8 @@ export class SearchResults {
   /** Whether the first page of the current query has arrived. */
   ready = $state(false);
   selectedIndex = $state(0);
+  /** Only this share's items (its name); null for all. */
+  share = $state<string | null>(null);
 
   // Plain collections on purpose: readers subscribe to #version, which is
   // bumped once per page that lands, not once per row.
@@ -50,6 +52,14 @@ export class SearchResults {
     await this.#reload();
   }
 
+  /** Shows only share `name`'s items (null: all), from the first row. */
+  async filterShare(name: string | null): Promise<void> {
+    if (name === this.share && this.ready) return;
+    this.share = name;
+    this.selectedIndex = 0;
+    await this.#reload();
+  }
+
   /** Runs the current search again (after a change in the vault), keeping the selection where it can. */
   async refresh(): Promise<void> {
     await this.#reload();
@@ -60,7 +70,7 @@ export class SearchResults {
     const generation = ++this.#generation;
     this.#pending.clear();
     try {
-      const page = await api.searchItems(this.query, this.scope, 0, PAGE_SIZE);
+      const page = await api.searchItems(this.query, this.scope, 0, PAGE_SIZE, this.share);
       if (generation !== this.#generation) return;
       // eslint-disable-next-line svelte/prefer-svelte-reactivity
       this.#pages = new Map([[0, page.items]]);
@@ -85,7 +95,7 @@ export class SearchResults {
     const generation = this.#generation;
     this.#pending.add(page);
     try {
-      const result = await api.searchItems(this.query, this.scope, page * PAGE_SIZE, PAGE_SIZE);
+      const result = await api.searchItems(this.query, this.scope, page * PAGE_SIZE, PAGE_SIZE, this.share);
       if (generation !== this.#generation) return;
       this.#pages.set(page, result.items);
       this.total = result.total;

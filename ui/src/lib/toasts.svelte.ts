@@ -3,7 +3,8 @@
 
 import { toApiError } from '../api';
 
-export type ToastKind = 'info' | 'error';
+/** 'warning': the sync server's data failed verification (kind 'hostile'). */
+export type ToastKind = 'info' | 'error' | 'warning';
 
 export interface ToastAction {
   label: string;
@@ -30,7 +31,7 @@ class ToastList {
     this.items = [...this.items.slice(-3), { id, kind, message, action }];
     this.#timers.set(
       id,
-      setTimeout(() => this.dismiss(id), kind === 'error' ? ERROR_MS : INFO_MS),
+      setTimeout(() => this.dismiss(id), kind === 'info' ? INFO_MS : ERROR_MS),
     );
     return id;
   }
@@ -59,7 +60,7 @@ export const toasts = new ToastList();
 export function showError(e: unknown): void {
   const err = toApiError(e);
   if (err.kind === 'cancelled') return;
-  toasts.push('error', err.message);
+  toasts.push(err.kind === 'hostile' ? 'warning' : 'error', err.message);
 }
 
 /** Runs `task`, showing its error as a toast; resolves to undefined on failure. */
