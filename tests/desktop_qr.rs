@@ -77,6 +77,19 @@ const MIGRATION_URI: &str = "otpauth-migration://offline?data=CjsKFDEyMzQ1Njc4OT
 /// "tessera-qr-batch-two" in base32.
 const BATCH_BANK_SECRET: &str = "ORSXG43FOJQS24LSFVRGC5DDNAWXI53P";
 
+/// Waits until the viewer's window is on the screen with the picture drawn
+/// in it: `display` maps its window before it paints, and a scan of a blank
+/// window would find no code.
+fn wait_for_viewer(app: &App) {
+    let shot = app.desktop.dir().join("viewer.png");
+    app.wait("the QR code drawn on the screen", SHORT, || {
+        let window = app.desktop.visible_windows(VIEWER_TITLE).into_iter().next()?;
+        app.desktop.grab_png(&window, &shot).ok()?;
+        // Black and white modules: far from one flat colour.
+        image_spread(&shot).is_some_and(|s| s > 0.3).then_some(())
+    });
+}
+
 /// What oathtool computes for `secret` at Unix time `at`.
 fn oathtool_at(secret: &str, at: u64) -> String {
     let out = Command::new("oathtool")
@@ -126,9 +139,7 @@ fn a_totp_qr_code_on_the_screen_is_scanned_into_the_editor_and_saved() {
     let side = write_qr_png(&uri, 3, &png);
     assert!(side <= 176, "the QR code ({side} pixels) does not fit beside the app's window");
     let _viewer = Viewer::show(&app.desktop, &png, 1280 - side - 2, 80);
-    app.wait("the QR code's window on the screen", SHORT, || app.desktop.window_visible(VIEWER_TITLE).then_some(()));
-    // `display` maps its window before it has drawn the picture in it.
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for_viewer(&app);
 
     // A new login, filled in from the screen: the TOTP field, and the
     // empty title and username from the code's issuer and account.
@@ -184,8 +195,7 @@ fn a_migration_code_on_the_screen_fills_this_item_and_adds_the_other_account() {
     let png = app.desktop.dir().join("migration-qr.png");
     write_qr_png(MIGRATION_URI, 3, &png);
     let _viewer = Viewer::show(&app.desktop, &png, 205, 60);
-    app.wait("the QR code's window on the screen", SHORT, || app.desktop.window_visible(VIEWER_TITLE).then_some(()));
-    std::thread::sleep(Duration::from_millis(500));
+    wait_for_viewer(&app);
 
     app.click("new-item-button");
     app.screen("editor", SHORT);
