@@ -43,6 +43,16 @@ describe('the sidebar’s shares', () => {
     expect(within(invitation).getByTestId('share-decline')).toBeTruthy();
   });
 
+  it('without a sync account it says sharing needs one, and asks no server', async () => {
+    const fake = withShares();
+    fake.handle('sync_status', () => null);
+    render(MainScreen, { onlocked: vi.fn() });
+    await settle();
+    expect(screen.getByTestId('shares-unlinked').textContent).toContain('needs a sync account');
+    expect(fake.callsTo('share_list')).toHaveLength(0);
+    expect(screen.queryByTestId('share-new')).toBeNull();
+  });
+
   it('a click on a share shows only its items, and All items shows everything again', async () => {
     const fake = await renderMain(6);
     expect(screen.getByTestId('item-list').dataset['total']).toBe('6');

@@ -153,6 +153,13 @@ export class FakeTauri implements Transport {
     this.handle('browser_prompts', () => []);
     this.handle('agent_prompts', () => []);
     this.handle('share_list', () => []);
+    this.handle('sync_status', () => ({
+      server: 'https://sync.example.org',
+      account: 'me@example.org',
+      state: 'idle',
+      lastSyncAt: null,
+      message: null,
+    }));
     this.handle('identity_info', () => ({
       email: 'me@example.org',
       fingerprint: FINGERPRINT,
