@@ -30,7 +30,8 @@ pub use tessera_sync::wire::Limit;
 
 use crate::error::ApiError;
 
-/// Every route but a push carries a few hundred bytes of JSON; they get
+/// Every route but a push (of the account or a share) and a share's re-key
+/// carries a few hundred bytes of JSON; they get
 /// this much, so an anonymous client cannot make the server buffer
 /// `--max-body` on the login route.
 pub const SMALL_BODY: u64 = 64 * 1024;
@@ -53,7 +54,14 @@ pub struct Limits {
 impl Limits {
     /// The body cap for a request path.
     pub fn body_cap(&self, path: &str) -> u64 {
-        let push = path.strip_prefix(API_PREFIX).is_some_and(|p| p == "/vault/push");
+        // The routes that carry sealed items: a push, a share's push and a
+        // share's re-key (every item re-sealed).
+        let push = path.strip_prefix(API_PREFIX).is_some_and(|p| {
+            p == "/vault/push"
+                || p.strip_prefix("/shares/").and_then(|rest| rest.split_once('/')).is_some_and(|(id, tail)| {
+                    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit()) && matches!(tail, "push" | "rekey")
+                })
+        });
         if push { self.max_body } else { self.max_body.min(SMALL_BODY) }
     }
 }
@@ -98,7 +106,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn only_a_push_gets_the_large_body_cap() {
+    fn only_pushes_and_rekeys_get_the_large_body_cap() {
         let limits = Limits {
             max_body: 96 << 20,
             max_record: 64 << 20,
@@ -109,6 +117,12 @@ mod tests {
         assert_eq!(limits.body_cap("/api/v1/vault/push"), 96 << 20);
         assert_eq!(limits.body_cap("/api/v1/accounts/login"), SMALL_BODY);
         assert_eq!(limits.body_cap("/api/v1/vault/push/x"), SMALL_BODY);
+        let share = "0123456789abcdef0123456789abcdef";
+        assert_eq!(limits.body_cap(&format!("/api/v1/shares/{share}/push")), 96 << 20);
+        assert_eq!(limits.body_cap(&format!("/api/v1/shares/{share}/rekey")), 96 << 20);
+        assert_eq!(limits.body_cap(&format!("/api/v1/shares/{share}/chain")), SMALL_BODY);
+        assert_eq!(limits.body_cap(&format!("/api/v1/shares/{share}/push/x")), SMALL_BODY);
+        assert_eq!(limits.body_cap("/api/v1/shares/x/push"), SMALL_BODY);
         let tiny = Limits { max_body: 2000, ..limits };
         assert_eq!(tiny.body_cap("/api/v1/accounts/register"), 2000);
     }
