@@ -521,8 +521,13 @@ fn sync_with_state(
         crate::client::sharing::ensure_identity(vault, state, api)?;
         // Shares first: an item moved into a share on another device
         // arrives there before the account's tombstone for it.
-        crate::client::sharing::sync_shares(vault, state, api, &mut report, progress)?;
-        run_rounds(vault, state, api, &account, &mut report, progress)?;
+        let mut revisions = None;
+        crate::client::sharing::sync_shares(vault, state, api, &mut revisions, &mut report, progress)?;
+        run_rounds(vault, state, api, &account, &mut revisions, &mut report, progress)?;
+        // Rounds that found nothing to do wrote nothing; the time of this
+        // sync is saved once.
+        state.last_sync = Some(unix_now());
+        state.save(vault)?;
         Ok(report)
     })
 }
@@ -533,13 +538,14 @@ pub(crate) fn run_rounds(
     state: &mut SyncState,
     api: &Api,
     stream: &dyn Stream,
+    revisions: &mut Option<std::collections::HashMap<ItemId, u64>>,
     report: &mut SyncReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), HttpOr> {
     for _ in 0..MAX_ROUNDS {
         // Saved with the round's own writes.
         state.last_sync = Some(unix_now());
-        if round(vault, state, api, stream, report, progress)? {
+        if round(vault, state, api, stream, revisions, report, progress)? {
             return Ok(());
         }
     }

@@ -514,6 +514,9 @@ fn unlock_share(state: &SyncState, m: &mut Membership, grant: Option<&Grant>) ->
 // --- a share's stream -------------------------------------------------------------
 
 struct ShareStream {
+    /// The index [`sync_share`] fetched and checked, used by the first
+    /// round instead of asking again.
+    fetched: std::cell::RefCell<Option<crate::wire::ShareIndex>>,
     m: Membership,
     records: ShareRecords,
     me: Identity,
@@ -556,7 +559,10 @@ impl Stream for ShareStream {
     }
 
     fn index(&self, api: &Api) -> Result<VaultIndex, HttpOr> {
-        let index = api.share_index(&self.m.id)?;
+        let index = match self.fetched.borrow_mut().take() {
+            Some(index) => index,
+            None => api.share_index(&self.m.id)?,
+        };
         if index.chain.len() != self.m.hashes.len() {
             return Err(SyncError::Busy.into());
         }
@@ -687,6 +693,7 @@ pub(crate) fn sync_shares(
     vault: &mut Vault,
     state: &mut SyncState,
     api: &Api,
+    revisions: &mut Option<std::collections::HashMap<ItemId, u64>>,
     report: &mut SyncReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), HttpOr> {
@@ -694,7 +701,9 @@ pub(crate) fn sync_shares(
     let mut ids: BTreeSet<String> = state.shares.keys().cloned().collect();
     ids.extend(listed.iter().filter(|s| s.accepted).map(|s| s.id.clone()));
     for id in ids {
-        sync_share(vault, state, api, &id, report, progress)?;
+        // Every share is checked at every sync, changed or not, so that
+        // whatever a server did to one is reported at the next sync.
+        sync_share(vault, state, api, &id, revisions, report, progress)?;
     }
     Ok(())
 }
@@ -704,6 +713,7 @@ fn sync_share(
     state: &mut SyncState,
     api: &Api,
     id: &str,
+    revisions: &mut Option<std::collections::HashMap<ItemId, u64>>,
     report: &mut SyncReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), HttpOr> {
@@ -734,6 +744,7 @@ fn sync_share(
                 .into());
             }
             unshare(vault, state, id, &m.name)?;
+            *revisions = None;
             return Ok(());
         }
         return Err(hostile(format!("share \"{}\": this account is not in its membership", m.name)).into());
@@ -752,8 +763,14 @@ fn sync_share(
     let me = my_identity(state)?;
     let my_role = m.role_of(&state.email);
     let needs_rekey = m.needs_rekey && my_role == Some(Role::Manage);
-    let stream = ShareStream { records: key.records(m.bytes, m.epoch), m, me, email: state.email.clone() };
-    match run_rounds(vault, state, api, &stream, report, progress) {
+    let stream = ShareStream {
+        fetched: std::cell::RefCell::new(Some(index)),
+        records: key.records(m.bytes, m.epoch),
+        m,
+        me,
+        email: state.email.clone(),
+    };
+    match run_rounds(vault, state, api, &stream, revisions, report, progress) {
         Err(HttpOr::Sync(SyncError::Role(_))) => {}
         other => other?,
     }
@@ -1234,7 +1251,7 @@ pub fn accept(
         open_grant(state, &m, index.grant.as_ref())?;
         api.accept_share(id)?;
         let mut report = SyncReport::default();
-        sync_share(vault, state, api, id, &mut report, progress)?;
+        sync_share(vault, state, api, id, &mut None, &mut report, progress)?;
         let info =
             ShareInfo { id: id.into(), name: m.name.clone(), role, members: m.members.len() as u64, pending: false };
         Ok((info, report))
@@ -1282,7 +1299,7 @@ pub fn remove(vault: &mut Vault, creds: &Credentials<'_>, name: &str, email: &st
         ensure_identity(vault, state, api)?;
         // Up to date first: the re-key re-seals every item as it is now.
         let mut report = SyncReport::default();
-        sync_share(vault, state, api, &id, &mut report, &mut |_| {})?;
+        sync_share(vault, state, api, &id, &mut None, &mut report, &mut |_| {})?;
         let (m, _) = current(state, api, &id)?;
         require_manage(&m, &state.email, "remove members")?;
         if !m.members.contains_key(email) {

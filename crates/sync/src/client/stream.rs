@@ -115,6 +115,7 @@ pub(crate) fn round(
     state: &mut SyncState,
     api: &Api,
     stream: &dyn Stream,
+    revisions_cache: &mut Option<HashMap<ItemId, u64>>,
     report: &mut SyncReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<bool, HttpOr> {
@@ -173,7 +174,11 @@ pub(crate) fn round(
     // 2. Pull every change up to the index's sequence number.
     let mut changes: Vec<Change> = Vec::new();
     let mut cursor = stream.state(state).cursor.min(index.seq);
-    'pages: loop {
+    // Nothing after the cursor: no request (a member of many shares syncs
+    // each one that did not change with its index alone). A server hiding
+    // a change behind a low sequence number is caught below: every item
+    // whose revision is not the tracked one must come with the feed.
+    'pages: while cursor < index.seq {
         let page = stream.changes(api, cursor)?;
         let last = page.next;
         for c in page.changes {
@@ -210,7 +215,13 @@ pub(crate) fn round(
     }
 
     // 3. Open what is new to us and merge it with local edits.
-    let local: HashMap<ItemId, u64> = vault.item_revisions()?.into_iter().collect();
+    // Every local item's revision, read once per sync and again only after
+    // this process applied changes (a push changes no local revision); an
+    // edit made meanwhile by another process goes up at the next sync.
+    let local: HashMap<ItemId, u64> = match revisions_cache.take() {
+        Some(local) => local,
+        None => vault.item_revisions()?.into_iter().collect(),
+    };
     let mut remote_changes: Vec<RemoteChange> = Vec::new();
     let mut tracked_after: Vec<(ItemId, Tracked, bool)> = Vec::new(); // (id, tracked, dirty)
     let mut adopted: Vec<ItemId> = Vec::new();
@@ -300,10 +311,16 @@ pub(crate) fn round(
         }
     }
 
-    // 4. Apply, and record it, in one transaction.
+    // 4. Apply, and record it, in one transaction — unless there is nothing
+    // to record: no change, and the cursor and manifest as they were.
     let dirty: HashSet<ItemId> = tracked_after.iter().filter(|(_, _, d)| *d).map(|(id, _, _)| *id).collect();
     let after: HashMap<ItemId, Tracked> = tracked_after.iter().map(|(id, t, _)| (*id, *t)).collect();
-    {
+    let unchanged = remote_changes.is_empty()
+        && after.is_empty()
+        && adopted.is_empty()
+        && stream.state(state).cursor == index.seq
+        && stream.state(state).manifest() == signed;
+    if !unchanged {
         let st = &mut *state;
         vault.apply_remote(remote_changes, |applied| {
             let new_local: HashMap<ItemId, u64> = applied.iter().filter_map(|(id, r)| Some((*id, (*r)?))).collect();
@@ -323,10 +340,12 @@ pub(crate) fn round(
 
     // 5. Push what changed here.
     let mut pending: Vec<(ItemId, u64, Option<u64>)> = Vec::new(); // (id, base revision, local revision or tombstone)
-    let revisions = vault.item_revisions()?;
+    let revisions: HashMap<ItemId, u64> = if unchanged { local } else { vault.item_revisions()?.into_iter().collect() };
     // Items another stream keeps count as absent here: a tracked one gets
     // its tombstone.
-    let mine: Vec<(ItemId, u64)> = revisions.into_iter().filter(|(id, _)| stream.owns(state, &id.to_hex())).collect();
+    let mine: Vec<(ItemId, u64)> =
+        revisions.iter().filter(|(id, _)| stream.owns(state, &id.to_hex())).map(|(id, r)| (*id, *r)).collect();
+    *revisions_cache = Some(revisions);
     let present: HashSet<ItemId> = mine.iter().map(|(id, _)| *id).collect();
     let tracked = &stream.state(state).items;
     for (id, rev) in &mine {
