@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tessera-bench [--items N] [--runs R] [--skip-keepassxc]
-//!               [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent|padding|autotype]
+//!               [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent|padding|autotype|share]
 //!               [--devices N] [--load-seconds S] [--rate REQ_PER_S]
 //! ```
 //!
@@ -49,6 +49,7 @@ mod autotype;
 mod browser;
 mod desktop;
 mod padding;
+mod share;
 mod sync;
 
 use std::io::Write;
@@ -65,7 +66,7 @@ struct Options {
     runs: usize,
     keepassxc: bool,
     /// Run only this figure: argon2, open, search, passwd, import, unlock, sync, load, desktop, browser, agent,
-    /// padding or autotype.
+    /// padding, autotype or share.
     only: Option<String>,
     load: sync::LoadOptions,
 }
@@ -107,7 +108,7 @@ fn main() {
             other => {
                 eprintln!(
                     "unknown argument {other}; usage: tessera-bench [--items N] [--runs R] [--skip-keepassxc] \
-                     [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent|padding|autotype] [--devices N] [--load-seconds S] [--rate R]"
+                     [--only argon2|open|search|passwd|import|unlock|sync|load|desktop|browser|agent|padding|autotype|share] [--devices N] [--load-seconds S] [--rate R]"
                 );
                 std::process::exit(2);
             }
@@ -133,7 +134,10 @@ fn main() {
     if options.wants("autotype") {
         autotype::figures(20);
     }
-    if matches!(options.only.as_deref(), Some("sync" | "load" | "agent" | "autotype")) {
+    if options.wants("share") {
+        share::figures(options.runs);
+    }
+    if matches!(options.only.as_deref(), Some("sync" | "load" | "agent" | "autotype" | "share")) {
         return;
     }
     if options.wants("padding") {
