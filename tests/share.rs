@@ -206,9 +206,10 @@ fn family_flow(server: &TestServer) {
     assert_eq!(epochs, vec!["2"]);
 
     // The blindness canary covers shared items and the share's name:
-    // nothing in the clear, in base64 at any alignment, or inside the
-    // membership records the server keeps (base64 JSON).
+    // nothing in the clear, in base64 at any alignment, in its logs, or
+    // inside the membership records the server keeps (base64 JSON).
     let mut dump = server.database.dump();
+    dump.extend(server.logs());
     for body in server.database.sql("SELECT body FROM share_chain") {
         dump.extend(data_encoding::BASE64.decode(body.as_bytes()).expect("base64"));
     }
