@@ -576,22 +576,7 @@ impl Db {
         .bind(i64::from(limit) + 1)
         .fetch_all(&self.pool)
         .await?;
-        let more = rows.len() > limit as usize;
-        let changes: Vec<Change> = rows
-            .iter()
-            .take(limit as usize)
-            .map(|r| {
-                Ok(Change {
-                    id: r.try_get(0)?,
-                    revision: r.try_get::<i64, _>(1)? as u64,
-                    seq: r.try_get::<i64, _>(2)? as u64,
-                    deleted: r.try_get::<i64, _>(3)? != 0,
-                    blob: r.try_get(4)?,
-                })
-            })
-            .collect::<std::result::Result<_, sqlx::Error>>()?;
-        let next = changes.last().map_or(since, |c| c.seq);
-        Ok(Changes { changes, next, more })
+        changes_page(&rows, since, limit)
     }
 
     /// Applies a push in one transaction, or refuses it whole. A push that
@@ -717,6 +702,27 @@ impl Db {
         tx.commit().await?;
         Ok(Ok(seq as u64))
     }
+}
+
+/// A page of changes from rows of (item id, revision, seq, deleted, blob),
+/// fetched with one row more than `limit` to tell whether more follow.
+fn changes_page(rows: &[sqlx::any::AnyRow], since: u64, limit: u32) -> Result<Changes> {
+    let more = rows.len() > limit as usize;
+    let changes: Vec<Change> = rows
+        .iter()
+        .take(limit as usize)
+        .map(|r| {
+            Ok(Change {
+                id: r.try_get(0)?,
+                revision: r.try_get::<i64, _>(1)? as u64,
+                seq: r.try_get::<i64, _>(2)? as u64,
+                deleted: r.try_get::<i64, _>(3)? != 0,
+                blob: r.try_get(4)?,
+            })
+        })
+        .collect::<std::result::Result<_, sqlx::Error>>()?;
+    let next = changes.last().map_or(since, |c| c.seq);
+    Ok(Changes { changes, next, more })
 }
 
 /// Parses `id:revision:deleted,…` as written by the index query.

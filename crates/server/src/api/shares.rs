@@ -8,13 +8,13 @@ use std::collections::HashSet;
 
 use axum::Json;
 use axum::extract::State;
-use serde::Deserialize;
 use tessera_sync::wire::{
     AppendRecord, ChainBody, ChainRecord, Changes, CreateShare, ErrorBody, IdentityRecord, MAX_PAGE, MAX_PUSH_ITEMS,
     MAX_REKEY_ITEMS, OwnIdentity, PushItem, PushResponse, Rekey, ShareIndex, SharePush, ShareSummary, from_b64,
     is_item_id,
 };
 
+use super::vault::Since;
 use super::{Authed, Body, Params, PathParam, Shared, now};
 use crate::db::{Caller, ShareRefused};
 use crate::error::ApiError;
@@ -167,16 +167,6 @@ pub async fn index(
 ) -> Result<Json<ShareIndex>, ApiError> {
     share_id(&id)?;
     state.db.share_index(&id, &who.account).await?.map(Json).ok_or(ApiError::NotFound)
-}
-
-/// Pull query.
-#[derive(Deserialize, utoipa::IntoParams)]
-pub struct Since {
-    /// The cursor.
-    #[serde(default)]
-    pub since: u64,
-    /// Page size, at most 1000.
-    pub limit: Option<u32>,
 }
 
 /// A share's changes since a cursor.

@@ -6,11 +6,11 @@
 
 use sqlx::Row;
 use tessera_sync::wire::{
-    ChainBody, ChainRecord, Change, Changes, CreateShare, Grant, IndexEntry, Limit, PushItem, ShareIndex, ShareSummary,
+    ChainBody, ChainRecord, Changes, CreateShare, Grant, IndexEntry, Limit, PushItem, ShareIndex, ShareSummary,
     StaleItem,
 };
 
-use super::{Db, DbError, KEPT_REVISIONS, Result, unpack_index};
+use super::{Db, DbError, Result, changes_page, unpack_index};
 
 /// Why a share request was refused.
 pub enum ShareRefused {
@@ -166,7 +166,6 @@ async fn write_items(tx: &mut Tx<'_>, share: &str, items: &[PushItem], mut seq: 
         };
         live_delta += i64::from(!item.deleted) - i64::from(was_live);
     }
-    let _ = KEPT_REVISIONS;
     Ok((seq, live_delta))
 }
 
@@ -373,22 +372,7 @@ impl Db {
         .fetch_all(&mut *tx)
         .await?;
         tx.commit().await?;
-        let more = rows.len() > limit as usize;
-        let changes: Vec<Change> = rows
-            .iter()
-            .take(limit as usize)
-            .map(|r| {
-                Ok(Change {
-                    id: r.try_get(0)?,
-                    revision: r.try_get::<i64, _>(1)? as u64,
-                    seq: r.try_get::<i64, _>(2)? as u64,
-                    deleted: r.try_get::<i64, _>(3)? != 0,
-                    blob: r.try_get(4)?,
-                })
-            })
-            .collect::<std::result::Result<_, sqlx::Error>>()?;
-        let next = changes.last().map_or(since, |c| c.seq);
-        Ok(Some(Changes { changes, next, more }))
+        changes_page(&rows, since, limit).map(Some)
     }
 
     /// Accepts an invitation.

@@ -948,12 +948,6 @@ fn load(vault: &Vault) -> Result<SyncState, SyncError> {
     SyncState::load(vault)?.ok_or(SyncError::NotLinked)
 }
 
-/// Finds a share this account belongs to by name or id.
-pub fn resolve_share(vault: &Vault, name: &str) -> Result<String, SyncError> {
-    let state = load(vault)?;
-    find(&state, name)
-}
-
 fn find(state: &SyncState, name: &str) -> Result<String, SyncError> {
     if state.shares.contains_key(name) {
         return Ok(name.into());
