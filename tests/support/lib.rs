@@ -15,6 +15,7 @@ pub mod key_reader;
 pub mod mcp;
 pub mod server;
 pub mod ssh;
+pub mod status_notifier;
 pub mod webdriver;
 
 /// The master password every test vault uses.

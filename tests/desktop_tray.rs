@@ -1,0 +1,162 @@
+//! The tray's quick-copy end to end, through the menu the app really
+//! exports: the test plays the panel (a StatusNotifierWatcher on the app's
+//! private session bus, `support/status_notifier.rs`), reads the tray
+//! item's `com.canonical.dbusmenu` menu and clicks its entries with the
+//! `Event(id, "clicked")` a panel sends. What a click did is checked where
+//! a user sees it: the X clipboard (`xclip`) and the app's window.
+//!
+//! Needs what tests/desktop.rs needs (`tessera-desktop`, `tauri-driver`,
+//! Xvfb, xclip) and `tessera` and oathtool for the vault and its codes.
+
+use std::time::Duration;
+
+use serde_json::json;
+use tessera_test_support::app::*;
+use tessera_test_support::status_notifier::{MenuEntry, StatusNotifierWatcher, TrayMenu};
+use tessera_test_support::{PASSWORD, TestVault, assert_success};
+
+const LOCKED_ENTRY: &str = "Locked: unlock to see favourites";
+const COPY_ENTRIES: [&str; 3] = ["Copy password", "Copy username", "Copy one-time code"];
+
+/// A favourite login with a username, a password and a TOTP secret.
+const BANK: (&str, &str, &str) = ("Harbour Bank", "ada@harbour.example", "tray-Lantern-8812-quay!");
+/// A favourite without a one-time code (its "Copy one-time code" is greyed).
+const ROUTER: (&str, &str, &str) = ("Router", "admin", "router-Kestrel-42");
+
+/// Adds a favourite login to `vault` with the CLI; its password goes
+/// through a file, not the command line.
+fn add_favourite(vault: &TestVault, (title, username, password): (&str, &str, &str), otp: Option<&str>) {
+    let secret = vault.dir.path().join("secret");
+    std::fs::write(&secret, format!("{password}\n")).expect("write the password file");
+    let mut args = vec!["add", "--type", "login", "--title", title, "--username", username, "--favourite"];
+    let secret_arg = secret.to_str().expect("utf-8 path");
+    args.extend(["--secret-file", secret_arg]);
+    let uri;
+    if let Some(s) = otp {
+        uri = format!("otpauth://totp/Harbour:ada?secret={s}&issuer=Harbour");
+        args.extend(["--otp", &uri]);
+    }
+    assert_success(&vault.run_fast(&args), "add");
+    std::fs::remove_file(&secret).expect("remove the password file");
+}
+
+/// The tray's menu once the app's item has registered with the watcher.
+fn tray_menu(app: &App, watcher: &StatusNotifierWatcher) -> TrayMenu {
+    let item = app
+        .wait("the tray icon to register with the StatusNotifierWatcher", SHORT, || watcher.items().into_iter().next());
+    app.wait("the tray item's Menu property", SHORT, || watcher.menu_of(&item).ok())
+}
+
+/// Polls the exported layout until `ready` holds (the app rebuilds the
+/// menu on lock, unlock and changes; the export follows a moment later).
+fn wait_layout(app: &App, menu: &TrayMenu, what: &str, ready: impl Fn(&MenuEntry) -> bool) -> MenuEntry {
+    let mut last = String::new();
+    let found = tessera_test_support::webdriver::poll(SHORT, || match menu.layout() {
+        Ok(root) if ready(&root) => Some(root),
+        Ok(root) => {
+            last = labels(&root);
+            None
+        }
+        Err(e) => {
+            last = e;
+            None
+        }
+    });
+    found.unwrap_or_else(|| app.fail(format!("the tray menu never showed {what}; last: {last}")))
+}
+
+/// The menu's labels, one line each, indented by depth (for failures).
+fn labels(root: &MenuEntry) -> String {
+    fn walk(e: &MenuEntry, depth: usize, out: &mut String) {
+        for c in &e.children {
+            let label = if c.separator { "—".to_owned() } else { c.label.clone() };
+            let state = if c.enabled { "" } else { " (disabled)" };
+            out.push_str(&format!("\n{}{label}{state}", "  ".repeat(depth)));
+            walk(c, depth + 1, out);
+        }
+    }
+    let mut out = String::new();
+    walk(root, 0, &mut out);
+    out
+}
+
+/// The entry `label` inside the submenu titled `title`.
+fn entry_of<'m>(app: &App, root: &'m MenuEntry, title: &str, label: &str) -> &'m MenuEntry {
+    let sub =
+        root.find(title).unwrap_or_else(|| app.fail(format!("no submenu {title:?} in the tray:{}", labels(root))));
+    sub.find(label).unwrap_or_else(|| app.fail(format!("no {label:?} under {title:?}:{}", labels(root))))
+}
+
+fn click(app: &App, menu: &TrayMenu, entry: &MenuEntry) {
+    if let Err(e) = menu.click(entry.id) {
+        app.fail(format!("clicking {:?} in the tray: {e}", entry.label));
+    }
+}
+
+#[test]
+fn tray_favourites_copy_over_dbus_and_lock_clears_the_clipboard() {
+    let _serial = serial();
+    let vault = TestVault::new();
+    add_favourite(&vault, BANK, Some(TOTP_SECRET));
+    add_favourite(&vault, ROUTER, None);
+
+    // The watcher is on the bus before the app looks for one. Copies stay
+    // on the clipboard for ten minutes, so only the lock can clear them.
+    let mut watcher = None;
+    let app = App::start(|d| {
+        watcher = Some(StatusNotifierWatcher::start(d.bus_address()));
+        write_config(d, Some(&vault.path), json!({ "clipboardClearSeconds": 600 }));
+    });
+    let watcher = watcher.expect("the configure step ran");
+    let menu = tray_menu(&app, &watcher);
+
+    // Locked: the menu says so and offers no copy.
+    app.screen("unlock-screen", SHORT);
+    let root = wait_layout(&app, &menu, "the locked entry", |r| r.find(LOCKED_ENTRY).is_some());
+    let locked = root.find(LOCKED_ENTRY).expect("just found");
+    app.check(!locked.enabled, || "the locked entry can be clicked".into());
+    for label in COPY_ENTRIES {
+        app.check(root.find(label).is_none(), || format!("{label:?} is offered while locked:{}", labels(&root)));
+    }
+    let lock = root.find("Lock").unwrap_or_else(|| app.fail(format!("no Lock entry:{}", labels(&root))));
+    app.check(!lock.enabled, || "Lock is enabled while locked".into());
+
+    app.replace("unlock-password", PASSWORD);
+    app.click("unlock-submit");
+    app.screen("main-screen", KDF);
+
+    // Unlocked: one submenu per favourite, the copies done by clicking.
+    let root = wait_layout(&app, &menu, "the favourites", |r| {
+        r.find(BANK.0).is_some_and(|s| s.find("Copy password").is_some()) && r.find(ROUTER.0).is_some()
+    });
+    app.check(root.find(LOCKED_ENTRY).is_none(), || format!("the locked entry stays after unlock:{}", labels(&root)));
+    let no_code = entry_of(&app, &root, ROUTER.0, "Copy one-time code");
+    app.check(!no_code.enabled, || "a favourite without a one-time code offers to copy one".into());
+
+    click(&app, &menu, entry_of(&app, &root, BANK.0, "Copy password"));
+    app.wait_clipboard(Some(BANK.2), SHORT);
+    click(&app, &menu, entry_of(&app, &root, BANK.0, "Copy username"));
+    app.wait_clipboard(Some(BANK.1), SHORT);
+    click(&app, &menu, entry_of(&app, &root, BANK.0, "Copy one-time code"));
+    let mut last = None;
+    let code = tessera_test_support::webdriver::poll(SHORT, || {
+        let now = app.desktop.clipboard();
+        last = now.clone();
+        now.filter(|c| totp_codes_around(TOTP_SECRET, unix_now()).contains(c))
+    });
+    app.check(code.is_some(), || format!("the clipboard holds {last:?}, not a current code of the secret (oathtool)"));
+    click(&app, &menu, entry_of(&app, &root, ROUTER.0, "Copy password"));
+    app.wait_clipboard(Some(ROUTER.2), SHORT);
+
+    // "Lock" in the tray locks the app and takes the password off the
+    // clipboard with the keys.
+    let lock = root.find("Lock").unwrap_or_else(|| app.fail(format!("no Lock entry:{}", labels(&root))));
+    app.check(lock.enabled, || "Lock is disabled while unlocked".into());
+    click(&app, &menu, lock);
+    app.screen("unlock-screen", Duration::from_secs(5));
+    app.wait_clipboard(None, Duration::from_secs(5));
+    let root = wait_layout(&app, &menu, "the locked entry after Lock", |r| r.find(LOCKED_ENTRY).is_some());
+    for label in COPY_ENTRIES {
+        app.check(root.find(label).is_none(), || format!("{label:?} is offered after Lock:{}", labels(&root)));
+    }
+}
