@@ -75,6 +75,11 @@ const COMMANDS: &[&str] = &[
     "share_remove",
     "share_leave",
     "item_set_share",
+    "folder_tree",
+    "tag_counts",
+    "move_items",
+    "rename_folder",
+    "delete_folder",
 ];
 
 fn main() {

@@ -123,6 +123,8 @@ pub async fn password_strength(app: AppHandle, password: String) -> CommandResul
 
 // --- items ----------------------------------------------------------------------------
 
+// Each argument is a key of the JS call (ui/API.md), flat like `share`.
+#[allow(clippy::too_many_arguments)]
 #[tauri::command]
 pub async fn search_items(
     app: AppHandle,
@@ -131,8 +133,11 @@ pub async fn search_items(
     offset: usize,
     limit: usize,
     share: Option<String>,
+    folder: Option<String>,
+    tag: Option<String>,
 ) -> CommandResult<SearchPage> {
-    run(&app, false, move |d, _| d.search_in_share(&query, scope, share.as_deref(), offset, limit)).await
+    let filter = ListFilter::new(folder.as_deref(), tag.as_deref());
+    run(&app, false, move |d, _| d.search_filtered(&query, scope, share.as_deref(), &filter, offset, limit)).await
 }
 
 #[tauri::command]
@@ -698,6 +703,11 @@ macro_rules! all_commands {
             sharing::share_remove,
             sharing::share_leave,
             sharing::item_set_share,
+            folders::folder_tree,
+            folders::tag_counts,
+            folders::move_items,
+            folders::rename_folder,
+            folders::delete_folder,
         ]
     };
 }

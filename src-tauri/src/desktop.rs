@@ -74,6 +74,8 @@ struct LastSearch {
     scope: SearchScope,
     /// Only this share's items.
     share: Option<String>,
+    /// Only this folder's or tag's items.
+    filter: ListFilter,
     /// Positions into the live index, or into the trash index.
     hits: Vec<usize>,
 }
@@ -414,10 +416,25 @@ impl Desktop {
         offset: usize,
         limit: usize,
     ) -> CommandResult<SearchPage> {
+        self.search_filtered(query, scope, share, &ListFilter::default(), offset, limit)
+    }
+
+    /// [`Self::search_in_share`], also only the items `filter` (the
+    /// sidebar's folder or tag) lets through.
+    pub fn search_filtered(
+        &self,
+        query: &str,
+        scope: SearchScope,
+        share: Option<&str>,
+        filter: &ListFilter,
+        offset: usize,
+        limit: usize,
+    ) -> CommandResult<SearchPage> {
         let limit = limit.min(1000);
         self.with_open(|open| {
-            let fresh =
-                open.last.as_ref().is_none_or(|l| l.query != query || l.scope != scope || l.share.as_deref() != share);
+            let fresh = open.last.as_ref().is_none_or(|l| {
+                l.query != query || l.scope != scope || l.share.as_deref() != share || l.filter != *filter
+            });
             if fresh {
                 let mut hits: Vec<usize> = match scope {
                     SearchScope::Live => open.index.search(query).into_iter().map(|s| open.position[&s.id]).collect(),
@@ -445,7 +462,20 @@ impl Desktop {
                     };
                     hits.retain(|&i| members.contains(&list[i].id.to_hex()));
                 }
-                open.last = Some(LastSearch { query: query.to_owned(), scope, share: share.map(str::to_owned), hits });
+                if *filter != ListFilter::default() {
+                    let list = match scope {
+                        SearchScope::Trash => open.trash.as_ref().map(SearchIndex::all).unwrap_or_default(),
+                        _ => open.index.all(),
+                    };
+                    hits.retain(|&i| filter.matches(&list[i]));
+                }
+                open.last = Some(LastSearch {
+                    query: query.to_owned(),
+                    scope,
+                    share: share.map(str::to_owned),
+                    filter: filter.clone(),
+                    hits,
+                });
             }
             let last = open.last.as_ref().expect("set above");
             let list: &[ItemSummary] = match scope {

@@ -31,6 +31,37 @@ pub enum SearchScope {
     Trash,
 }
 
+/// The sidebar's folder or tag filter of the item list (`search_items`'s
+/// `folder` and `tag`). A folder means the folder *and its subfolders*, as
+/// `tessera list --folder` has it: people file "Work/Servers" under "Work"
+/// and expect to find it there.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListFilter {
+    /// A normalised folder path; never `""` (the root holds everything).
+    pub folder: Option<String>,
+    pub tag: Option<String>,
+}
+
+impl ListFilter {
+    pub fn new(folder: Option<&str>, tag: Option<&str>) -> ListFilter {
+        ListFilter {
+            folder: folder.map(tessera_core::item::normalize_folder).filter(|f| !f.is_empty()),
+            tag: tag.map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned),
+        }
+    }
+
+    pub fn matches(&self, s: &ItemSummary) -> bool {
+        self.folder.as_deref().is_none_or(|f| folder_holds(f, &s.folder))
+            && self.tag.as_ref().is_none_or(|t| s.tags.contains(t))
+    }
+}
+
+/// Whether an item filed under `path` is in `folder` or one of its
+/// subfolders (both normalised; `""` is the root, which holds everything).
+pub fn folder_holds(folder: &str, path: &str) -> bool {
+    folder.is_empty() || path == folder || path.strip_prefix(folder).is_some_and(|rest| rest.starts_with('/'))
+}
+
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct SummaryDto {

@@ -17,6 +17,7 @@ mod commands;
 pub mod desktop;
 pub mod dto;
 pub mod error;
+mod folders;
 mod prompts;
 mod qr_commands;
 mod screen;

@@ -195,7 +195,7 @@ pub async fn item_set_share(
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
     #[test]
@@ -209,7 +209,7 @@ mod tests {
     /// A vault with two items, "Netflix" in share "Family" (where this
     /// account's role is `role`) and "Diary" of its own, as a sync that
     /// joined the share leaves the sync state.
-    fn vault_with_a_share(role: &str) -> (tempfile::TempDir, Desktop, String, String) {
+    pub(crate) fn vault_with_a_share(role: &str) -> (tempfile::TempDir, Desktop, String, String) {
         use crate::dto::ItemDraft;
         use crate::settings::Paths;
         let dir = tempfile::tempdir().unwrap();

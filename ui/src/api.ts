@@ -590,6 +590,46 @@ export interface ShareMove {
   message: string | null;
 }
 
+/**
+ * What the item list shows besides the search: the sidebar's one choice of a
+ * share, a folder or a tag (null or absent: no such filter). A folder means
+ * the folder and its subfolders ("Work" lists "Work/Servers" too).
+ */
+export interface ListFilter {
+  share?: string | null;
+  folder?: string | null;
+  tag?: string | null;
+}
+
+/** One folder of the sidebar's tree. Folders exist only as the paths items carry. */
+export interface FolderNode {
+  /** The last segment ("Servers"). */
+  name: string;
+  /** The whole path ("Work/Servers"). */
+  path: string;
+  /** Items filed in this folder itself. */
+  items: number;
+  /** Items in it and its subfolders: what selecting it lists. */
+  total: number;
+  /** Subfolders, by name (case-insensitive). */
+  children: FolderNode[];
+}
+
+/** The folder tree of the live items. */
+export interface FolderTree {
+  /** Every live item ("All items"). */
+  total: number;
+  /** Items in no folder. */
+  unfiled: number;
+  folders: FolderNode[];
+}
+
+/** A tag and how many live items carry it. */
+export interface TagCount {
+  tag: string;
+  items: number;
+}
+
 /** ssh: 'session' allows the asking process; mcp: the AI agent's session (the client's run). */
 export type AgentDecision = 'once' | 'session' | 'deny';
 
@@ -610,7 +650,15 @@ export interface CommandMap {
   password_strength: { args: { password: string }; result: PasswordStrength };
 
   search_items: {
-    args: { query: string; scope: SearchScope; offset: number; limit: number; share?: string | null };
+    args: {
+      query: string;
+      scope: SearchScope;
+      offset: number;
+      limit: number;
+      share?: string | null;
+      folder?: string | null;
+      tag?: string | null;
+    };
     result: SearchPage;
   };
   get_item: { args: { id: ItemId }; result: ItemDetails };
@@ -682,6 +730,15 @@ export interface CommandMap {
   share_remove: { args: { name: string; email: string }; result: null };
   share_leave: { args: { name: string }; result: string };
   item_set_share: { args: { id: ItemId; share: string | null }; result: ShareMove };
+
+  folder_tree: { args: NoArgs; result: FolderTree };
+  tag_counts: { args: NoArgs; result: TagCount[] };
+  /** How many items moved (items already in `folder` do not count). */
+  move_items: { args: { ids: ItemId[]; folder: string }; result: number };
+  /** How many items moved. */
+  rename_folder: { args: { from: string; to: string }; result: number };
+  /** How many items moved to the folder's parent. */
+  delete_folder: { args: { path: string }; result: number };
 
   quick_access_hide: { args: NoArgs; result: null };
   show_main_window: { args: NoArgs; result: null };
@@ -829,8 +886,19 @@ export const api = {
   lock: () => call('lock'),
   passwordStrength: (password: string) => call('password_strength', { password }),
 
-  searchItems: (query: string, scope: SearchScope, offset: number, limit: number, share: string | null = null) =>
-    call('search_items', share === null ? { query, scope, offset, limit } : { query, scope, offset, limit, share }),
+  searchItems: (query: string, scope: SearchScope, offset: number, limit: number, filter: ListFilter = {}) => {
+    const { share, folder, tag } = filter;
+    return call('search_items', {
+      query,
+      scope,
+      offset,
+      limit,
+      // Only the filters in use: an unfiltered search is the plain four arguments.
+      ...(share != null && { share }),
+      ...(folder != null && { folder }),
+      ...(tag != null && { tag }),
+    });
+  },
   getItem: (id: ItemId) => call('get_item', { id }),
   revealField: (id: ItemId, field: RevealableField) => call('reveal_field', { id, field }),
   copyField: (id: ItemId, field: FieldRef) => call('copy_field', { id, field }),
@@ -900,6 +968,12 @@ export const api = {
   shareRemove: (name: string, email: string) => call('share_remove', { name, email }),
   shareLeave: (name: string) => call('share_leave', { name }),
   itemSetShare: (id: ItemId, share: string | null) => call('item_set_share', { id, share }),
+
+  folderTree: () => call('folder_tree'),
+  tagCounts: () => call('tag_counts'),
+  moveItems: (ids: ItemId[], folder: string) => call('move_items', { ids, folder }),
+  renameFolder: (from: string, to: string) => call('rename_folder', { from, to }),
+  deleteFolder: (path: string) => call('delete_folder', { path }),
 
   quickAccessHide: () => call('quick_access_hide'),
   showMainWindow: () => call('show_main_window'),

@@ -8,9 +8,12 @@ import {
   type CommandName,
   type EventMap,
   type EventName,
+  type FolderNode,
+  type FolderTree,
   type ItemDetails,
   type ItemSummary,
   type Settings,
+  type TagCount,
   type Transport,
 } from '../src/api';
 
@@ -81,6 +84,33 @@ export function details(n: number, over: Partial<ItemDetails> = {}): ItemDetails
   };
 }
 
+/** The folder tree Rust would count for `items`, folders by name as Rust sorts them. */
+export function folderTreeOf(items: ItemSummary[]): FolderTree {
+  const root: FolderNode = { name: '', path: '', items: 0, total: 0, children: [] };
+  for (const s of items) {
+    let node = root;
+    node.total++;
+    for (const name of s.folder.split('/').filter((p) => p !== '')) {
+      let child = node.children.find((c) => c.name === name);
+      if (!child) {
+        child = { name, path: node.path === '' ? name : `${node.path}/${name}`, items: 0, total: 0, children: [] };
+        node.children.push(child);
+        node.children.sort((a, b) => a.name.toLowerCase().localeCompare(b.name.toLowerCase()));
+      }
+      child.total++;
+      node = child;
+    }
+    node.items++;
+  }
+  return { total: root.total, unfiled: root.items, folders: root.children };
+}
+
+export function tagCountsOf(items: ItemSummary[]): TagCount[] {
+  const counts = new Map<string, number>();
+  for (const t of items.flatMap((s) => s.tags)) counts.set(t, (counts.get(t) ?? 0) + 1);
+  return [...counts].map(([tag, n]) => ({ tag, items: n })).sort((a, b) => a.tag.localeCompare(b.tag));
+}
+
 /** A fingerprint as Rust shows one: 8 groups of 5 digits. */
 export const FINGERPRINT = '12345 67890 13579 24680 11223 34455 66778 89900';
 
@@ -114,13 +144,15 @@ export class FakeTauri implements Transport {
     }));
     this.handle('get_settings', () => ({ ...DEFAULT_SETTINGS }));
     this.handle('update_settings', ({ settings }) => settings);
-    this.handle('search_items', ({ query, scope, offset, limit, share }) => {
+    this.handle('search_items', ({ query, scope, offset, limit, share, folder, tag }) => {
       const q = query.trim().toLowerCase();
       const matching = this.items.filter(
         (s) =>
           (scope === 'trash' ? s.deletedAt !== null : s.deletedAt === null) &&
           (scope !== 'favourites' || s.favourite) &&
           (share === undefined || share === null || s.share === share) &&
+          (folder === undefined || folder === null || s.folder === folder || s.folder.startsWith(`${folder}/`)) &&
+          (tag === undefined || tag === null || s.tags.includes(tag)) &&
           (q === '' || s.title.toLowerCase().includes(q)),
       );
       return { total: matching.length, offset, items: matching.slice(offset, offset + limit) };
@@ -153,6 +185,17 @@ export class FakeTauri implements Transport {
     this.handle('browser_prompts', () => []);
     this.handle('agent_prompts', () => []);
     this.handle('share_list', () => []);
+    this.handle('folder_tree', () => folderTreeOf(this.items.filter((s) => s.deletedAt === null)));
+    this.handle('tag_counts', () => tagCountsOf(this.items.filter((s) => s.deletedAt === null)));
+    this.handle('move_items', ({ ids, folder }) => {
+      let moved = 0;
+      this.items = this.items.map((s) => {
+        if (!ids.includes(s.id) || s.folder === folder) return s;
+        moved++;
+        return { ...s, folder };
+      });
+      return moved;
+    });
     this.handle('sync_status', () => ({
       server: 'https://sync.example.org',
       account: 'me@example.org',

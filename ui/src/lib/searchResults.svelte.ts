@@ -5,7 +5,7 @@
 // Every keystroke starts a new generation; a page that arrives for an older
 // generation is dropped, so fast typing can never show a stale list.
 
-import { api, type ItemSummary, type SearchScope } from '../api';
+import { api, type ItemSummary, type ListFilter, type SearchScope } from '../api';
 import { showError } from './toasts.svelte';
 
 export const PAGE_SIZE = 100;
@@ -20,6 +20,10 @@ export class SearchResults {
   selectedIndex = $state(0);
   /** Only this share's items (its name); null for all. */
   share = $state<string | null>(null);
+  /** Only this folder's items, its subfolders' included (its path); null for all. */
+  folder = $state<string | null>(null);
+  /** Only the items with this tag; null for all. */
+  tag = $state<string | null>(null);
 
   // Plain collections on purpose: readers subscribe to #version, which is
   // bumped once per page that lands, not once per row.
@@ -54,10 +58,27 @@ export class SearchResults {
 
   /** Shows only share `name`'s items (null: all), from the first row. */
   async filterShare(name: string | null): Promise<void> {
-    if (name === this.share && this.ready) return;
-    this.share = name;
+    await this.filter({ share: name });
+  }
+
+  /** The sidebar's one choice (a share, a folder or a tag; none: all items), from the first row. */
+  async filter(f: ListFilter): Promise<void> {
+    const [share, folder, tag] = [f.share ?? null, f.folder ?? null, f.tag ?? null];
+    if (share === this.share && folder === this.folder && tag === this.tag && this.ready) return;
+    this.share = share;
+    this.folder = folder;
+    this.tag = tag;
     this.selectedIndex = 0;
     await this.#reload();
+  }
+
+  /** Whether the list shows all items (no share, folder or tag chosen). */
+  get unfiltered(): boolean {
+    return this.share === null && this.folder === null && this.tag === null;
+  }
+
+  get #filter(): ListFilter {
+    return { share: this.share, folder: this.folder, tag: this.tag };
   }
 
   /** Runs the current search again (after a change in the vault), keeping the selection where it can. */
@@ -70,7 +91,7 @@ export class SearchResults {
     const generation = ++this.#generation;
     this.#pending.clear();
     try {
-      const page = await api.searchItems(this.query, this.scope, 0, PAGE_SIZE, this.share);
+      const page = await api.searchItems(this.query, this.scope, 0, PAGE_SIZE, this.#filter);
       if (generation !== this.#generation) return;
       // eslint-disable-next-line svelte/prefer-svelte-reactivity
       this.#pages = new Map([[0, page.items]]);
@@ -95,7 +116,7 @@ export class SearchResults {
     const generation = this.#generation;
     this.#pending.add(page);
     try {
-      const result = await api.searchItems(this.query, this.scope, page * PAGE_SIZE, PAGE_SIZE, this.share);
+      const result = await api.searchItems(this.query, this.scope, page * PAGE_SIZE, PAGE_SIZE, this.#filter);
       if (generation !== this.#generation) return;
       this.#pages.set(page, result.items);
       this.total = result.total;

@@ -13,6 +13,7 @@ export type ShortcutAction =
   | 'open-url'
   | 'toggle-favourite'
   | 'history'
+  | 'move-item'
   | 'trash-item'
   | 'lock'
   | 'generator'
@@ -49,6 +50,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { action: 'open-url', keys: 'Ctrl+O', description: 'Open the website', group: 'Selected item', inTextField: true },
   { action: 'toggle-favourite', keys: 'Ctrl+D', description: 'Add to or remove from favourites', group: 'Selected item', inTextField: true },
   { action: 'history', keys: 'Ctrl+H', description: 'Earlier versions', group: 'Selected item', inTextField: true },
+  { action: 'move-item', keys: 'Ctrl+M', description: 'Move to a folder…', group: 'Selected item', inTextField: true },
   { action: 'trash-item', keys: 'Delete', description: 'Move to the trash', group: 'Selected item', inTextField: false },
   { action: 'save', keys: 'Ctrl+S', description: 'Save', group: 'Editor', inTextField: true },
   { action: 'close', keys: 'Escape', description: 'Cancel, close', group: 'Editor', inTextField: true },
