@@ -26,8 +26,19 @@ use crate::settings::{Config, Paths, Settings};
 /// How long the master password's key derivation should take when a vault
 /// or a composite slot is created (as the CLI does).
 const KDF_TARGET: Duration = Duration::from_secs(1);
-/// Largest attachment the app reads from disk.
-pub const MAX_ATTACHMENT: u64 = 25 * 1024 * 1024;
+/// Largest attachment the app reads from disk: the core's limit.
+pub const MAX_ATTACHMENT: u64 = tessera_core::item::MAX_ATTACHMENT_SIZE;
+
+/// The refusal of a file over [`MAX_ATTACHMENT`], naming it, its size and
+/// the limit.
+pub fn attachment_too_large(name: &str, size: u64) -> CommandError {
+    const MIB: f64 = 1024.0 * 1024.0;
+    CommandError::invalid(format!(
+        "“{name}” is {:.1} MiB: an attachment can be at most {} MiB",
+        size as f64 / MIB,
+        MAX_ATTACHMENT / (1024 * 1024)
+    ))
+}
 
 pub struct Desktop {
     pub paths: Paths,
@@ -719,7 +730,7 @@ impl Desktop {
         let cannot = |e: std::io::Error| CommandError::io(format!("Cannot read {}: {e}", file.display()));
         let size = std::fs::metadata(file).map_err(cannot)?.len();
         if size > MAX_ATTACHMENT {
-            return Err(CommandError::invalid(format!("{name} is larger than 25 MiB")));
+            return Err(attachment_too_large(&name, size));
         }
         let content = Zeroizing::new(std::fs::read(file).map_err(cannot)?);
         self.change(|vault| {

@@ -10,6 +10,7 @@
 #![forbid(unsafe_code)]
 
 mod agents;
+mod attachments;
 mod autolock;
 mod browser;
 mod clipboard;
@@ -77,6 +78,7 @@ pub fn run() -> tauri::Result<()> {
             let accelerator = handle.state::<Desktop>().settings().quick_access_shortcut;
             shortcut::register(handle, &accelerator);
             autolock::start(handle);
+            attachments::setup(handle);
             handle.manage(browser::Browser::new(handle));
             browser::start_if_enabled(handle);
             agents::start(handle);

@@ -187,6 +187,16 @@ impl Desktop {
         self.dir.path().join("config")
     }
 
+    /// `~/.local/bin` of the private HOME, first on the app's PATH.
+    pub fn local_bin(&self) -> PathBuf {
+        self.dir.path().join("home/.local/bin")
+    }
+
+    /// `$XDG_RUNTIME_DIR` of the app (mode 0700).
+    pub fn runtime_dir(&self) -> PathBuf {
+        self.dir.path().join("run")
+    }
+
     /// `$XDG_DATA_HOME` of the app.
     pub fn data_home(&self) -> PathBuf {
         self.dir.path().join("data")
@@ -203,10 +213,17 @@ impl Desktop {
     }
 
     /// Points `command` at this desktop: display, bus, HOME and XDG
-    /// directories, software rendering.
+    /// directories, software rendering. `~/.local/bin` of the private HOME
+    /// comes first on the PATH, as Debian's `~/.profile` puts it: a test
+    /// puts stand-ins for desktop programs (`xdg-open`) there.
     pub fn env<'c>(&self, command: &'c mut Command) -> &'c mut Command {
         let d = self.dir.path();
+        let mut path = vec![self.local_bin()];
+        path.extend(
+            std::env::var_os("PATH").map(|p| std::env::split_paths(&p).collect::<Vec<_>>()).unwrap_or_default(),
+        );
         command
+            .env("PATH", std::env::join_paths(path).expect("PATH entries without ':'"))
             .env("DISPLAY", self.display())
             .env("DBUS_SESSION_BUS_ADDRESS", &self.bus_address)
             // The same private bus stands in for the system bus, where the

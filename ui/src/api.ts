@@ -680,6 +680,12 @@ export interface CommandMap {
   add_attachment: { args: { id: ItemId }; result: AttachmentChange | null };
   remove_attachment: { args: { id: ItemId; name: string }; result: AttachmentChange };
   save_attachment: { args: { id: ItemId; name: string }; result: boolean };
+  /** The largest attachment, in bytes (the core's limit). */
+  attachment_limit: { args: NoArgs; result: number };
+  /** Files dropped on the item (the drag-drop event's paths); all are checked before any is attached. */
+  attach_files: { args: { id: ItemId; paths: string[] }; result: AttachmentChange };
+  /** Opens an attachment with the system's handler through a private temporary copy. */
+  open_attachment: { args: { id: ItemId; name: string }; result: null };
 
   generate_password: { args: { options: GeneratorOptions }; result: GeneratedPassword };
   copy_text: { args: { text: string }; result: CopyReceipt };
@@ -764,6 +770,16 @@ export interface EventMap {
   'browser-prompt-closed': { id: number };
   'agent-prompt': AgentPrompt;
   'agent-prompt-closed': { id: number };
+  // Tauri's own drag-and-drop events on the window (files from the desktop).
+  'tauri://drag-enter': { paths: string[]; position: DropPosition };
+  'tauri://drag-over': { position: DropPosition };
+  'tauri://drag-drop': { paths: string[]; position: DropPosition };
+  'tauri://drag-leave': null;
+}
+/** Where a drag is, in physical pixels of the window. */
+export interface DropPosition {
+  x: number;
+  y: number;
 }
 export type EventName = keyof EventMap;
 
@@ -919,6 +935,9 @@ export const api = {
   addAttachment: (id: ItemId) => call('add_attachment', { id }),
   removeAttachment: (id: ItemId, name: string) => call('remove_attachment', { id, name }),
   saveAttachment: (id: ItemId, name: string) => call('save_attachment', { id, name }),
+  attachmentLimit: () => call('attachment_limit'),
+  attachFiles: (id: ItemId, paths: string[]) => call('attach_files', { id, paths }),
+  openAttachment: (id: ItemId, name: string) => call('open_attachment', { id, name }),
 
   generatePassword: (options: GeneratorOptions) => call('generate_password', { options }),
   copyText: (text: string) => call('copy_text', { text }),

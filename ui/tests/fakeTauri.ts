@@ -162,6 +162,7 @@ export class FakeTauri implements Transport {
     );
     this.handle('copy_field', () => ({ clearAfterSeconds: 20 }));
     this.handle('copy_text', () => ({ clearAfterSeconds: 20 }));
+    this.handle('attachment_limit', () => 25 * 1024 * 1024);
     this.handle('totp_code', () => ({ code: '492039', period: 30, remaining: 17 }));
     this.handle('reveal_field', ({ field }) => `secret-${field.kind}`);
     this.handle('lock', () => null);
