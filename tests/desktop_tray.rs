@@ -153,10 +153,10 @@ fn tray_favourites_copy_over_dbus_and_lock_clears_the_clipboard() {
     let lock = root.find("Lock").unwrap_or_else(|| app.fail(format!("no Lock entry:{}", labels(&root))));
     app.check(lock.enabled, || "Lock is disabled while unlocked".into());
     click(&app, &menu, lock);
-    app.screen("unlock-screen", Duration::from_secs(5));
     app.wait_clipboard(None, Duration::from_secs(5));
     let root = wait_layout(&app, &menu, "the locked entry after Lock", |r| r.find(LOCKED_ENTRY).is_some());
     for label in COPY_ENTRIES {
         app.check(root.find(label).is_none(), || format!("{label:?} is offered after Lock:{}", labels(&root)));
     }
+    app.screen("unlock-screen", Duration::from_secs(5));
 }
