@@ -249,7 +249,7 @@ pub async fn open_attachment(app: AppHandle, id: String, name: String) -> Comman
         let opened = app.state::<OpenedAttachments>();
         let (number, path) = opened.write(&name, &content)?;
         drop(content);
-        let child = std::process::Command::new("xdg-open")
+        let child = tessera_hardening::restore_user_environment(&mut std::process::Command::new("xdg-open"))
             .arg(&path)
             .stdin(std::process::Stdio::null())
             .stdout(std::process::Stdio::null())

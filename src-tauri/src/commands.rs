@@ -222,7 +222,7 @@ fn open_in_browser(url: &str) -> CommandResult<()> {
     let program = "open";
     #[cfg(target_os = "windows")]
     let program = "explorer";
-    std::process::Command::new(program)
+    tessera_hardening::restore_user_environment(&mut std::process::Command::new(program))
         .arg(url)
         .stdin(std::process::Stdio::null())
         .stdout(std::process::Stdio::null())

@@ -32,11 +32,17 @@
 //! intermediate, a `Command`'s environment, a `String` grown by `push`) is
 //! gone once the owner drops it, not left in free memory for the life of
 //! the process.
+//!
+//! [`wipe_freed_c_heap`] extends that to the C and C++ libraries of the
+//! desktop app (GLib, GTK, WebKit), whose allocators it switches to a
+//! wiping `free` by executing the app again with the right settings.
 
 #![deny(unsafe_code)]
 
+mod c_heap;
 mod zero_on_free;
 
+pub use c_heap::{CHeap, restore_user_environment, wipe_freed_c_heap};
 pub use zero_on_free::ZeroOnFree;
 
 use rustix::mm::{MlockAllFlags, mlockall};
