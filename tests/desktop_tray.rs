@@ -160,3 +160,65 @@ fn tray_favourites_copy_over_dbus_and_lock_clears_the_clipboard() {
     }
     app.screen("unlock-screen", Duration::from_secs(5));
 }
+
+/// The processes of the running app (it and every descendant), by name.
+fn app_processes() -> Vec<String> {
+    let bin = tessera_test_support::webdriver::desktop_bin().canonicalize().expect("the app binary");
+    let Some(pid) = std::fs::read_dir("/proc")
+        .expect("/proc")
+        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
+        .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == bin))
+    else {
+        return Vec::new();
+    };
+    let tree = tessera_test_support::memory::process_tree(pid);
+    tree.into_iter().map(tessera_test_support::memory::process_name).collect()
+}
+
+fn web_processes() -> usize {
+    app_processes().iter().filter(|n| n.starts_with("WebKitWebProces")).count()
+}
+
+/// "Keep running in the tray": closing the window while unlocked only hides
+/// it (the web view stays, for Quick Access); locked in the tray, the app
+/// holds no web view and no web process; "Show Tessera" makes the window
+/// again, at the unlock screen.
+#[test]
+fn closed_to_the_tray_and_locked_the_app_holds_no_web_view() {
+    let _serial = serial();
+    let vault = TestVault::new();
+    add_favourite(&vault, ROUTER, None);
+    let mut watcher = None;
+    let app = App::start(|d| {
+        watcher = Some(StatusNotifierWatcher::start(d.bus_address()));
+        write_config(d, Some(&vault.path), json!({ "closeToTray": true }));
+    });
+    let watcher = watcher.expect("the configure step ran");
+    let menu = tray_menu(&app, &watcher);
+    app.screen("unlock-screen", SHORT);
+    app.replace("unlock-password", PASSWORD);
+    app.click("unlock-submit");
+    app.screen("main-screen", KDF);
+
+    // Unlocked: closing hides the window, the web process stays.
+    let window = app.desktop.visible_windows(MAIN_TITLE);
+    app.check(window.len() == 1, || format!("one main window expected, found {window:?}"));
+    app.desktop.close_window(&window[0]);
+    app.wait("the main window to hide", SHORT, || (!app.desktop.window_visible(MAIN_TITLE)).then_some(()));
+    std::thread::sleep(Duration::from_secs(1));
+    app.check(web_processes() > 0, || format!("the web process went while unlocked: {:?}", app_processes()));
+    let root = wait_layout(&app, &menu, "favourites while in the tray", |r| r.find(ROUTER.0).is_some());
+
+    // Locked from the tray: every web view and its process go.
+    click(&app, &menu, root.find("Lock").unwrap_or_else(|| app.fail("no Lock entry")));
+    app.wait("the web process to end in the tray", SHORT, || (web_processes() == 0).then_some(()));
+    eprintln!("[tray] locked in the tray: {:?}", app_processes());
+
+    // "Show Tessera" makes the window again, at the unlock screen.
+    let root = wait_layout(&app, &menu, "the locked menu", |r| r.find(LOCKED_ENTRY).is_some());
+    click(&app, &menu, root.find("Show Tessera").unwrap_or_else(|| app.fail("no Show entry")));
+    app.wait("the main window to come back", SHORT, || app.desktop.window_visible(MAIN_TITLE).then_some(()));
+    app.wait("a web process again", SHORT, || (web_processes() > 0).then_some(()));
+    app.switch_main();
+    app.screen("unlock-screen", SHORT);
+}

@@ -14,6 +14,7 @@ use std::process::{Child, Command, Output, Stdio};
 use std::time::Duration;
 
 use tessera_test_support::app::{App, write_config};
+use tessera_test_support::memory::marker_hits;
 use tessera_test_support::webdriver::{desktop_bin, poll};
 use tessera_test_support::{TestVault, assert_success, tessera_bin};
 
@@ -295,39 +296,6 @@ fn the_desktop_app_is_hardened_too() {
         let locked = vm_locked_kib(pid);
         app.check(locked.is_some_and(|kib| kib > 0), || format!("the app's memory is not locked: VmLck {locked:?}"));
     }
-}
-
-/// Every readable mapping of `pid`, read through `/proc/PID/mem` (root
-/// reads it whatever the process's dumpable flag), searched for `marker` in
-/// UTF-8, UTF-16LE and Latin-1.
-fn marker_hits(pid: u32, marker: &str) -> usize {
-    use std::io::{Read, Seek, SeekFrom};
-    let forms: Vec<Vec<u8>> = vec![
-        marker.as_bytes().to_vec(),
-        marker.encode_utf16().flat_map(u16::to_le_bytes).collect(),
-        marker.chars().map(|c| c as u32 as u8).collect(),
-    ];
-    let maps = std::fs::read_to_string(format!("/proc/{pid}/maps")).unwrap();
-    let mut mem = std::fs::File::open(format!("/proc/{pid}/mem")).unwrap();
-    let mut hits = 0;
-    for line in maps.lines() {
-        let mut fields = line.split_whitespace();
-        let (Some(range), Some(perms)) = (fields.next(), fields.next()) else { continue };
-        let path = fields.nth(3).unwrap_or("");
-        if !perms.starts_with('r') || path == "[vvar]" || path == "[vsyscall]" {
-            continue;
-        }
-        let (start, end) = range.split_once('-').unwrap();
-        let (start, end) = (u64::from_str_radix(start, 16).unwrap(), u64::from_str_radix(end, 16).unwrap());
-        let mut region = vec![0u8; (end - start) as usize];
-        if mem.seek(SeekFrom::Start(start)).is_err() || mem.read_exact(&mut region).is_err() {
-            continue;
-        }
-        for form in &forms {
-            hits += region.windows(form.len()).filter(|w| w == &form.as_slice()).count();
-        }
-    }
-    hits
 }
 
 /// `tessera run` waits for its command; with masking off it needs none of

@@ -248,8 +248,9 @@ fn with_window(screen: &Screen, vault: &Path, runs: usize) {
     }
     let first = starts.remove(0);
 
-    // Idle memory, locked and then unlocked with the whole vault listed.
-    let app = App::start(screen, vault);
+    // Idle memory, locked and then unlocked with the whole vault listed;
+    // at the end, locked and closed to the tray.
+    let app = App::start_with(screen, vault, serde_json::json!({ "autoLockMinutes": 0, "closeToTray": true }));
     app.wait_for("unlock-screen", Duration::from_secs(60)).expect("the unlock screen appears");
     std::thread::sleep(Duration::from_secs(5));
     let locked = app.memory();
@@ -287,7 +288,11 @@ fn with_window(screen: &Screen, vault: &Path, runs: usize) {
         quick.push((to_shown, to_copied));
         std::thread::sleep(Duration::from_millis(300));
     }
+    // Locked (Ctrl+L in the main window), then the window closed: the app
+    // keeps running in the tray with no web view.
+    let in_tray = lock_and_close_to_tray(screen, &app);
     drop(app);
+    let keepassxc = keepassxc_at_its_unlock_screen(screen);
 
     println!("## Desktop, the release app in Xvfb\n");
     println!("| figure | median | target |");
@@ -313,7 +318,85 @@ fn with_window(screen: &Screen, vault: &Path, runs: usize) {
         locked.2, locked.1, locked.0
     );
     println!(
-        "| idle memory unlocked, list shown ({} processes) | PSS {:.0} MiB (RSS {:.0} MiB) | ≤ 150 MB |\n",
+        "| idle memory unlocked, list shown ({} processes) | PSS {:.0} MiB (RSS {:.0} MiB) | ≤ 150 MB |",
         unlocked.2, unlocked.1, unlocked.0
     );
+    let peer = keepassxc.map_or("keepassxc did not start".to_owned(), |k| format!("KeePassXC {:.0} MiB", k.1));
+    match in_tray {
+        Some(t) => println!(
+            "| idle memory locked in the tray ({} processes) | PSS {:.0} MiB (RSS {:.0} MiB); {peer}{} | ≤ KeePassXC at its unlock screen |",
+            t.2,
+            t.1,
+            t.0,
+            keepassxc.map_or(String::new(), |k| format!(" = {:.2}×", t.1 / k.1)),
+        ),
+        None => println!(
+            "| idle memory locked in the tray | the windows were not released | ≤ KeePassXC at its unlock screen |"
+        ),
+    }
+    if let Some(k) = keepassxc {
+        println!(
+            "| (peer) KeePassXC at its unlock screen, same Xvfb ({} processes) | PSS {:.0} MiB (RSS {:.0} MiB) | |",
+            k.2, k.1, k.0
+        );
+    }
+    println!();
+}
+
+/// Locks with Ctrl+L, closes the main window as a window manager would
+/// (`WM_DELETE_WINDOW`) and measures once the app says it released its web
+/// views; `None` if it never did.
+fn lock_and_close_to_tray(screen: &Screen, app: &App) -> Option<(f64, f64, usize)> {
+    screen.xdotool_key("ctrl+l");
+    app.wait_for("unlock-screen", Duration::from_secs(20))?;
+    let window = screen.visible_windows("Tessera").into_iter().next()?;
+    screen.close_window(&window);
+    app.wait_for("web-views-released", Duration::from_secs(20))?;
+    std::thread::sleep(Duration::from_secs(5));
+    Some(app.memory())
+}
+
+/// KeePassXC (the `keepassxc` package) under the same X server, idle at its
+/// unlock screen for a database; `None` when it is not installed.
+fn keepassxc_at_its_unlock_screen(screen: &Screen) -> Option<(f64, f64, usize)> {
+    let home = tempfile::tempdir().ok()?;
+    // Any KDBX opens the unlock screen; a tiny one made here keeps this
+    // independent of the other benchmarks.
+    let kdbx = home.path().join("peer.kdbx");
+    let made = Command::new("keepassxc-cli")
+        .args(["db-create", "--set-password"])
+        .arg(&kdbx)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .and_then(|mut c| {
+            use std::io::Write;
+            c.stdin.take().expect("piped").write_all(b"bench password\nbench password\n")?;
+            c.wait()
+        });
+    if !made.is_ok_and(|s| s.success()) {
+        return None;
+    }
+    let mut child = screen
+        .env(&mut Command::new("keepassxc"))
+        .arg(&kdbx)
+        .env("HOME", home.path())
+        .env("XDG_CONFIG_HOME", home.path().join("config"))
+        .env("XDG_CACHE_HOME", home.path().join("cache"))
+        .env("XDG_DATA_HOME", home.path().join("data"))
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .ok()?;
+    let shown = tessera_test_support::webdriver::poll(Duration::from_secs(30), || {
+        let found = screen.run("xdotool", &["search", "--onlyvisible", "--name", "KeePassXC"]);
+        (!found.stdout.is_empty()).then_some(())
+    })
+    .is_some();
+    std::thread::sleep(Duration::from_secs(5));
+    let memory = shown.then(|| tree_memory(child.id()));
+    let _ = child.kill();
+    let _ = child.wait();
+    memory
 }

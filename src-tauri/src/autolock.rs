@@ -14,6 +14,10 @@ use crate::desktop::Desktop;
 #[derive(Clone, Serialize)]
 struct Locked {
     reason: &'static str,
+    /// The windows are about to be replaced (their web process ends with
+    /// them): the page shows a plain "locked" placeholder, and the unlock
+    /// screen appears in the new window.
+    renew: bool,
 }
 
 /// Locks and tells every window. `always_emit`: the lock command reports
@@ -25,13 +29,18 @@ pub fn lock_app(app: &AppHandle, reason: &'static str, always_emit: bool) {
     if desktop.clipboard.clear_if_unchanged(None) {
         let _ = app.emit("clipboard-cleared", ());
     }
+    // Not on the way out: the processes end with the app.
+    let renew = was_unlocked && reason != "quit" && crate::windows::RENEWS_WEB_CONTENT;
     if was_unlocked || always_emit {
-        let _ = app.emit("vault-locked", Locked { reason });
+        let _ = app.emit("vault-locked", Locked { reason, renew });
     }
     crate::tray::refresh(app);
     if was_unlocked {
         crate::browser::on_lock(app);
         crate::agents::on_lock(app);
+        if renew {
+            crate::windows::renew_web_content(app);
+        }
     }
 }
 

@@ -49,7 +49,7 @@ pub(crate) fn timing(event: &str) {
 /// Locks (zeroizing the keys), clears a secret Tessera left on the
 /// clipboard, and exits.
 pub fn quit(app: &AppHandle) {
-    autolock::lock_app(app, "user", false);
+    autolock::lock_app(app, "quit", false);
     if let Some(b) = app.try_state::<browser::Browser>() {
         b.stop();
     }
@@ -90,12 +90,26 @@ pub fn run() -> tauri::Result<()> {
                     api.prevent_close();
                     let _ = window.hide();
                 } else {
-                    // Closing the main window quits, as in KeePassXC; the
-                    // vault locks on the way out.
                     api.prevent_close();
-                    quit(window.app_handle());
+                    let app = window.app_handle();
+                    // With "keep running in the tray" (and a tray to come
+                    // back from) the window goes to the tray; otherwise
+                    // closing it quits, as in KeePassXC, locking on the way.
+                    if app.state::<Desktop>().settings().close_to_tray && tray::exists(app) {
+                        windows::close_to_tray(app);
+                    } else {
+                        quit(app);
+                    }
                 }
             }
         })
-        .run(tauri::generate_context!())
+        .build(tauri::generate_context!())?
+        .run(|_app, event| {
+            // The last window closing (released in the tray) is not the
+            // end of the app; `quit` exits with a code, which goes through.
+            if let tauri::RunEvent::ExitRequested { code: None, api, .. } = event {
+                api.prevent_exit();
+            }
+        });
+    Ok(())
 }

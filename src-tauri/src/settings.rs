@@ -34,6 +34,9 @@ pub struct Settings {
     pub browser_save_folder: String,
     /// Serve the SSH agent's socket (keys only while unlocked).
     pub ssh_agent: bool,
+    /// Closing the main window keeps the app running in the tray (locked,
+    /// it then holds no web view at all) instead of quitting.
+    pub close_to_tray: bool,
 }
 
 pub const DEFAULT_SHORTCUT: &str = "Ctrl+Shift+Space";
@@ -51,6 +54,7 @@ impl Default for Settings {
             browser_allow_http: false,
             browser_save_folder: "Browser".to_owned(),
             ssh_agent: true,
+            close_to_tray: false,
         }
     }
 }

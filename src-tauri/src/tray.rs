@@ -75,6 +75,11 @@ pub fn build(app: &AppHandle) -> tauri::Result<()> {
     Ok(())
 }
 
+/// Whether the tray icon is up (a window closed to it can come back).
+pub fn exists(app: &AppHandle) -> bool {
+    app.tray_by_id(TRAY).is_some()
+}
+
 /// Brings icon and menu up to date with the vault.
 pub fn refresh(app: &AppHandle) {
     let Some(tray) = app.tray_by_id(TRAY) else { return };

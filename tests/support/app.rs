@@ -217,16 +217,20 @@ impl App {
         handle
     }
 
+    /// Switches to the main window (the one that replaced it, after the app
+    /// locked and renewed its windows).
     pub fn switch_main(&self) {
-        self.ok(self.wd.switch_to_window(&self.main), "switch to the main window");
+        if self.wd.switch_to_window(&self.main).is_err() {
+            self.window(false);
+        }
         self.on_quick.set(false);
     }
 
     pub fn switch_quick(&mut self) {
         self.on_quick.set(true);
         match self.quick.clone() {
-            Some(h) => self.ok(self.wd.switch_to_window(&h), "switch to the Quick Access window"),
-            None => self.quick = Some(self.window(true)),
+            Some(h) if self.wd.switch_to_window(&h).is_ok() => {}
+            _ => self.quick = Some(self.window(true)),
         }
     }
 

@@ -13,6 +13,7 @@ pub mod app;
 pub mod hung;
 pub mod key_reader;
 pub mod mcp;
+pub mod memory;
 pub mod server;
 pub mod ssh;
 pub mod status_notifier;

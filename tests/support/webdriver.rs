@@ -297,7 +297,13 @@ impl Desktop {
         let Some(id) = v["value"]["sessionId"].as_str() else {
             panic!("the WebDriver session did not start (HTTP {status}): {v}\napp and driver log:\n{}", self.log());
         };
-        WebDriver { http: http_client(Duration::from_secs(60)), base, session: id.to_owned(), deleted: false }
+        WebDriver {
+            http: http_client(Duration::from_secs(60)),
+            base,
+            session: id.to_owned(),
+            deleted: false,
+            window_kind: std::cell::Cell::new(None),
+        }
     }
 
     /// What `tauri-driver`, `WebKitWebDriver` and the app wrote to stderr.
@@ -361,6 +367,28 @@ impl Desktop {
     pub fn xdotool_key(&self, chord: &str) {
         let out = self.run("xdotool", &["key", "--clearmodifiers", chord]);
         assert!(out.status.success(), "xdotool key {chord} failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Types `text` into the focused X window as key events (`xdotool
+    /// type`), as a user's keyboard would: unlike WebDriver's send-keys, the
+    /// text never passes whole through the app's automation channel.
+    pub fn xdotool_type(&self, text: &str) {
+        let out = self.run("xdotool", &["type", "--delay", "15", "--clearmodifiers", text]);
+        assert!(out.status.success(), "xdotool type failed: {}", String::from_utf8_lossy(&out.stderr));
+    }
+
+    /// Asks the X window `id` (as `visible_windows` gives it) to close, as a
+    /// window manager's close button does: a `WM_DELETE_WINDOW` message.
+    pub fn close_window(&self, id: &str) {
+        use x11rb::connection::Connection as _;
+        use x11rb::protocol::xproto::{ClientMessageEvent, ConnectionExt as _, EventMask};
+        let window: u32 = id.parse().unwrap_or_else(|_| panic!("an X window id: {id}"));
+        let (conn, _) = x11rb::connect(Some(&self.display())).expect("connect to the test's X server");
+        let atom = |name: &str| conn.intern_atom(false, name.as_bytes()).expect("intern").reply().expect("atom").atom;
+        let (protocols, delete) = (atom("WM_PROTOCOLS"), atom("WM_DELETE_WINDOW"));
+        let event = ClientMessageEvent::new(32, window, protocols, [delete, 0, 0, 0, 0]);
+        conn.send_event(false, window, EventMask::NO_EVENT, event).expect("send WM_DELETE_WINDOW");
+        conn.flush().expect("flush");
     }
 
     /// Whether a mapped (visible) X window has this exact title.
@@ -478,11 +506,65 @@ pub struct WebDriver {
     base: String,
     session: String,
     deleted: bool,
+    /// Whether the current window is Quick Access (`Some(true)`) or the main
+    /// window, as last seen from its URL: the app replaces both windows when
+    /// it locks, and commands follow the current one to its successor.
+    window_kind: std::cell::Cell<Option<bool>>,
+}
+
+fn is_quick_url(url: &str) -> bool {
+    url.contains("window=quick")
 }
 
 impl WebDriver {
     /// Sends a command; `path` is relative to the session ("" for itself).
+    ///
+    /// The app ends its web content at lock by replacing its windows
+    /// (DESIGN §6): a command that finds its window gone is sent again to
+    /// the new window of the same kind.
     pub fn command(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> WdResult<Value> {
+        let result = self.send(method.clone(), path, body.clone());
+        match &result {
+            Err(e)
+                if e.error == "no such window"
+                    && path != "/window"
+                    && path != "/window/handles"
+                    && self.follow_window() =>
+            {
+                return self.send(method, path, body);
+            }
+            Ok(v) if path == "/url" => {
+                if let Some(url) = v.as_str().filter(|u| !u.is_empty() && *u != "about:blank") {
+                    self.window_kind.set(Some(is_quick_url(url)));
+                }
+            }
+            _ => {}
+        }
+        result
+    }
+
+    /// Switches to the window of the kind the closed current one was;
+    /// whether one appeared within 20 s.
+    fn follow_window(&self) -> bool {
+        let Some(quick) = self.window_kind.get() else { return false };
+        poll(Duration::from_secs(20), || {
+            let handles = self.send(reqwest::Method::GET, "/window/handles", None).ok()?;
+            for h in handles.as_array()?.iter().filter_map(Value::as_str) {
+                if self.send(reqwest::Method::POST, "/window", Some(json!({ "handle": h }))).is_err() {
+                    continue;
+                }
+                let url = self.send(reqwest::Method::GET, "/url", None).ok();
+                let url = url.as_ref().and_then(Value::as_str).unwrap_or_default();
+                if !url.is_empty() && url != "about:blank" && is_quick_url(url) == quick {
+                    return Some(());
+                }
+            }
+            None
+        })
+        .is_some()
+    }
+
+    fn send(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> WdResult<Value> {
         let url = format!("{}/session/{}{}", self.base, self.session, path);
         let mut request = self.http.request(method.clone(), &url);
         if let Some(body) = body {

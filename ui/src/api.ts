@@ -291,6 +291,8 @@ export interface Settings {
   browserSaveFolder: string;
   /** Serve the SSH agent socket while the vault is unlocked. Default true. */
   sshAgent: boolean;
+  /** Closing the main window keeps Tessera running in the tray (locked, it then holds no web view). Default false: closing quits. */
+  closeToTray: boolean;
 }
 
 export type VaultState = 'no_vault' | 'locked' | 'unlocked';
@@ -758,7 +760,8 @@ export type CommandName = keyof CommandMap;
 export type LockReason = 'user' | 'idle' | 'sleep' | 'screen-lock';
 
 export interface EventMap {
-  'vault-locked': { reason: LockReason };
+  /** `renew`: the window is about to be replaced by a fresh one (its web process ends); show only a placeholder. */
+  'vault-locked': { reason: LockReason; renew: boolean };
   'vault-unlocked': Record<string, never>;
   'vault-changed': { ids: ItemId[] };
   'clipboard-cleared': Record<string, never>;

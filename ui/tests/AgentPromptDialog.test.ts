@@ -165,7 +165,7 @@ describe('AgentPromptDialog: the queue', () => {
 
   it('drops every question when the vault locks', async () => {
     const fake = await mount([ssh(1), mcp(2)]);
-    fake.emit('vault-locked', { reason: 'idle' });
+    fake.emit('vault-locked', { reason: 'idle', renew: false });
     await settle();
     expect(screen.queryByTestId('agent-prompt')).toBeNull();
     expect(document.body.textContent).not.toContain('GitHub key');

@@ -167,7 +167,7 @@ describe('App: locking', () => {
     expect(screen.getByTestId('revealed-password')).toBeTruthy();
     expect(document.body.textContent).toContain('Item 000001');
 
-    fake.emit('vault-locked', { reason: 'idle' });
+    fake.emit('vault-locked', { reason: 'idle', renew: false });
     await settle();
     expect(screen.getByTestId('unlock-screen')).toBeTruthy();
     expect(screen.queryByTestId('main-screen')).toBeNull();
@@ -194,7 +194,7 @@ describe('App: locking', () => {
     await fireEvent.click(screen.getByTestId('item-edit-button'));
     await settle();
     expect(screen.getByTestId<HTMLInputElement>('editor-password').value).toBe('editor-secret-pw');
-    fake.emit('vault-locked', { reason: 'sleep' });
+    fake.emit('vault-locked', { reason: 'sleep', renew: false });
     await settle();
     expect(screen.queryByTestId('editor')).toBeNull();
     const values = [...document.querySelectorAll('input')].map((i) => i.value);
@@ -221,12 +221,27 @@ describe('App: locking', () => {
     expect(screen.getByTestId('unlock-screen')).toBeTruthy();
   });
 
+  it('shows only a placeholder when Rust replaces the window at lock', async () => {
+    const fake = withState('unlocked');
+    fake.handle('lock', () => {
+      fake.emit('vault-locked', { reason: 'user', renew: true });
+      return null;
+    });
+    render(App);
+    await settle();
+    await fireEvent.click(screen.getByTestId('lock-button'));
+    await settle();
+    expect(screen.getByTestId('locking-screen')).toBeTruthy();
+    expect(screen.queryByTestId('unlock-screen')).toBeNull();
+    expect(screen.queryByTestId('main-screen')).toBeNull();
+  });
+
   it('applies the theme from settings and follows settings-changed', async () => {
     const fake = withState('locked');
     fake.handle('get_settings', () => ({
       autoLockMinutes: 5, lockOnSleep: true, lockOnScreenLock: true, clipboardClearSeconds: 20,
       theme: 'dark', quickAccessShortcut: 'Ctrl+Shift+Space',
-      browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser', sshAgent: true,
+      browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser', sshAgent: true, closeToTray: false,
     }));
     render(App);
     await settle();
@@ -234,7 +249,7 @@ describe('App: locking', () => {
     fake.emit('settings-changed', {
       autoLockMinutes: 5, lockOnSleep: true, lockOnScreenLock: true, clipboardClearSeconds: 20,
       theme: 'system', quickAccessShortcut: 'Ctrl+Shift+Space',
-      browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser', sshAgent: true,
+      browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser', sshAgent: true, closeToTray: false,
     });
     expect(document.documentElement.dataset['theme']).toBeUndefined();
   });

@@ -167,7 +167,7 @@ describe('BrowserPromptDialog: the queue', () => {
 
   it('drops every question when the vault locks', async () => {
     const fake = await mount([CONNECT, access(2)]);
-    fake.emit('vault-locked', { reason: 'idle' });
+    fake.emit('vault-locked', { reason: 'idle', renew: false });
     await settle();
     expect(screen.queryByTestId('browser-prompt')).toBeNull();
     expect(document.body.textContent).not.toContain('Mail 1');

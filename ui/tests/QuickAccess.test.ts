@@ -75,7 +75,7 @@ describe('QuickAccess', () => {
   it('says the vault is locked, drops results on lock, and offers the main window', async () => {
     const fake = await renderQuick();
     expect(screen.getAllByTestId('quick-result').length).toBeGreaterThan(0);
-    fake.emit('vault-locked', { reason: 'user' });
+    fake.emit('vault-locked', { reason: 'user', renew: false });
     await settle();
     expect(screen.getByTestId('quick-locked')).toBeTruthy();
     expect(screen.queryAllByTestId('quick-result')).toHaveLength(0);

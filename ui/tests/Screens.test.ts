@@ -523,7 +523,7 @@ describe('SettingsScreen', () => {
     const calls = () => fake.callsTo('agent_status').length;
     const first = calls();
     keys = null;
-    fake.emit('vault-locked', { reason: 'user' });
+    fake.emit('vault-locked', { reason: 'user', renew: false });
     await settle();
     expect(calls()).toBe(first + 1);
     expect(screen.getByTestId('ssh-agent-keys').textContent).toBe('Locked');

@@ -89,9 +89,9 @@ describe('api', () => {
     const fake = installFake();
     const got: string[] = [];
     const stop = await on('vault-locked', (p) => got.push(p.reason));
-    fake.emit('vault-locked', { reason: 'idle' });
+    fake.emit('vault-locked', { reason: 'idle', renew: false });
     stop();
-    fake.emit('vault-locked', { reason: 'user' });
+    fake.emit('vault-locked', { reason: 'user', renew: false });
     expect(got).toEqual(['idle']);
   });
 });

@@ -125,6 +125,7 @@ export const DEFAULT_SETTINGS: Settings = {
   browserAllowHttp: false,
   browserSaveFolder: 'Browser',
   sshAgent: true,
+  closeToTray: false,
 };
 
 export class FakeTauri implements Transport {
@@ -142,6 +143,11 @@ export class FakeTauri implements Transport {
       defaultVaultPath: '/home/me/.local/share/tessera/vault.tessera',
       version: '0.1.0',
     }));
+    // As in Rust: the lock command emits `vault-locked`, which switches the screen.
+    this.handle('lock', () => {
+      this.emit('vault-locked', { reason: 'user', renew: false });
+      return null;
+    });
     this.handle('get_settings', () => ({ ...DEFAULT_SETTINGS }));
     this.handle('update_settings', ({ settings }) => settings);
     this.handle('search_items', ({ query, scope, offset, limit, share, folder, tag }) => {
@@ -165,7 +171,6 @@ export class FakeTauri implements Transport {
     this.handle('attachment_limit', () => 25 * 1024 * 1024);
     this.handle('totp_code', () => ({ code: '492039', period: 30, remaining: 17 }));
     this.handle('reveal_field', ({ field }) => `secret-${field.kind}`);
-    this.handle('lock', () => null);
     this.handle('trash_item', () => null);
     this.handle('restore_item', () => null);
     this.handle('password_strength', ({ password }) => ({
