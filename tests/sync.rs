@@ -6,7 +6,7 @@
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::Output;
+use std::process::{Output, Stdio};
 use std::sync::Arc;
 
 use serde_json::Value;
@@ -875,4 +875,61 @@ fn ciphertext_sizes_fall_into_a_handful_of_classes() {
     drop(db);
     let out = v.run_fast(&["verify"]);
     assert_code(&out, 5, "verify after a flipped padding byte");
+}
+
+/// `kill -9` in the middle of `sync clone` leaves no vault at the path it
+/// was given (the clone is built beside it and linked into place only when
+/// whole); the next clone to that path removes what the killed one left
+/// and succeeds.
+#[test]
+fn a_killed_clone_leaves_no_vault_and_the_next_one_tidies_up() {
+    use std::os::unix::process::ExitStatusExt;
+    let server = TestServer::sqlite();
+    let a = TestVault::new();
+    for i in 0..150 {
+        a.add_login(&format!("Item {i:03}"), "user");
+    }
+    let kit = register(&a, &server.url, EMAIL);
+
+    let v = TestVault::uninitialised();
+    let kit_arg = kit.to_str().expect("utf-8");
+    let args = [
+        "sync",
+        "clone",
+        "--server",
+        &server.url,
+        "--email",
+        EMAIL,
+        "--secret-key-file",
+        kit_arg,
+        "--kdf-memory-mib",
+        "64",
+        "--recovery-code-file",
+        v.recovery_file.to_str().expect("utf-8"),
+    ];
+    let mut child = v.command().args(args).stdout(Stdio::null()).stderr(Stdio::null()).spawn().expect("clone");
+    let name = v.path.file_name().expect("a file name").to_string_lossy().into_owned();
+    let building = format!(".{name}.clone-{}", child.id());
+    // Killed as soon as the new vault exists on disk: mid-way through the
+    // first sync (150 items to pull) or still writing it.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !v.dir.path().join(&building).exists() {
+        assert!(std::time::Instant::now() < deadline, "the clone never started building {building}");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+    }
+    child.kill().expect("kill -9");
+    let status = child.wait().expect("wait");
+    assert_eq!(status.signal(), Some(9), "the clone finished before it could be killed: {status:?}");
+    assert!(v.path.symlink_metadata().is_err(), "a killed clone left a vault at {}", v.path.display());
+
+    // The next clone to the same path removes the abandoned one and works.
+    let (v, out) = clone_with(v, &server.url, EMAIL, &kit, &[]);
+    assert_success(&out, "clone after a killed clone");
+    let left: Vec<String> = std::fs::read_dir(v.dir.path())
+        .expect("the vault's directory")
+        .filter_map(|e| e.ok()?.file_name().to_str().map(str::to_owned))
+        .filter(|f| f.contains(".clone-"))
+        .collect();
+    assert!(left.is_empty(), "the abandoned clone is still there: {left:?}");
+    assert_eq!(titles(&v).len(), 150);
 }

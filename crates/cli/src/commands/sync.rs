@@ -231,7 +231,6 @@ fn clone(
         }
         failure
     })?;
-    cloned.vault.lock();
     let mut v = json!({
         "vault": session.vault_path.display().to_string(),
         "pushed": cloned.report.pushed,

@@ -13,7 +13,7 @@
 //! naming the item, and nothing of that round is applied.
 
 use std::collections::HashSet;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
 use tessera_core::{ItemId, OpenOptions, Vault, VaultError, VaultKey};
@@ -407,8 +407,6 @@ fn linked_state(
 
 /// What `clone` made.
 pub struct Cloned {
-    /// The new vault, unlocked.
-    pub vault: Vault,
     /// Its recovery code, to show once.
     pub recovery_code: RecoveryCode,
     /// The first sync.
@@ -461,10 +459,18 @@ pub fn clone_account(
     // open now was substituted.
     let vault_key = VaultKey::unwrap_for_account(&keys.wrap, &salt, &wrapped)
         .map_err(|_| hostile("the account's wrapped Vault Key fails authentication"))?;
+    // The vault is made beside its final path under a name of its own and
+    // linked into place only when whole, so a clone that is killed (even
+    // `kill -9`) never leaves a vault at the path it was asked for.
+    remove_abandoned_clones(path);
+    let building = building_path(path);
     let (mut vault, recovery_code) =
-        tessera_unlock::create_vault_with_key(path, password, vault_kdf, options, vault_key).map_err(|e| match e {
-            tessera_unlock::CreateVaultError::Create(c) => SyncError::Local(c.to_string()),
-            tessera_unlock::CreateVaultError::Factor(f) => SyncError::Local(f.to_string()),
+        tessera_unlock::create_vault_with_key(&building, password, vault_kdf, options, vault_key).map_err(|e| {
+            remove_vault_files(&building);
+            match e {
+                tessera_unlock::CreateVaultError::Create(c) => SyncError::Local(c.to_string()),
+                tessera_unlock::CreateVaultError::Factor(f) => SyncError::Local(f.to_string()),
+            }
         })?;
     // Version 0: whatever the server holds now is the newest this device has seen.
     let mut state = linked_state(server, email, device_name, &session, secret, pre.salt.clone(), pre.kdf.clone());
@@ -473,15 +479,57 @@ pub fn clone_account(
         .save(&mut vault)
         .map_err(SyncError::from)
         .and_then(|()| sync_with_state(&mut vault, &mut state, creds, progress));
-    match first_sync {
-        Ok(report) => Ok(Cloned { vault, recovery_code, report }),
+    // A clone is all or nothing: a half-made vault (linked to the account,
+    // missing what the server withheld or damaged) would look like a
+    // working one next time. The file was ours alone.
+    let report = match first_sync {
+        Ok(report) => report,
         Err(e) => {
-            // A clone is all or nothing: a half-made vault (linked to the
-            // account, missing what the server withheld or damaged) would
-            // look like a working one next time. The file was ours alone.
             drop(vault);
-            remove_vault_files(path);
-            Err(e)
+            remove_vault_files(&building);
+            return Err(e);
+        }
+    };
+    // Closing the last connection folds SQLite's write-ahead log into the
+    // file, which then stands alone.
+    vault.lock();
+    // A link never replaces a file that appeared at `path` meanwhile; where
+    // the file system has no links, a rename after a last look.
+    let placed = match std::fs::hard_link(&building, path) {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists && path.symlink_metadata().is_err() => {
+            std::fs::rename(&building, path)
+        }
+        other => other,
+    };
+    remove_vault_files(&building);
+    placed.map_err(|e| {
+        SyncError::Local(format!("cannot put the new vault at {}: {e} (nothing was written there)", path.display()))
+    })?;
+    Ok(Cloned { recovery_code, report })
+}
+
+/// Where a clone to `path` is built: a hidden sibling named for this
+/// process (`.vault.tessera.clone-PID`), on the same file system so the
+/// finished file can be linked into place.
+fn building_path(path: &Path) -> PathBuf {
+    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    path.with_file_name(format!(".{name}.clone-{}", std::process::id()))
+}
+
+/// Removes what clones to `path` killed before they finished left behind:
+/// their building files, whose process is gone.
+fn remove_abandoned_clones(path: &Path) {
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let prefix = format!(".{}.clone-", name.to_string_lossy());
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let file = entry.file_name().to_string_lossy().into_owned();
+        let Some(pid) = file.strip_prefix(&prefix).and_then(|rest| rest.split('-').next()) else { continue };
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        let alive = Path::new(&format!("/proc/{pid}")).exists();
+        if !alive && !file.ends_with("-wal") && !file.ends_with("-shm") && !file.ends_with("-journal") {
+            remove_vault_files(&dir.join(&file));
         }
     }
 }
