@@ -185,6 +185,93 @@ impl fmt::Debug for Field {
     }
 }
 
+/// How auto-type types an item (the desktop app's global shortcut, see
+/// `tessera-autotype`): KeePass's per-entry `<AutoType>` settings. The
+/// default (enabled, the standard sequence, no window rules) is not
+/// written at all, so items that never set it keep their sealed form.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
+pub struct AutoTypeSettings {
+    /// Whether auto-type may type this item at all.
+    #[serde(default = "yes", skip_serializing_if = "is_true")]
+    pub enabled: bool,
+    /// The item's own sequence (`{USERNAME}{TAB}{PASSWORD}{ENTER}` when
+    /// `None`). May hold literal text, so `Debug` does not print it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<String>,
+    /// Window-title rules (`*Firefox*`, or `//regex//`), in the user's order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub rules: Vec<AutoTypeRule>,
+}
+
+impl Default for AutoTypeSettings {
+    fn default() -> Self {
+        AutoTypeSettings { enabled: true, sequence: None, rules: Vec::new() }
+    }
+}
+
+impl AutoTypeSettings {
+    /// Enabled, standard sequence, no rules: what is left out of the item.
+    pub fn is_default(&self) -> bool {
+        *self == AutoTypeSettings::default()
+    }
+
+    fn normalize(&mut self) -> Result<(), InvalidItem> {
+        self.sequence = trimmed_or_none(self.sequence.take());
+        self.rules.retain(|r| !r.window.trim().is_empty());
+        for rule in &mut self.rules {
+            rule.window = rule.window.trim().to_owned();
+            rule.sequence = trimmed_or_none(rule.sequence.take());
+        }
+        if self.rules.len() > MAX_LIST_LEN {
+            return Err(InvalidItem::TooMany { what: "auto-type window rules".to_owned(), max: MAX_LIST_LEN });
+        }
+        let texts = self
+            .sequence
+            .iter()
+            .chain(self.rules.iter().flat_map(|r| [Some(&r.window), r.sequence.as_ref()]).flatten());
+        for text in texts {
+            if text.len() > MAX_TEXT_LEN {
+                return Err(InvalidItem::TooLong { what: "auto-type sequence or rule".to_owned(), max: MAX_TEXT_LEN });
+            }
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for AutoTypeSettings {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AutoTypeSettings")
+            .field("enabled", &self.enabled)
+            .field("sequence", &self.sequence.as_ref().map(|_| "<set>"))
+            .field("rules", &self.rules)
+            .finish()
+    }
+}
+
+/// A window rule of an item's auto-type: the window titles it is for and,
+/// optionally, the sequence to type there (KeePass's `<Association>`).
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize, Zeroize)]
+pub struct AutoTypeRule {
+    /// `*`-wildcard pattern matched against the whole window title, or `//regex//`.
+    pub window: String,
+    /// The sequence for this window; `None` for the item's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sequence: Option<String>,
+}
+
+impl fmt::Debug for AutoTypeRule {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("AutoTypeRule")
+            .field("window", &self.window)
+            .field("sequence", &self.sequence.as_ref().map(|_| "<set>"))
+            .finish()
+    }
+}
+
+fn trimmed_or_none(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
 /// An attachment as the item records it; the content is sealed separately.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AttachmentRef {
@@ -254,6 +341,9 @@ pub struct Item {
     #[zeroize(skip)]
     #[serde(default, skip_serializing_if = "AgentApproval::is_default")]
     pub agent_approval: AgentApproval,
+    /// Auto-type: enabled, sequence, window rules (absent when default).
+    #[serde(default, skip_serializing_if = "AutoTypeSettings::is_default")]
+    pub auto_type: AutoTypeSettings,
     /// Attached files.
     #[zeroize(skip)]
     #[serde(default)]
@@ -305,6 +395,7 @@ impl Item {
             never_for_agents: false,
             ssh_agent: item_type == ItemType::SshKey,
             agent_approval: AgentApproval::default(),
+            auto_type: AutoTypeSettings::default(),
             attachments: Vec::new(),
             created: now,
             updated: now,
@@ -410,6 +501,7 @@ impl Item {
                 return Err(InvalidItem::TooLong { what: "URL or tag".to_owned(), max: MAX_TEXT_LEN });
             }
         }
+        self.auto_type.normalize()?;
         let mut names = std::collections::HashSet::new();
         for f in &mut self.fields {
             f.name = f.name.trim().to_owned();
@@ -452,6 +544,7 @@ impl fmt::Debug for Item {
             .field("never_for_agents", &self.never_for_agents)
             .field("ssh_agent", &self.ssh_agent)
             .field("agent_approval", &self.agent_approval)
+            .field("auto_type", &self.auto_type)
             .field("attachments", &self.attachments)
             .field("created", &self.created)
             .field("updated", &self.updated)
@@ -547,6 +640,14 @@ fn is_false(b: &bool) -> bool {
     !*b
 }
 
+fn is_true(b: &bool) -> bool {
+    *b
+}
+
+fn yes() -> bool {
+    true
+}
+
 /// `"/Work//Servers/"` → `"Work/Servers"`; the root is `""`.
 pub fn normalize_folder(path: &str) -> String {
     path.split('/').map(str::trim).filter(|s| !s.is_empty()).collect::<Vec<_>>().join("/")
@@ -628,6 +729,44 @@ mod tests {
         for secret in ["hunter2-secret", "4321", "JBSWY3DPEHPK3PXP", "rc-secret-value", "visible"] {
             assert!(!text.contains(secret), "{secret} leaked into the summary");
         }
+    }
+
+    #[test]
+    fn default_auto_type_is_left_out_so_older_items_read_and_seal_unchanged() {
+        let item = login();
+        let json = serde_json::to_string(&item).unwrap();
+        assert!(!json.contains("auto_type"), "{json}");
+        let back: Item = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.auto_type, AutoTypeSettings::default());
+        assert!(back.auto_type.enabled);
+    }
+
+    #[test]
+    fn auto_type_settings_round_trip_and_normalize() {
+        let mut item = login();
+        item.auto_type = AutoTypeSettings {
+            enabled: false,
+            sequence: Some("  {USERNAME}{ENTER} ".into()),
+            rules: vec![
+                AutoTypeRule { window: " *Firefox* ".into(), sequence: Some(" ".into()) },
+                AutoTypeRule { window: "  ".into(), sequence: None },
+                AutoTypeRule { window: "xterm".into(), sequence: Some("{PASSWORD}{ENTER}".into()) },
+            ],
+        };
+        item.normalize().unwrap();
+        assert_eq!(item.auto_type.sequence.as_deref(), Some("{USERNAME}{ENTER}"));
+        assert_eq!(
+            item.auto_type.rules,
+            [
+                AutoTypeRule { window: "*Firefox*".into(), sequence: None },
+                AutoTypeRule { window: "xterm".into(), sequence: Some("{PASSWORD}{ENTER}".into()) },
+            ]
+        );
+        let json = serde_json::to_vec(&item).unwrap();
+        let back: Item = serde_json::from_slice(&json).unwrap();
+        assert_eq!(back.auto_type, item.auto_type);
+        let debug = format!("{:?}", item.auto_type);
+        assert!(!debug.contains("{PASSWORD}") && debug.contains("*Firefox*"), "{debug}");
     }
 
     #[test]

@@ -87,7 +87,9 @@ pub mod vault;
 pub use audit::{AuditEntry, AuditEvent};
 pub use error::{CreateError, IntegrityError, ItemProblem, OpenError, UnlockError, VaultError};
 pub use ids::{AttachmentId, ItemId, KeyVersion, SlotId, VaultId};
-pub use item::{AgentApproval, AttachmentRef, Field, InvalidItem, Item, ItemSummary, ItemType};
+pub use item::{
+    AgentApproval, AttachmentRef, AutoTypeRule, AutoTypeSettings, Field, InvalidItem, Item, ItemSummary, ItemType,
+};
 pub use keys::{KeyEncryptionKey, VaultKey};
 pub use manifest::ManifestSum;
 pub use reference::Reference;

@@ -27,7 +27,9 @@ use keepass::config::{DatabaseConfig, DatabaseVersion, InnerCipherConfig, KdfCon
 use keepass::db::{Entry, EntryId, EntryRef, GroupId, Value, fields};
 use keepass::{Database, DatabaseKey};
 use rayon::prelude::*;
-use tessera_core::{Field, Item, ItemId, ItemType, NewAttachment, NewItem, NewVersion, Scope, Vault};
+use tessera_core::{
+    AutoTypeRule, AutoTypeSettings, Field, Item, ItemId, ItemType, NewAttachment, NewItem, NewVersion, Scope, Vault,
+};
 use time::OffsetDateTime;
 use zeroize::Zeroizing;
 
@@ -353,6 +355,10 @@ fn version_of(entry: &EntryRef<'_>, folder: &str) -> Result<NewVersion, String> 
         _ => {}
     }
 
+    if let Some(auto_type) = &entry.autotype {
+        item.auto_type = auto_type_of(auto_type);
+    }
+
     let times = &entry.times;
     let now = OffsetDateTime::now_utc();
     item.created = times.creation.map_or(now, to_time);
@@ -373,6 +379,38 @@ fn version_of(entry: &EntryRef<'_>, folder: &str) -> Result<NewVersion, String> 
     // Checked here so a bad entry is skipped, not the whole import failed.
     item.normalize().map_err(|e| e.to_string())?;
     Ok(NewVersion { item, attachments })
+}
+
+/// An entry's `<AutoType>`: `Enabled`, `DefaultSequence`, and each
+/// `Association` (`Window`, `KeystrokeSequence`; an empty sequence means the
+/// entry's own). KeePassXC writes `<AutoType>` on every entry, enabled with
+/// no sequence, which maps to the default and so adds nothing to the item.
+fn auto_type_of(auto_type: &keepass::db::AutoType) -> AutoTypeSettings {
+    AutoTypeSettings {
+        enabled: auto_type.enabled,
+        sequence: auto_type.default_sequence.clone(),
+        rules: auto_type
+            .associations
+            .iter()
+            .map(|a| AutoTypeRule { window: a.window.clone(), sequence: Some(a.sequence.clone()) })
+            .collect(),
+    }
+}
+
+fn kdbx_auto_type(settings: &AutoTypeSettings) -> keepass::db::AutoType {
+    keepass::db::AutoType {
+        enabled: settings.enabled,
+        default_sequence: settings.sequence.clone(),
+        data_transfer_obfuscation: keepass::db::DataTransferObfuscation::None,
+        associations: settings
+            .rules
+            .iter()
+            .map(|r| keepass::db::AutoTypeAssociation {
+                window: r.window.clone(),
+                sequence: r.sequence.clone().unwrap_or_default(),
+            })
+            .collect(),
+    }
 }
 
 /// An OTP value the vault cannot parse is kept, protected, as a custom
@@ -528,6 +566,7 @@ fn write_fields(entry: &mut Entry, item: &Item) {
         entry.set(field.name.as_str(), value);
     }
     entry.tags = item.tags.clone();
+    entry.autotype = Some(kdbx_auto_type(&item.auto_type));
     entry.times.creation = Some(to_naive(item.created));
     entry.times.last_modification = Some(to_naive(item.updated));
     entry.times.last_access = Some(to_naive(item.updated));
@@ -600,6 +639,8 @@ mod tests {
                 }
                 None => assert!(item.otp.is_none(), "{}", e.title),
             }
+            // The samples' entries use KeePassXC's defaults, which add nothing.
+            assert!(item.auto_type.is_default(), "{}: {:?}", e.title, item.auto_type);
             let history: Vec<&str> = found.history.iter().map(|v| v.item.password.as_str()).collect();
             if history_in_file {
                 assert_eq!(history, e.history.iter().map(String::as_str).collect::<Vec<_>>(), "{}", e.title);
@@ -607,6 +648,38 @@ mod tests {
                 assert!(history.is_empty());
             }
         }
+    }
+
+    #[test]
+    fn auto_type_settings_round_trip_through_kdbx() {
+        use tessera_core::{KeyEncryptionKey, NewSlot, OpenOptions};
+        let dir = tempfile::tempdir().unwrap();
+        let kek = KeyEncryptionKey::from_bytes(Zeroizing::new([7; 32]));
+        let slot = NewSlot { kind: "test".into(), label: "Test".into(), params: vec![], kek };
+        let mut vault = Vault::create(dir.path().join("v.tessera"), vec![slot], &OpenOptions::default()).unwrap();
+        let mut custom = Item::new(ItemType::Login, "Shell");
+        custom.username = "alice".into();
+        custom.auto_type = AutoTypeSettings {
+            enabled: true,
+            sequence: Some("{USERNAME}{TAB}{PASSWORD}{TAB}{TOTP}{ENTER}".into()),
+            rules: vec![
+                AutoTypeRule { window: "*Firefox*".into(), sequence: None },
+                AutoTypeRule { window: "xterm - ssh*".into(), sequence: Some("{PASSWORD}{ENTER}".into()) },
+            ],
+        };
+        let mut off = Item::new(ItemType::Login, "Off");
+        off.auto_type.enabled = false;
+        let plain = Item::new(ItemType::Login, "Plain");
+        vault.add(vec![custom.clone(), off, plain]).unwrap();
+
+        let file = export(&vault, &key("pw")).unwrap();
+        let imported = parse(&file, &key("pw")).unwrap();
+        let by_title = |title: &str| {
+            imported.items.iter().find(|n| n.current.item.title == title).map(|n| &n.current.item.auto_type).unwrap()
+        };
+        assert_eq!(by_title("Shell"), &custom.auto_type);
+        assert!(!by_title("Off").enabled && by_title("Off").rules.is_empty());
+        assert!(by_title("Plain").is_default());
     }
 
     #[test]
