@@ -49,7 +49,10 @@ pub use kdf::{KdfError, KdfParams};
 pub use keyring::KeyringFactor;
 pub use password::{Password, PasswordFactor};
 pub use recovery::{InvalidRecoveryCode, RecoveryCode, RecoveryFactor};
-pub use tpm::{DEFAULT_TCTI, TpmCounter, TpmFactor, guard_rollback, install_tpm_counter};
+pub use tpm::{
+    CounterBinding, CounterUnbinding, DEFAULT_TCTI, TpmCounter, TpmFactor, bind_rollback_counter, guard_rollback,
+    install_tpm_counter, unbind_rollback_counter,
+};
 pub use yubikey::YubiKeyFactor;
 
 use factor::SlotParams;

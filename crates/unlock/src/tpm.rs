@@ -482,6 +482,119 @@ pub fn install_tpm_counter(
     Ok(true)
 }
 
+/// What [`bind_rollback_counter`] came to.
+#[derive(Debug)]
+pub enum CounterBinding {
+    /// The vault is bound to the TPM counter at this NV index: a new one,
+    /// or the one it was already bound to.
+    Bound {
+        /// The counter's NV index.
+        index: u32,
+    },
+    /// No counter could be made (no TPM free NV space, the TPM not
+    /// answering): the vault stays unbound and an older copy of its file
+    /// put back is not detected. The TPM slot itself is not affected.
+    NotBound {
+        /// Why, for people (never a secret: the TPM's own words).
+        reason: UnlockError,
+    },
+}
+
+impl CounterBinding {
+    /// The NV index of the counter the vault is bound to, if it is.
+    pub fn index(&self) -> Option<u32> {
+        match self {
+            CounterBinding::Bound { index } => Some(*index),
+            CounterBinding::NotBound { .. } => None,
+        }
+    }
+
+    /// The warning to show when no counter could be made.
+    pub fn warning(&self) -> Option<String> {
+        match self {
+            CounterBinding::Bound { .. } => None,
+            CounterBinding::NotBound { reason } => Some(format!(
+                "the TPM slot was added, but no TPM counter could be made for whole-file rollback protection \
+                 ({reason}); an older copy of this vault file put back will not be detected"
+            )),
+        }
+    }
+}
+
+/// Binds `vault` to a new TPM NV counter on `tcti` against whole-file
+/// rollback (DESIGN §3): what every front end runs right after adding a
+/// TPM slot. A vault already bound keeps its counter. When no counter can
+/// be made, the vault stays unbound and [`CounterBinding::NotBound`] says
+/// why: the slot stays, only rollback is not detected. An error means the
+/// counter was made but the vault could not record it; the new counter is
+/// then deleted again (best effort).
+pub fn bind_rollback_counter(
+    vault: &mut tessera_core::Vault,
+    tcti: Option<&str>,
+) -> Result<CounterBinding, UnlockError> {
+    if let Some(binding) = vault.rollback_binding()? {
+        return Ok(CounterBinding::Bound { index: binding.index });
+    }
+    let counter = match TpmCounter::define(tcti) {
+        Ok(c) => c,
+        Err(reason) => return Ok(CounterBinding::NotBound { reason }),
+    };
+    vault.set_rollback_counter(Box::new(counter.clone()));
+    match vault.bind_rollback_counter() {
+        Ok(binding) => Ok(CounterBinding::Bound { index: binding.index }),
+        Err(e) => {
+            let _ = counter.undefine();
+            Err(e.into())
+        }
+    }
+}
+
+/// What [`unbind_rollback_counter`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CounterUnbinding {
+    /// The NV index of the counter the vault was bound to.
+    pub index: u32,
+    /// Set when the counter could not be deleted from the TPM (the TPM
+    /// gone, or the owner authorization not empty): for people.
+    pub warning: Option<String>,
+}
+
+/// Ends the vault's binding to its TPM counter when slot `removing` is
+/// its last TPM slot (alone or composite), and deletes the counter from
+/// the TPM on `tcti`: what every front end runs right before removing a
+/// slot (then [`crate::remove_slot`]). Unbinding needs no TPM (the Vault
+/// Key suffices), so a vault whose TPM is gone for good can still be freed
+/// of both; deleting the counter is best effort and comes back as a
+/// warning. `None` when nothing was unbound (another TPM slot remains, the
+/// slot is not a TPM slot, the vault was not bound, or `removing` is the
+/// vault's last slot, which `remove_slot` refuses anyway).
+pub fn unbind_rollback_counter(
+    vault: &mut tessera_core::Vault,
+    removing: tessera_core::SlotId,
+    tcti: Option<&str>,
+) -> Result<Option<CounterUnbinding>, UnlockError> {
+    let slots = vault.slots()?;
+    let needs_tpm = |s: &tessera_core::SlotInfo| {
+        crate::slot_requires(s).is_ok_and(|kinds| kinds.iter().any(|k| k == TpmFactor::KIND))
+    };
+    let last_tpm_slot = slots.len() > 1
+        && slots.iter().any(|s| s.id == removing && needs_tpm(s))
+        && !slots.iter().any(|s| s.id != removing && needs_tpm(s));
+    if !last_tpm_slot {
+        return Ok(None);
+    }
+    let Some(binding) = vault.unbind_rollback_counter()? else {
+        return Ok(None);
+    };
+    let warning = TpmCounter::new(tcti, binding.index).undefine().err().map(|e| {
+        format!(
+            "the vault is no longer bound to TPM counter {:#010x}, but it could not be deleted from the TPM: {e}",
+            binding.index
+        )
+    });
+    Ok(Some(CounterUnbinding { index: binding.index, warning }))
+}
+
 /// What every front end runs right after unlocking: installs the TPM
 /// counter of a bound vault and checks the file against it. An older file
 /// (or one bound elsewhere) is an integrity error. When the TPM cannot be

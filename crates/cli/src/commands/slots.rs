@@ -4,9 +4,7 @@ use serde_json::json;
 use std::time::Duration;
 use tessera_core::SlotId;
 
-use tessera_unlock::{
-    Factor, KdfParams, KeyringFactor, PasswordFactor, TpmCounter, TpmFactor, YubiKeyFactor, slot_requires,
-};
+use tessera_unlock::{Factor, KdfParams, KeyringFactor, PasswordFactor, TpmFactor, YubiKeyFactor, slot_requires};
 
 use crate::cli::{AlsoRequire, SlotAddArgs, SlotCommand, SlotFactor};
 use crate::exit::CliResult;
@@ -112,55 +110,29 @@ fn add(session: &mut Session, args: &SlotAddArgs, json: bool, out: &mut Out) -> 
 }
 
 /// With its first TPM slot, the vault is bound to a new TPM NV counter
-/// against whole-file rollback (DESIGN §3). The slot stays even when no
-/// counter can be made (a TPM without free NV space): the user is told
-/// that rollback is then not detected. Returns the counter's NV index.
+/// against whole-file rollback (DESIGN §3, [`tessera_unlock::bind_rollback_counter`]).
+/// The slot stays even when no counter can be made (a TPM without free NV
+/// space): the user is told that rollback is then not detected. Returns
+/// the counter's NV index.
 fn bind_to_tpm_counter(session: &Session, vault: &mut tessera_core::Vault) -> CliResult<Option<u32>> {
-    if let Some(binding) = vault.rollback_binding()? {
-        return Ok(Some(binding.index));
+    let binding = tessera_unlock::bind_rollback_counter(vault, session.tpm_tcti())?;
+    if let Some(warning) = binding.warning() {
+        eprintln!("tessera: warning: {warning}");
     }
-    let counter = match TpmCounter::define(session.tpm_tcti()) {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!(
-                "tessera: warning: the TPM slot was added, but no TPM counter could be made for whole-file rollback \
-                 protection ({e}); an older copy of this vault file put back will not be detected"
-            );
-            return Ok(None);
-        }
-    };
-    vault.set_rollback_counter(Box::new(counter.clone()));
-    match vault.bind_rollback_counter() {
-        Ok(binding) => Ok(Some(binding.index)),
-        Err(e) => {
-            let _ = counter.undefine();
-            Err(e.into())
-        }
-    }
+    Ok(binding.index())
 }
 
 fn remove(session: &mut Session, id: SlotId, json: bool, out: &mut Out) -> CliResult {
     let mut vault = session.unlock()?;
-    // The vault's last TPM slot takes the TPM counter binding with it.
-    // Unbinding needs no TPM, so a vault whose TPM is gone for good can
-    // still be freed of both; deleting the counter is best effort.
-    let slots = vault.slots()?;
-    let needs_tpm = |s: &tessera_core::SlotInfo| slot_requires(s).is_ok_and(|k| k.iter().any(|k| k == TpmFactor::KIND));
-    let last_tpm_slot = slots.len() > 1
-        && slots.iter().any(|s| s.id == id && needs_tpm(s))
-        && !slots.iter().any(|s| s.id != id && needs_tpm(s));
-    let unbound = if last_tpm_slot { vault.unbind_rollback_counter()? } else { None };
+    // The vault's last TPM slot takes the TPM counter binding with it
+    // (unbinding needs no TPM; deleting the counter is best effort).
+    let unbound = tessera_unlock::unbind_rollback_counter(&mut vault, id, session.tpm_tcti())?;
     let warning = tessera_unlock::remove_slot(&mut vault, id)?;
     if let Some(w) = &warning {
         eprintln!("tessera: warning: {w}");
     }
-    if let Some(binding) = unbound {
-        if let Err(e) = TpmCounter::new(session.tpm_tcti(), binding.index).undefine() {
-            eprintln!(
-                "tessera: warning: the vault is no longer bound to TPM counter {:#010x}, but it could not be deleted from the TPM: {e}",
-                binding.index
-            );
-        }
+    if let Some(w) = unbound.and_then(|u| u.warning) {
+        eprintln!("tessera: warning: {w}");
     }
     if json {
         out.json(&json!({ "removed": id.0 }));
