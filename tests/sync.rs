@@ -933,3 +933,59 @@ fn a_killed_clone_leaves_no_vault_and_the_next_one_tidies_up() {
     assert!(left.is_empty(), "the abandoned clone is still there: {left:?}");
     assert_eq!(titles(&v).len(), 150);
 }
+
+/// An older copy of a syncing vault file put back in place (whole-file
+/// rollback) is found at its next sync: this device pushed a manifest the
+/// file never saw. Exit 5, nothing applied; `restore-check --accept-older`
+/// lets the next sync go on, which brings back what the copy missed. A
+/// copy only one push behind is the crash window (the server took the push,
+/// the file did not record it) and syncs as usual. Another device's pushes
+/// raise no alarm.
+#[test]
+fn an_older_copy_of_the_vault_file_is_found_at_the_next_sync() {
+    let server = TestServer::sqlite();
+    let a = TestVault::new();
+    a.add_login("Before the copy", "u");
+    let kit = register(&a, &server.url, EMAIL);
+    let b = cloned(&server.url, EMAIL, &kit);
+    sync_json(&a);
+    let copy = a.dir.path().join("copy.tessera");
+    std::fs::copy(&a.path, &copy).expect("copy the vault file");
+
+    // One push after the copy: put back, the copy is one push behind.
+    a.add_login("One push later", "u");
+    sync_json(&a);
+    b.add_login("From the other device", "u");
+    sync_json(&b);
+    std::fs::copy(&copy, &a.path).expect("put the copy back");
+    sync_json(&a);
+    let now = titles(&a);
+    assert!(now.contains(&"One push later".to_owned()), "the crash-window copy did not heal: {now:?}");
+
+    // Two pushes after a copy: found, and nothing applied.
+    std::fs::copy(&a.path, &copy).expect("copy the vault file");
+    a.add_login("Second", "u");
+    sync_json(&a);
+    a.add_login("Third", "u");
+    sync_json(&a);
+    std::fs::copy(&copy, &a.path).expect("put the copy back");
+    let before = titles(&a);
+    let out = sync(&a, &[]);
+    assert_code(&out, 5, "sync of an older copy of the vault file");
+    assert!(stderr(&out).contains("older than the last one this device synced"), "{}", stderr(&out));
+    assert_eq!(titles(&a), before, "something was applied to the older copy");
+
+    // The deliberate restore: accepted with the master password, then the
+    // next sync brings back what the copy missed.
+    let out = a.run(&["--json", "restore-check", "--accept-older"]);
+    assert_success(&out, "restore-check --accept-older");
+    let v: Value = serde_json::from_slice(&out.stdout).expect("JSON");
+    assert_eq!(v["sync"], true, "{v}");
+    sync_json(&a);
+    let after = titles(&a);
+    for t in ["Second", "Third", "From the other device"] {
+        assert!(after.contains(&t.to_owned()), "{t} missing after the accepted restore: {after:?}");
+    }
+    // And the alarm is not disarmed for good.
+    assert_success(&sync(&a, &[]), "a normal sync after the accepted restore");
+}

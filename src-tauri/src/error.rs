@@ -229,6 +229,8 @@ mod tests {
         assert!(json.contains(r#""kind":"factor_unavailable""#));
     }
 
+            // The vault file is an older copy: this computer's doing, not the server's.
+            SyncError::FileRolledBack { .. } => CommandError::new(ErrorKind::Integrity, e.to_string()),
     #[test]
     fn a_wrong_key_is_a_wrong_password() {
         let e: CommandError = UnlockError::WrongPassword.into();

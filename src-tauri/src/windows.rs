@@ -101,6 +101,9 @@ fn destroy_all(app: &AppHandle) {
             wait_gone(app, label);
         }
     }
+    // The views' memory, freed and wiped, back to the system: what is left
+    // is the idle app in the tray.
+    tessera_hardening::release_free_memory();
 }
 
 /// Shows the main window, making it (and Quick Access beside it) again if

@@ -80,3 +80,16 @@ pub fn restore_user_environment(command: &mut Command) -> &mut Command {
     let user = mark.to_string_lossy().strip_prefix('=').map(str::to_owned).unwrap_or_default();
     if user.is_empty() { command.env_remove("GLIBC_TUNABLES") } else { command.env("GLIBC_TUNABLES", user) }
 }
+
+/// Gives the memory `malloc` holds free back to the system (`malloc_trim`):
+/// after the app lets go of its web views in the tray, glibc would keep
+/// their freed heap in the process. The freed blocks were wiped already.
+#[allow(unsafe_code)]
+pub fn release_free_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: malloc_trim only walks glibc's own arenas under their locks;
+    // it takes no pointer from us and is safe to call from any thread.
+    unsafe {
+        libc::malloc_trim(0);
+    }
+}

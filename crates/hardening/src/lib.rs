@@ -42,7 +42,7 @@
 mod c_heap;
 mod zero_on_free;
 
-pub use c_heap::{CHeap, restore_user_environment, wipe_freed_c_heap};
+pub use c_heap::{CHeap, release_free_memory, restore_user_environment, wipe_freed_c_heap};
 pub use zero_on_free::ZeroOnFree;
 
 use rustix::mm::{MlockAllFlags, mlockall};

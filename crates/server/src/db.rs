@@ -18,6 +18,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (1, include_str!("../migrations/0001_initial.sql")),
     (2, include_str!("../migrations/0002_usage_and_retention.sql")),
     (3, include_str!("../migrations/0003_sharing.sql")),
+    (4, include_str!("../migrations/0004_device_pushes.sql")),
 ];
 
 mod shares;
@@ -536,7 +537,9 @@ impl Db {
     // --- vault data -----------------------------------------------------------
 
     /// The signed manifest and every item's revision, in one read transaction.
-    pub async fn index(&self, account: &str) -> Result<Option<VaultIndex>> {
+    /// The account's index, with the manifest version of the last push
+    /// `device` made.
+    pub async fn index(&self, account: &str, device: &str) -> Result<Option<VaultIndex>> {
         let mut tx = self.pool.begin().await?;
         let Some(head) = sqlx::query("SELECT manifest, manifest_version, seq FROM accounts WHERE id = $1")
             .bind(account)
@@ -555,6 +558,14 @@ impl Db {
         .fetch_one(&mut *tx)
         .await?
         .try_get(0)?;
+        let device_pushed = sqlx::query("SELECT last_push_version FROM devices WHERE id = $1 AND account_id = $2")
+            .bind(device)
+            .bind(account)
+            .fetch_optional(&mut *tx)
+            .await?
+            .map(|r| r.try_get::<i64, _>(0))
+            .transpose()?
+            .map(|v| v as u64);
         tx.commit().await?;
         let items = packed.as_deref().map_or_else(|| Ok(Vec::new()), unpack_index)?;
         Ok(Some(VaultIndex {
@@ -562,6 +573,7 @@ impl Db {
             manifest_version: head.try_get::<i64, _>(1)? as u64,
             seq: head.try_get::<i64, _>(2)? as u64,
             items,
+            device_pushed,
         }))
     }
 
@@ -586,6 +598,7 @@ impl Db {
     pub async fn push(
         &self,
         account: &str,
+        device: &str,
         push: &PushRequest,
         quotas: Quotas,
     ) -> Result<std::result::Result<u64, PushRefused>> {
@@ -699,6 +712,12 @@ impl Db {
         .bind(account)
         .execute(&mut *tx)
         .await?;
+        sqlx::query("UPDATE devices SET last_push_version = $1 WHERE id = $2 AND account_id = $3")
+            .bind(push.manifest_version as i64)
+            .bind(device)
+            .bind(account)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(Ok(seq as u64))
     }

@@ -224,6 +224,11 @@ wire! {
         pub seq: u64,
         /// Every item, tombstones included.
         pub items: Vec<IndexEntry>,
+        /// The manifest version of the last push the asking device made
+        /// (0: none yet). The server's word: the client uses it only to
+        /// find out that its vault file is older than its own last sync.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub device_pushed: Option<u64>,
     }
 }
 

@@ -40,8 +40,29 @@ pub fn restore_check(session: &mut Session, accept_older: bool, json: bool, out:
 /// another machine) is replaced by a new one.
 fn accept(session: &mut Session, json: bool, out: &mut Out) -> CliResult {
     let mut vault = session.unlock_with_master_password()?;
+    // A vault that syncs: its next sync goes on though this device pushed
+    // more than this file knows (the server's half of the check, DESIGN §5).
+    let synced = match tessera_sync::client::state::SyncState::load(&vault)? {
+        Some(mut state) => {
+            state.accept_older = true;
+            state.save(&mut vault)?;
+            true
+        }
+        None => false,
+    };
     if vault.rollback_binding()?.is_none() {
-        return Err(Failure::usage(RollbackError::NotBound));
+        if !synced {
+            return Err(Failure::usage(RollbackError::NotBound));
+        }
+        if json {
+            out.json(&json!({ "accepted": true, "sync": true }));
+        } else {
+            out.line(
+                "Accepted this copy of the vault: its next sync goes on though it is older than this device's last \
+                 sync, and brings back what changed since.",
+            );
+        }
+        return Ok(());
     }
     let before = match vault.rollback_status() {
         Ok(status) => status,

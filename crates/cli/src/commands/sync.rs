@@ -24,7 +24,7 @@ impl From<SyncError> for Failure {
             }
             SyncError::Vault(v) => vault_exit(v),
             SyncError::WrongCredentials | SyncError::TotpRequired | SyncError::BadSecretKey(_) => Exit::WrongKey,
-            SyncError::Hostile(_) | SyncError::KeyChanged(_) => Exit::Integrity,
+            SyncError::Hostile(_) | SyncError::KeyChanged(_) | SyncError::FileRolledBack { .. } => Exit::Integrity,
             SyncError::Role(_) | SyncError::Unverified(_) => Exit::WrongKey,
             SyncError::NoSuchShare(_) => Exit::NotFound,
             SyncError::Kdf(_) => Exit::Usage,

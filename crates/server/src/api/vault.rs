@@ -33,7 +33,7 @@ pub async fn info(State(state): State<Shared>, who: Authed) -> Result<Json<Vault
 #[utoipa::path(get, path = "/api/v1/vault/index", security(("bearer" = [])),
     responses((status = 200, body = VaultIndex), (status = 401, body = ErrorBody)))]
 pub async fn index(State(state): State<Shared>, who: Authed) -> Result<Json<VaultIndex>, ApiError> {
-    state.db.index(&who.account).await?.map(Json).ok_or(ApiError::Unauthorized)
+    state.db.index(&who.account, &who.device).await?.map(Json).ok_or(ApiError::Unauthorized)
 }
 
 /// Pull query: changes after `since`, at most `limit` (≤ 1000).
@@ -92,7 +92,7 @@ pub async fn push(
         }
     }
     let quotas = Quotas { items: state.limits.quota_items, bytes: state.limits.quota_bytes };
-    match state.db.push(&who.account, &req, quotas).await? {
+    match state.db.push(&who.account, &who.device, &req, quotas).await? {
         Ok(seq) => Ok(Json(PushResponse { seq })),
         Err(PushRefused::OverQuota(limit)) => Err(ApiError::QuotaExceeded(limit)),
         Err(PushRefused::Stale(items)) => Err(ApiError::Stale(items)),

@@ -134,6 +134,19 @@ pub enum SyncError {
     /// The local file for the emergency kit or the new vault.
     #[error("{0}")]
     Local(String),
+    /// The vault file is an older copy than the one this device last
+    /// synced (whole-file rollback): nothing was applied.
+    #[error(
+        "this vault file is older than the last one this device synced: this device pushed version {pushed} of the \
+         account, the file knows only version {known}; nothing was applied. If you put back an older copy on \
+         purpose, run `tessera restore-check --accept-older` and sync again"
+    )]
+    FileRolledBack {
+        /// The manifest version of this device's last push, per the server.
+        pushed: u64,
+        /// The newest version this file knows.
+        known: u64,
+    },
 }
 
 impl SyncError {
@@ -399,6 +412,7 @@ fn linked_state(
         session: Some(tokens(session)),
         stream: Default::default(),
         last_sync: None,
+        accept_older: false,
         identity: None,
         contacts: Default::default(),
         shares: Default::default(),

@@ -571,6 +571,7 @@ impl Stream for ShareStream {
             manifest_version: index.manifest_version,
             seq: index.seq,
             items: index.items,
+            device_pushed: None,
         })
     }
 

@@ -63,6 +63,11 @@ pub struct SyncState {
     pub stream: StreamState,
     /// Unix seconds of the last successful sync.
     pub last_sync: Option<i64>,
+    /// Set by `restore-check --accept-older`: the next sync goes on though
+    /// this file is older than this device's last push (a deliberate
+    /// restore), and clears it.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub accept_older: bool,
     /// The account's sharing identity (private keys, base64), once made or
     /// fetched (DESIGN §11).
     #[serde(default, skip_serializing_if = "Option::is_none")]

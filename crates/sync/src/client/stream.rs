@@ -137,6 +137,17 @@ pub(crate) fn round(
     if signed.version == known.version && known.version > 0 && signed != known {
         return Err(hostile(format!("{what}: the server's manifest differs from the one this device signed")).into());
     }
+    // Whole-file rollback (DESIGN §5): this device pushed a manifest this
+    // file has never seen, so the file is an older copy than the one that
+    // synced last. One version ahead is the crash window between the
+    // server accepting a push and this file recording it (the file had
+    // saved the push's base version), and heals like any pull.
+    if let Some(pushed) = index.device_pushed
+        && pushed > known.version.saturating_add(1)
+        && !std::mem::take(&mut state.accept_older)
+    {
+        return Err(SyncError::FileRolledBack { pushed, known: known.version }.into());
+    }
     let mut server: HashMap<ItemId, (u64, bool)> = HashMap::with_capacity(index.items.len());
     for e in &index.items {
         if server.insert(parse_id(&e.id)?, (e.revision, e.deleted)).is_some() {
