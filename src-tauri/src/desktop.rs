@@ -127,6 +127,13 @@ fn password_from(text: &str) -> CommandResult<Password> {
 impl Desktop {
     pub fn new(paths: Paths) -> Desktop {
         let config = Config::load(&paths.config_file);
+/// A read member's change to a shared item would be refused by the share's
+/// other members at the next sync (and its manifest signature refused):
+/// every change the app makes to an item is checked here first.
+fn may_change(vault: &Vault, id: &ItemId) -> CommandResult<()> {
+    Ok(tessera_sync::client::sharing::check_may_change(vault, id)?)
+}
+
         let slot = match &config.vault_path {
             Some(p) if p.exists() => VaultSlot::Locked(p.clone()),
             _ if paths.default_vault.exists() => VaultSlot::Locked(paths.default_vault.clone()),
@@ -631,9 +638,7 @@ impl Desktop {
         let item_id = parse_id(id)?;
         self.change(|vault| {
             let current = vault.get(item_id)?;
-            // A read member's change would be refused by the share's other
-            // members anyway; refuse it here, before it is made.
-            tessera_sync::client::sharing::check_may_change(vault, &item_id)?;
+            may_change(vault, &item_id)?;
             if current.revision != base_revision {
                 return Err(CommandError::new(
                     ErrorKind::Conflict,
@@ -666,23 +671,33 @@ impl Desktop {
 
     pub fn trash_item(&self, id: &str) -> CommandResult<()> {
         let item_id = parse_id(id)?;
-        self.change(|vault| Ok(vault.trash(item_id)?))
+        self.change(|vault| {
+            may_change(vault, &item_id)?;
+            Ok(vault.trash(item_id)?)
+        })
     }
 
     pub fn restore_item(&self, id: &str) -> CommandResult<()> {
         let item_id = parse_id(id)?;
-        self.change(|vault| Ok(vault.restore(item_id)?))
+        self.change(|vault| {
+            may_change(vault, &item_id)?;
+            Ok(vault.restore(item_id)?)
+        })
     }
 
     pub fn purge_item(&self, id: &str) -> CommandResult<()> {
         let item_id = parse_id(id)?;
-        self.change(|vault| Ok(vault.purge(item_id)?))
+        self.change(|vault| {
+            may_change(vault, &item_id)?;
+            Ok(vault.purge(item_id)?)
+        })
     }
 
     pub fn empty_trash(&self) -> CommandResult<usize> {
         self.change(|vault| Ok(vault.empty_trash()?))
     }
 
+            may_change(vault, &item_id)?;
     pub fn item_history(&self, id: &str) -> CommandResult<Vec<HistoryEntry>> {
         let item_id = parse_id(id)?;
         self.with_open(|open| {
@@ -734,6 +749,7 @@ impl Desktop {
         }
         let content = Zeroizing::new(std::fs::read(file).map_err(cannot)?);
         self.change(|vault| {
+            may_change(vault, &item_id)?;
             vault.attach(item_id, &name, &content)?;
             let item = vault.get(item_id)?;
             Ok(AttachmentChange { attachments: attachments(&item), revision: item.revision })
@@ -761,6 +777,7 @@ impl Desktop {
         let (value, entropy_bits) = match options {
             GeneratorOptions::Password { length, lowercase, uppercase, digits, symbols, avoid_ambiguous } => {
                 let policy = PasswordPolicy {
+            may_change(vault, &item_id)?;
                     length: *length,
                     lowercase: *lowercase,
                     uppercase: *uppercase,
@@ -770,6 +787,7 @@ impl Desktop {
                 };
                 let value = generate_password(&policy).map_err(|e| CommandError::invalid(e.to_string()))?;
                 (value, password_entropy_bits(&policy))
+            may_change(vault, &item_id)?;
             }
             GeneratorOptions::Passphrase { words, separator, capitalize } => {
                 let policy = PassphrasePolicy { words: *words, separator: separator.clone(), capitalize: *capitalize };

@@ -268,6 +268,24 @@ pub(crate) mod tests {
         assert!(err.message.contains("read"), "{}", err.message);
         let editable = d.get_item_for_edit(&diary).unwrap();
         d.update_item(&diary, editable.revision, &editable.draft).unwrap();
+        // Nor any other change: favourite, trash, attachments, an old version.
+        let file = _dir.path().join("note.txt");
+        std::fs::write(&file, b"attached").unwrap();
+        let refusals = [
+            d.set_favourite(&netflix, true).unwrap_err(),
+            d.trash_item(&netflix).unwrap_err(),
+            d.purge_item(&netflix).unwrap_err(),
+            d.add_attachment(&netflix, &file).unwrap_err(),
+            d.remove_attachment(&netflix, "note.txt").unwrap_err(),
+            d.restore_version(&netflix, 1).unwrap_err(),
+        ];
+        for err in refusals {
+            assert!(err.message.contains("role in share \"Family\" is read"), "{}", err.message);
+        }
+        assert!(!d.get_item(&netflix).unwrap().favourite);
+        // The personal item is the user's own.
+        d.set_favourite(&diary, true).unwrap();
+        d.trash_item(&diary).unwrap();
     }
 
     #[test]
