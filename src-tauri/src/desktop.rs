@@ -114,6 +114,13 @@ fn positions(index: &SearchIndex) -> HashMap<ItemId, usize> {
     index.all().iter().enumerate().map(|(i, s)| (s.id, i)).collect()
 }
 
+/// A read member's change to a shared item would be refused by the share's
+/// other members at the next sync (and its manifest signature refused):
+/// every change the app makes to an item is checked here first.
+fn may_change(vault: &Vault, id: &ItemId) -> CommandResult<()> {
+    Ok(tessera_sync::client::sharing::check_may_change(vault, id)?)
+}
+
 /// What a credential needs from the locked vault's slot list.
 fn slot_kinds(locked: &LockedVault) -> Vec<String> {
     locked.slots().into_iter().map(|s| s.kind).collect()
@@ -127,13 +134,6 @@ fn password_from(text: &str) -> CommandResult<Password> {
 impl Desktop {
     pub fn new(paths: Paths) -> Desktop {
         let config = Config::load(&paths.config_file);
-/// A read member's change to a shared item would be refused by the share's
-/// other members at the next sync (and its manifest signature refused):
-/// every change the app makes to an item is checked here first.
-fn may_change(vault: &Vault, id: &ItemId) -> CommandResult<()> {
-    Ok(tessera_sync::client::sharing::check_may_change(vault, id)?)
-}
-
         let slot = match &config.vault_path {
             Some(p) if p.exists() => VaultSlot::Locked(p.clone()),
             _ if paths.default_vault.exists() => VaultSlot::Locked(paths.default_vault.clone()),
@@ -661,6 +661,7 @@ fn may_change(vault: &Vault, id: &ItemId) -> CommandResult<()> {
     pub fn set_favourite(&self, id: &str, favourite: bool) -> CommandResult<()> {
         let item_id = parse_id(id)?;
         self.change(|vault| {
+            may_change(vault, &item_id)?;
             vault.update(item_id, |item| {
                 item.favourite = favourite;
                 Ok(())
@@ -697,7 +698,6 @@ fn may_change(vault: &Vault, id: &ItemId) -> CommandResult<()> {
         self.change(|vault| Ok(vault.empty_trash()?))
     }
 
-            may_change(vault, &item_id)?;
     pub fn item_history(&self, id: &str) -> CommandResult<Vec<HistoryEntry>> {
         let item_id = parse_id(id)?;
         self.with_open(|open| {
@@ -722,6 +722,7 @@ fn may_change(vault: &Vault, id: &ItemId) -> CommandResult<()> {
     pub fn restore_version(&self, id: &str, revision: u64) -> CommandResult<ItemDetails> {
         let item_id = parse_id(id)?;
         self.change(|vault| {
+            may_change(vault, &item_id)?;
             let old = vault
                 .history(item_id)?
                 .into_iter()
@@ -759,6 +760,7 @@ fn may_change(vault: &Vault, id: &ItemId) -> CommandResult<()> {
     pub fn remove_attachment(&self, id: &str, name: &str) -> CommandResult<AttachmentChange> {
         let item_id = parse_id(id)?;
         self.change(|vault| {
+            may_change(vault, &item_id)?;
             vault.detach(item_id, name)?;
             let item = vault.get(item_id)?;
             Ok(AttachmentChange { attachments: attachments(&item), revision: item.revision })
@@ -777,7 +779,6 @@ fn may_change(vault: &Vault, id: &ItemId) -> CommandResult<()> {
         let (value, entropy_bits) = match options {
             GeneratorOptions::Password { length, lowercase, uppercase, digits, symbols, avoid_ambiguous } => {
                 let policy = PasswordPolicy {
-            may_change(vault, &item_id)?;
                     length: *length,
                     lowercase: *lowercase,
                     uppercase: *uppercase,
@@ -787,7 +788,6 @@ fn may_change(vault: &Vault, id: &ItemId) -> CommandResult<()> {
                 };
                 let value = generate_password(&policy).map_err(|e| CommandError::invalid(e.to_string()))?;
                 (value, password_entropy_bits(&policy))
-            may_change(vault, &item_id)?;
             }
             GeneratorOptions::Passphrase { words, separator, capitalize } => {
                 let policy = PassphrasePolicy { words: *words, separator: separator.clone(), capitalize: *capitalize };

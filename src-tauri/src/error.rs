@@ -210,6 +210,8 @@ impl From<tessera_sync::client::SyncError> for CommandError {
             SyncError::Role(_) | SyncError::Unverified(_) | SyncError::Local(_) => CommandError::invalid(e.to_string()),
             SyncError::NoSuchShare(_) => CommandError::not_found(e.to_string()),
             SyncError::Vault(v) => v.into(),
+            // The vault file is an older copy: this computer's doing, not the server's.
+            SyncError::FileRolledBack { .. } => CommandError::new(ErrorKind::Integrity, e.to_string()),
             e => CommandError::new(ErrorKind::Io, e.to_string()),
         }
     }
@@ -229,8 +231,6 @@ mod tests {
         assert!(json.contains(r#""kind":"factor_unavailable""#));
     }
 
-            // The vault file is an older copy: this computer's doing, not the server's.
-            SyncError::FileRolledBack { .. } => CommandError::new(ErrorKind::Integrity, e.to_string()),
     #[test]
     fn a_wrong_key_is_a_wrong_password() {
         let e: CommandError = UnlockError::WrongPassword.into();
