@@ -12,7 +12,9 @@ use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
 use tessera_core::health::{self, HealthEntry, HealthPolicy};
-use tessera_core::{Item, ItemId, ItemSummary, LockedVault, OpenOptions, Scope, SearchIndex, SlotId, Vault};
+use tessera_core::{
+    Item, ItemId, ItemSummary, LockedVault, OpenOptions, RollbackError, Scope, SearchIndex, SlotId, Vault,
+};
 use tessera_unlock::{
     Factor, KdfParams, KeyringFactor, Password, PasswordFactor, RecoveryCode, TpmFactor, UnlockError, YubiKeyFactor,
 };
@@ -78,6 +80,9 @@ struct Open {
     trash: Option<SearchIndex>,
     /// The last search, so paging keeps one order.
     last: Option<LastSearch>,
+    /// Why the rollback check after unlock could not use the vault's TPM
+    /// counter: the vault reads, and refuses every write (DESIGN §3).
+    tpm_unreachable: Option<RollbackError>,
 }
 
 struct LastSearch {
@@ -95,7 +100,15 @@ impl Open {
     fn new(vault: Vault) -> CommandResult<Open> {
         let index = vault.search_index()?;
         let position = positions(&index);
-        Ok(Open { vault, index, generation: next_generation(), position, trash: None, last: None })
+        Ok(Open {
+            vault,
+            index,
+            generation: next_generation(),
+            position,
+            trash: None,
+            last: None,
+            tpm_unreachable: None,
+        })
     }
 
     /// After any change: the index is rebuilt from the vault, so the list
@@ -165,6 +178,11 @@ impl Desktop {
     pub(crate) fn change<T>(&self, f: impl FnOnce(&mut Vault) -> CommandResult<T>) -> CommandResult<T> {
         self.with_open(|open| {
             let result = f(&mut open.vault);
+            // A write of a bound vault reads its counter and checks the
+            // file against it: one that went through proves the TPM back.
+            if result.is_ok() {
+                open.tpm_unreachable = None;
+            }
             open.refresh()?;
             result
         })
@@ -213,22 +231,25 @@ impl Desktop {
     }
 
     pub fn app_state(&self) -> AppState {
-        let (state, path) = match &*self.slot() {
-            VaultSlot::Closed => (VaultState::NoVault, None),
+        let (state, path, rollback) = match &*self.slot() {
+            VaultSlot::Closed => (VaultState::NoVault, None, None),
             VaultSlot::Locked(p) | VaultSlot::Unlocking(p) => {
                 if p.exists() {
-                    (VaultState::Locked, Some(p.clone()))
+                    (VaultState::Locked, Some(p.clone()), None)
                 } else {
-                    (VaultState::NoVault, None)
+                    (VaultState::NoVault, None, None)
                 }
             }
-            VaultSlot::Unlocked(open) => (VaultState::Unlocked, Some(open.vault.path().to_path_buf())),
+            VaultSlot::Unlocked(open) => {
+                (VaultState::Unlocked, Some(open.vault.path().to_path_buf()), Some(rollback_protection(open)))
+            }
         };
         AppState {
             state,
             vault_path: path.map(|p| p.display().to_string()),
             default_vault_path: self.paths.default_vault.display().to_string(),
             version: env!("CARGO_PKG_VERSION").to_owned(),
+            rollback,
         }
     }
 
@@ -335,7 +356,9 @@ impl Desktop {
                 }
             }
         };
-        let result = self.unlock_file(&path, credential).and_then(Open::new);
+        let result = self
+            .unlock_file(&path, credential)
+            .and_then(|(vault, tpm_unreachable)| Ok(Open { tpm_unreachable, ..Open::new(vault)? }));
         let mut slot = self.slot();
         match result {
             Ok(open) => {
@@ -351,7 +374,9 @@ impl Desktop {
         }
     }
 
-    fn unlock_file(&self, path: &Path, credential: &Credential) -> CommandResult<Vault> {
+    /// Unlocks the file and checks it against its TPM counter; with the
+    /// vault, why the counter could not be used, if it could not.
+    fn unlock_file(&self, path: &Path, credential: &Credential) -> CommandResult<(Vault, Option<RollbackError>)> {
         let locked = LockedVault::open(path, &self.options)?;
         let tcti = std::env::var("TESSERA_TPM_TCTI").ok();
         let mut vault = match credential {
@@ -373,11 +398,13 @@ impl Desktop {
         };
         // Whole-file rollback (DESIGN §3): an older copy of the file is an
         // integrity error here as in the CLI. Without its TPM the vault
-        // opens for reading and refuses writes with a message naming the TPM.
-        if let Some(warning) = tessera_unlock::guard_rollback(&mut vault, tcti.as_deref())? {
+        // opens for reading and refuses writes with a message naming the
+        // TPM; the main window shows why in a banner (`AppState.rollback`).
+        let warning = tessera_unlock::guard_rollback(&mut vault, tcti.as_deref())?;
+        if let Some(warning) = &warning {
             eprintln!("tessera-desktop: warning: {warning}");
         }
-        Ok(vault)
+        Ok((vault, warning))
     }
 
     /// Locks: the vault (and every key in it) is dropped and zeroized, the
@@ -866,6 +893,7 @@ impl Desktop {
                     description: tessera_unlock::describe_slot(s).unwrap_or_else(|e| e.to_string()),
                     created_at: unix(s.created),
                     last_used_at: used.get(&s.id).map(|t| unix(*t)),
+                    warning: None,
                 })
                 .collect())
         })
@@ -912,19 +940,56 @@ impl Desktop {
             name.to_owned()
         };
         let label = request.label.clone().filter(|l| !l.trim().is_empty()).unwrap_or(default_label);
-        let id = self.with_open(|open| Ok(tessera_unlock::add_slot(&mut open.vault, &label, &factors)?))?;
-        self.list_slots()?
+        let (id, warning) = self.with_open(|open| {
+            let id = tessera_unlock::add_slot(&mut open.vault, &label, &factors)?;
+            // As the CLI's `slot add tpm`: the first TPM slot binds the
+            // vault to a TPM counter against whole-file rollback (DESIGN §3).
+            let warning = match request.factor {
+                HardwareFactorKind::Tpm => {
+                    let binding =
+                        tessera_unlock::bind_rollback_counter(&mut open.vault, tcti.as_deref()).map_err(|e| {
+                            let e = CommandError::from(e);
+                            CommandError::new(
+                                e.kind,
+                                format!(
+                                    "The TPM slot was added, but the vault could not be bound to its TPM counter \
+                                     against rollback: {}",
+                                    e.message
+                                ),
+                            )
+                        })?;
+                    binding.warning()
+                }
+                _ => None,
+            };
+            Ok((id, warning))
+        })?;
+        let slot = self
+            .list_slots()?
             .into_iter()
             .find(|s| s.id == id.0)
-            .ok_or_else(|| CommandError::internal("The new slot is missing from the slot list"))
+            .ok_or_else(|| CommandError::internal("The new slot is missing from the slot list"))?;
+        Ok(SlotInfoDto { warning, ..slot })
     }
 
+    /// Removes a slot; the vault's last TPM slot takes the TPM counter
+    /// binding with it, as in the CLI (unbinding needs no TPM). Returns
+    /// warnings for people (the keyring entry or the counter could not be
+    /// deleted).
     pub fn remove_slot(&self, slot: u32) -> CommandResult<Option<String>> {
+        let tcti = std::env::var("TESSERA_TPM_TCTI").ok();
         self.with_open(|open| {
             if open.vault.slots()?.len() <= 1 {
                 return Err(CommandError::invalid("This is the vault's last unlock slot; add another first"));
             }
-            Ok(tessera_unlock::remove_slot(&mut open.vault, SlotId(slot))?)
+            let unbound = tessera_unlock::unbind_rollback_counter(&mut open.vault, SlotId(slot), tcti.as_deref())?;
+            let warning = tessera_unlock::remove_slot(&mut open.vault, SlotId(slot))?;
+            if unbound.is_some() {
+                // Nothing is bound any more: nothing to be unreachable.
+                open.tpm_unreachable = None;
+            }
+            let warnings: Vec<String> = warning.into_iter().chain(unbound.and_then(|u| u.warning)).collect();
+            Ok((!warnings.is_empty()).then(|| warnings.join("; ")))
         })
     }
 
@@ -1106,6 +1171,19 @@ impl Desktop {
     #[cfg(test)]
     pub fn live_types(&self) -> Vec<tessera_core::ItemType> {
         self.with_open(|open| Ok(open.index.all().iter().map(|s| s.item_type).collect())).unwrap_or_default()
+    }
+}
+
+/// What Settings and the banner show of the vault's rollback protection.
+fn rollback_protection(open: &Open) -> RollbackProtection {
+    RollbackProtection {
+        counter: open.vault.rollback_binding().ok().flatten().map(|b| b.index),
+        tpm_unreachable: open.tpm_unreachable.as_ref().map(|e| match e {
+            // The TPM's own words ("cannot reach the TPM at …"), without
+            // the CLI's flags: the banner says what to do in the app.
+            RollbackError::Counter { reason, .. } => reason.to_string(),
+            other => other.to_string(),
+        }),
     }
 }
 

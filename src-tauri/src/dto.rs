@@ -563,6 +563,19 @@ pub struct AppState {
     pub vault_path: Option<String>,
     pub default_vault_path: String,
     pub version: String,
+    /// Whole-file rollback protection of the unlocked vault; `None` unless unlocked.
+    pub rollback: Option<RollbackProtection>,
+}
+
+/// The unlocked vault's binding to a TPM counter (DESIGN §3).
+#[derive(Clone, Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct RollbackProtection {
+    /// The NV index of the TPM counter the vault is bound to; `None`: not bound.
+    pub counter: Option<u32>,
+    /// Set when the check after unlock could not use the TPM: why, for
+    /// people. The vault then reads, and refuses every write.
+    pub tpm_unreachable: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -602,6 +615,9 @@ pub struct SlotInfoDto {
     pub description: String,
     pub created_at: i64,
     pub last_used_at: Option<i64>,
+    /// Only in `add_slot`'s answer: the slot was added but something that
+    /// goes with it was not (no TPM counter could be made). `None` in lists.
+    pub warning: Option<String>,
 }
 
 #[derive(Debug, Deserialize, Zeroize, ZeroizeOnDrop)]

@@ -88,6 +88,21 @@ fn store(e: &StoreError) -> CommandError {
     }
 }
 
+/// A write refused because the vault's TPM counter cannot be used: the
+/// app's words for the core's refusal, with the app's way out (the CLI's
+/// names `--tpm-tcti`).
+fn tpm_unreachable(index: u32, reason: &str) -> CommandError {
+    CommandError::new(
+        ErrorKind::FactorUnavailable,
+        format!(
+            "Not saved: the TPM is unreachable ({reason}). This vault is bound to TPM counter {index:#010x} against \
+             rollback, so edits are refused until the TPM answers: lock and unlock again once it is back, or check \
+             with `tessera restore-check`; if the TPM is gone for good, remove the TPM slot in Settings → Unlock \
+             factors"
+        ),
+    )
+}
+
 impl From<VaultError> for CommandError {
     fn from(e: VaultError) -> Self {
         match &e {
@@ -100,6 +115,10 @@ impl From<VaultError> for CommandError {
             | VaultError::RecordTooLarge { .. } => CommandError::invalid(e.to_string()),
             VaultError::Ambiguous { .. } => CommandError::invalid(e.to_string()),
             VaultError::Rollback(RollbackError::NotBound) => CommandError::invalid(e.to_string()),
+            VaultError::Rollback(RollbackError::Counter { index, reason }) => tpm_unreachable(*index, &reason.0),
+            VaultError::Rollback(RollbackError::NoCounter { index }) => {
+                tpm_unreachable(*index, "this session has no TPM to count with")
+            }
             VaultError::Rollback(_) => CommandError::new(ErrorKind::FactorUnavailable, e.to_string()),
         }
     }
@@ -238,6 +257,20 @@ mod tests {
         let e: CommandError = UnlockError::WrongPin { device: "TPM", tries_left: Some(2) }.into();
         assert_eq!(e.kind, ErrorKind::WrongPin);
         assert!(e.message.starts_with("Wrong PIN"), "{}", e.message);
+    }
+
+    #[test]
+    fn a_write_refused_for_an_unreachable_tpm_names_it_and_the_way_out() {
+        let e: CommandError = VaultError::Rollback(RollbackError::Counter {
+            index: 0x013A_5300,
+            reason: tessera_core::CounterError("cannot reach the TPM at swtpm:host=127.0.0.1,port=1".into()),
+        })
+        .into();
+        assert_eq!(e.kind, ErrorKind::FactorUnavailable);
+        for part in ["TPM is unreachable", "cannot reach the TPM", "0x013a5300", "restore-check", "Unlock factors"] {
+            assert!(e.message.contains(part), "{part}: {}", e.message);
+        }
+        assert!(!e.message.contains("--tpm-tcti"), "{}", e.message);
     }
 
     #[test]

@@ -302,6 +302,19 @@ export interface AppState {
   /** Where a new vault goes unless the user picks another place. */
   defaultVaultPath: string;
   version: string;
+  /** Whole-file rollback protection of the unlocked vault; null unless unlocked. */
+  rollback: RollbackProtection | null;
+}
+
+/** The unlocked vault's binding to a TPM counter (DESIGN §3). */
+export interface RollbackProtection {
+  /** NV index of the TPM counter the vault is bound to (shown as 0x013a5300); null: not bound (no TPM slot). */
+  counter: number | null;
+  /**
+   * Set when the check after unlock could not use the TPM (not answering, or its counter gone): why, for people.
+   * The vault reads, and every write is refused until the TPM answers (the main window shows a banner).
+   */
+  tpmUnreachable: string | null;
 }
 
 export type HardwareFactorKind = 'keyring' | 'tpm' | 'yubikey';
@@ -333,6 +346,8 @@ export interface SlotInfo {
   description: string;
   createdAt: UnixSeconds;
   lastUsedAt: UnixSeconds | null;
+  /** Only in `add_slot`'s answer: added, but something that goes with it was not (no TPM counter could be made). */
+  warning?: string | null;
 }
 
 export interface AddSlotRequest {

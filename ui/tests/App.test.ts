@@ -12,6 +12,7 @@ function withState(state: 'no_vault' | 'locked' | 'unlocked', items = 20) {
     vaultPath: state === 'no_vault' ? null : '/v/vault.tessera',
     defaultVaultPath: '/home/me/vault.tessera',
     version: '0.1.0',
+    rollback: null,
   }));
   return fake;
 }
@@ -69,7 +70,7 @@ describe('App: first run', () => {
   it('opens an existing vault and then asks to unlock it', async () => {
     const fake = withState('no_vault');
     fake.handle('pick_vault_path', () => '/data/old.tessera');
-    fake.handle('open_vault', ({ path }) => ({ state: 'locked', vaultPath: path, defaultVaultPath: '', version: '0.1.0' }));
+    fake.handle('open_vault', ({ path }) => ({ state: 'locked', vaultPath: path, defaultVaultPath: '', version: '0.1.0', rollback: null }));
     render(App);
     await settle();
     await fireEvent.click(screen.getByTestId('first-run-open-tab'));
@@ -86,7 +87,7 @@ describe('App: first run', () => {
 describe('App: unlock', () => {
   it('unlocks with the master password', async () => {
     const fake = withState('locked');
-    fake.handle('unlock', () => ({ state: 'unlocked', vaultPath: '/v/vault.tessera', defaultVaultPath: '', version: '0.1.0' }));
+    fake.handle('unlock', () => ({ state: 'unlocked', vaultPath: '/v/vault.tessera', defaultVaultPath: '', version: '0.1.0', rollback: null }));
     render(App);
     await settle();
     await fireEvent.input(screen.getByTestId('unlock-password'), { target: { value: 'correct horse' } });
@@ -146,7 +147,7 @@ describe('App: unlock', () => {
 
   it('unlocks with the recovery code', async () => {
     const fake = withState('locked');
-    fake.handle('unlock', () => ({ state: 'unlocked', vaultPath: '/v', defaultVaultPath: '', version: '0.1.0' }));
+    fake.handle('unlock', () => ({ state: 'unlocked', vaultPath: '/v', defaultVaultPath: '', version: '0.1.0', rollback: null }));
     render(App);
     await settle();
     await fireEvent.click(screen.getByTestId('unlock-use-recovery'));

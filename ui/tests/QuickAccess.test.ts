@@ -5,7 +5,7 @@ import { hexId, installFake, settle } from './fakeTauri';
 
 async function renderQuick(state: 'unlocked' | 'locked' = 'unlocked') {
   const fake = installFake(30);
-  fake.handle('app_state', () => ({ state, vaultPath: '/v', defaultVaultPath: '/v', version: '0.1.0' }));
+  fake.handle('app_state', () => ({ state, vaultPath: '/v', defaultVaultPath: '/v', version: '0.1.0', rollback: null }));
   render(QuickAccess);
   await settle();
   return fake;

@@ -142,6 +142,7 @@ export class FakeTauri implements Transport {
       vaultPath: '/home/me/.local/share/tessera/vault.tessera',
       defaultVaultPath: '/home/me/.local/share/tessera/vault.tessera',
       version: '0.1.0',
+      rollback: { counter: null, tpmUnreachable: null },
     }));
     // As in Rust: the lock command emits `vault-locked`, which switches the screen.
     this.handle('lock', () => {
