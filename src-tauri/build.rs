@@ -83,6 +83,7 @@ const COMMANDS: &[&str] = &[
     "move_items",
     "rename_folder",
     "delete_folder",
+    "auto_type_choose",
 ];
 
 fn main() {

@@ -14,6 +14,7 @@ use crate::desktop::Desktop;
 use crate::dto::*;
 use crate::error::{CommandError, CommandResult};
 use crate::settings::Settings;
+use crate::shortcut::Purpose;
 use crate::{autolock, shortcut, tray, windows};
 
 /// Runs `f` on the blocking pool with the app's state. Every command counts
@@ -442,7 +443,20 @@ pub async fn update_settings(app: AppHandle, settings: Settings) -> CommandResul
         settings.validate()?;
         let old = d.settings();
         if old.quick_access_shortcut != settings.quick_access_shortcut {
-            shortcut::replace(app, &old.quick_access_shortcut, &settings.quick_access_shortcut)?;
+            shortcut::replace(app, &old.quick_access_shortcut, &settings.quick_access_shortcut, Purpose::QuickAccess)?;
+        }
+        if old.auto_type_shortcut != settings.auto_type_shortcut {
+            if let Err(e) =
+                shortcut::replace(app, &old.auto_type_shortcut, &settings.auto_type_shortcut, Purpose::AutoType)
+            {
+                let _ = shortcut::replace(
+                    app,
+                    &settings.quick_access_shortcut,
+                    &old.quick_access_shortcut,
+                    Purpose::QuickAccess,
+                );
+                return Err(e);
+            }
         }
         if old.browser_integration != settings.browser_integration {
             crate::browser::set_enabled(app, settings.browser_integration)?;
@@ -450,11 +464,14 @@ pub async fn update_settings(app: AppHandle, settings: Settings) -> CommandResul
         if old.ssh_agent != settings.ssh_agent {
             crate::agents::set_ssh_enabled(app, settings.ssh_agent)?;
         }
+        let (settings_quick, settings_auto_type) =
+            (settings.quick_access_shortcut.clone(), settings.auto_type_shortcut.clone());
         match d.store_settings(settings) {
             Ok(s) => Ok(s),
             Err(e) => {
-                // Keep the shortcut that is still in the file.
-                let _ = shortcut::replace(app, &d.settings().quick_access_shortcut, &old.quick_access_shortcut);
+                // Keep the shortcuts that are still in the file.
+                let _ = shortcut::replace(app, &settings_quick, &old.quick_access_shortcut, Purpose::QuickAccess);
+                let _ = shortcut::replace(app, &settings_auto_type, &old.auto_type_shortcut, Purpose::AutoType);
                 Err(e)
             }
         }
@@ -711,6 +728,7 @@ macro_rules! all_commands {
             folders::move_items,
             folders::rename_folder,
             folders::delete_folder,
+            autotype::auto_type_choose,
         ]
     };
 }

@@ -323,7 +323,78 @@ pub struct ItemDraft {
     #[serde(default)]
     #[zeroize(skip)]
     pub agent_approval: AgentApproval,
+    /// Auto-type: enabled, sequence, window rules. Absent in drafts from
+    /// before it existed: the default.
+    #[serde(default)]
+    pub auto_type: AutoTypeDraft,
     pub expires_at: Option<i64>,
+}
+
+/// The editor's copy of an item's auto-type settings; `''` is "none".
+#[derive(Clone, Debug, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoTypeDraft {
+    pub enabled: bool,
+    /// `''`: `{USERNAME}{TAB}{PASSWORD}{ENTER}`.
+    pub sequence: String,
+    pub rules: Vec<AutoTypeRuleDraft>,
+}
+
+impl Default for AutoTypeDraft {
+    fn default() -> Self {
+        AutoTypeDraft { enabled: true, sequence: String::new(), rules: Vec::new() }
+    }
+}
+
+/// One window rule in the editor; `sequence` `''` is the item's.
+#[derive(Clone, Debug, Serialize, Deserialize, Zeroize, ZeroizeOnDrop)]
+#[serde(rename_all = "camelCase")]
+pub struct AutoTypeRuleDraft {
+    pub window: String,
+    pub sequence: String,
+}
+
+impl AutoTypeDraft {
+    fn from_settings(settings: &tessera_core::AutoTypeSettings) -> Self {
+        AutoTypeDraft {
+            enabled: settings.enabled,
+            sequence: settings.sequence.clone().unwrap_or_default(),
+            rules: settings
+                .rules
+                .iter()
+                .map(|r| AutoTypeRuleDraft {
+                    window: r.window.clone(),
+                    sequence: r.sequence.clone().unwrap_or_default(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Checks every sequence and rule as auto-type will read them, so a
+    /// mistake shows in the editor rather than at the shortcut.
+    fn to_settings(&self) -> Result<tessera_core::AutoTypeSettings, crate::error::CommandError> {
+        let invalid = |e: String| crate::error::CommandError::invalid(e);
+        let sequence = |text: &str| -> Result<Option<String>, crate::error::CommandError> {
+            let text = text.trim();
+            if text.is_empty() {
+                return Ok(None);
+            }
+            tessera_autotype::Sequence::parse(text).map_err(|e| invalid(e.to_string()))?;
+            Ok(Some(text.to_owned()))
+        };
+        let mut rules = Vec::new();
+        for rule in &self.rules {
+            if rule.window.trim().is_empty() && rule.sequence.trim().is_empty() {
+                continue;
+            }
+            tessera_autotype::matching::validate_rule(&rule.window).map_err(|e| invalid(e.to_string()))?;
+            rules.push(tessera_core::AutoTypeRule {
+                window: rule.window.trim().to_owned(),
+                sequence: sequence(&rule.sequence)?,
+            });
+        }
+        Ok(tessera_core::AutoTypeSettings { enabled: self.enabled, sequence: sequence(&self.sequence)?, rules })
+    }
 }
 
 impl ItemDraft {
@@ -352,6 +423,7 @@ impl ItemDraft {
             never_for_agents: false,
             ssh_agent: item_type == ItemType::SshKey,
             agent_approval: AgentApproval::default(),
+            auto_type: AutoTypeDraft::default(),
             expires_at: None,
         }
     }
@@ -377,6 +449,7 @@ impl ItemDraft {
             never_for_agents: item.never_for_agents,
             ssh_agent: item.ssh_agent,
             agent_approval: item.agent_approval,
+            auto_type: AutoTypeDraft::from_settings(&item.auto_type),
             expires_at: item.expires.map(unix),
         }
     }
@@ -418,6 +491,7 @@ impl ItemDraft {
         item.never_for_agents = self.never_for_agents;
         item.ssh_agent = self.item_type == ItemType::SshKey && self.ssh_agent;
         item.agent_approval = self.agent_approval;
+        item.auto_type = self.auto_type.to_settings()?;
         item.expires = self.expires_at.map(from_unix).transpose()?;
         if item.item_type == ItemType::SshKey {
             sync_public_fields(item)?;
@@ -494,6 +568,7 @@ pub fn changed_parts(older: &Item, newer: &Item) -> Vec<String> {
     push(older.folder != newer.folder, "folder");
     push(older.favourite != newer.favourite, "favourite");
     push(older.expires != newer.expires, "expires");
+    push(older.auto_type != newer.auto_type, "autotype");
     let mut names: Vec<&str> = older.fields.iter().chain(&newer.fields).map(|f| f.name.as_str()).collect();
     names.sort_unstable();
     names.dedup();

@@ -12,6 +12,7 @@
 mod agents;
 mod attachments;
 mod autolock;
+mod autotype;
 mod browser;
 mod clipboard;
 mod commands;
@@ -75,8 +76,10 @@ pub fn run() -> tauri::Result<()> {
                 // No tray host (some desktops): the app works without it.
                 eprintln!("tessera-desktop: no tray icon: {e}");
             }
-            let accelerator = handle.state::<Desktop>().settings().quick_access_shortcut;
-            shortcut::register(handle, &accelerator);
+            let settings = handle.state::<Desktop>().settings();
+            shortcut::register(handle, &settings.quick_access_shortcut, shortcut::Purpose::QuickAccess);
+            shortcut::register(handle, &settings.auto_type_shortcut, shortcut::Purpose::AutoType);
+            handle.manage(autotype::AutoTypeState::default());
             autolock::start(handle);
             attachments::setup(handle);
             handle.manage(browser::Browser::new(handle));

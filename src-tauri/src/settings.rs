@@ -26,6 +26,8 @@ pub struct Settings {
     pub clipboard_clear_seconds: u32,
     pub theme: Theme,
     pub quick_access_shortcut: String,
+    /// The global shortcut that auto-types into the focused window (X11).
+    pub auto_type_shortcut: String,
     /// Serve the KeePassXC-Browser extension (off until the user turns it on).
     pub browser_integration: bool,
     /// Offer https logins on http pages of the same host.
@@ -40,6 +42,8 @@ pub struct Settings {
 }
 
 pub const DEFAULT_SHORTCUT: &str = "Ctrl+Shift+Space";
+/// KeePassXC's global auto-type shortcut.
+pub const DEFAULT_AUTO_TYPE_SHORTCUT: &str = "Ctrl+Alt+A";
 
 impl Default for Settings {
     fn default() -> Self {
@@ -50,6 +54,7 @@ impl Default for Settings {
             clipboard_clear_seconds: 20,
             theme: Theme::System,
             quick_access_shortcut: DEFAULT_SHORTCUT.to_owned(),
+            auto_type_shortcut: DEFAULT_AUTO_TYPE_SHORTCUT.to_owned(),
             browser_integration: false,
             browser_allow_http: false,
             browser_save_folder: "Browser".to_owned(),
@@ -71,6 +76,12 @@ impl Settings {
         }
         if self.quick_access_shortcut.trim().is_empty() {
             return Err(CommandError::invalid("The Quick Access shortcut is empty"));
+        }
+        if self.auto_type_shortcut.trim().is_empty() {
+            return Err(CommandError::invalid("The auto-type shortcut is empty"));
+        }
+        if self.auto_type_shortcut.trim().eq_ignore_ascii_case(self.quick_access_shortcut.trim()) {
+            return Err(CommandError::invalid("Quick Access and auto-type need two different shortcuts"));
         }
         if self.browser_save_folder.len() > 1024 {
             return Err(CommandError::invalid("The folder for logins saved from the browser is too long"));

@@ -1,14 +1,38 @@
-//! The global Quick Access shortcut (default Ctrl+Shift+Space).
+//! The global shortcuts: Quick Access (default Ctrl+Shift+Space) and
+//! auto-type (default Ctrl+Alt+A, as in KeePassXC).
 
-use tauri::AppHandle;
+use tauri::{AppHandle, Manager};
 use tauri_plugin_global_shortcut::{GlobalShortcutExt, Shortcut, ShortcutState};
 
+use crate::desktop::Desktop;
 use crate::error::{CommandError, CommandResult};
+
+/// What a global shortcut does.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Purpose {
+    QuickAccess,
+    AutoType,
+}
+
+impl Purpose {
+    fn name(self) -> &'static str {
+        match self {
+            Purpose::QuickAccess => "Quick Access",
+            Purpose::AutoType => "auto-type",
+        }
+    }
+}
 
 pub fn plugin() -> tauri::plugin::TauriPlugin<tauri::Wry> {
     tauri_plugin_global_shortcut::Builder::new()
-        .with_handler(|app, _shortcut, event| {
-            if event.state == ShortcutState::Pressed {
+        .with_handler(|app, shortcut, event| {
+            if event.state != ShortcutState::Pressed {
+                return;
+            }
+            let auto_type = app.state::<Desktop>().settings().auto_type_shortcut;
+            if parse(&auto_type).is_ok_and(|s| s.id() == shortcut.id()) {
+                crate::autotype::on_shortcut(app);
+            } else {
                 crate::windows::show_quick(app);
             }
         })
@@ -21,20 +45,20 @@ fn parse(accelerator: &str) -> CommandResult<Shortcut> {
         .map_err(|e| CommandError::invalid(format!("{accelerator:?} is not a shortcut Tessera understands: {e}")))
 }
 
-/// Registers the shortcut at start; a taken one is reported, not fatal.
-pub fn register(app: &AppHandle, accelerator: &str) {
+/// Registers a shortcut at start; a taken one is reported, not fatal.
+pub fn register(app: &AppHandle, accelerator: &str, purpose: Purpose) {
     let result = parse(accelerator).and_then(|s| {
         app.global_shortcut()
             .register(s)
             .map_err(|e| CommandError::invalid(format!("Cannot register {accelerator}: {e}")))
     });
     if let Err(e) = result {
-        eprintln!("tessera-desktop: Quick Access has no global shortcut: {}", e.message);
+        eprintln!("tessera-desktop: {} has no global shortcut: {}", purpose.name(), e.message);
     }
 }
 
-/// Swaps the shortcut; on failure the old one stays registered.
-pub fn replace(app: &AppHandle, old: &str, new: &str) -> CommandResult<()> {
+/// Swaps a shortcut; on failure the old one stays registered.
+pub fn replace(app: &AppHandle, old: &str, new: &str, purpose: Purpose) -> CommandResult<()> {
     let new_shortcut = parse(new)?;
     let gs = app.global_shortcut();
     if let Ok(old_shortcut) = parse(old) {
@@ -45,7 +69,8 @@ pub fn replace(app: &AppHandle, old: &str, new: &str) -> CommandResult<()> {
             let _ = gs.register(old_shortcut);
         }
         return Err(CommandError::invalid(format!(
-            "Cannot use {new} as the Quick Access shortcut (another program may hold it): {e}"
+            "Cannot use {new} as the {} shortcut (another program may hold it): {e}",
+            purpose.name()
         )));
     }
     Ok(())

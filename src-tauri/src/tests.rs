@@ -164,3 +164,37 @@ fn the_remembered_vault_is_reopened_locked() {
     assert_eq!(state.state, VaultState::Locked);
     assert_eq!(state.vault_path.as_deref(), Some(path.to_str().unwrap()));
 }
+
+#[test]
+fn auto_type_settings_round_trip_through_the_editor_and_bad_ones_are_refused() {
+    let (dir, d) = desktop();
+    d.create_vault(dir.path().join("v.tessera").to_str().unwrap(), MASTER).unwrap();
+    let mut login = draft(tessera_core::ItemType::Login, "Shell");
+    let created = d.create_item(&login).unwrap();
+    let edit = d.get_item_for_edit(&created.id).unwrap();
+    assert!(edit.draft.auto_type.enabled && edit.draft.auto_type.rules.is_empty(), "the default");
+
+    login.auto_type = AutoTypeDraft {
+        enabled: true,
+        sequence: " {USERNAME}{ENTER} ".into(),
+        rules: vec![
+            AutoTypeRuleDraft { window: "*xterm*".into(), sequence: "{PASSWORD}{ENTER}".into() },
+            AutoTypeRuleDraft { window: " ".into(), sequence: String::new() },
+        ],
+    };
+    let updated = d.update_item(&created.id, edit.revision, &login).unwrap();
+    let edit = d.get_item_for_edit(&created.id).unwrap();
+    assert_eq!(edit.draft.auto_type.sequence, "{USERNAME}{ENTER}");
+    let rules: Vec<(&str, &str)> =
+        edit.draft.auto_type.rules.iter().map(|r| (r.window.as_str(), r.sequence.as_str())).collect();
+    assert_eq!(rules, [("*xterm*", "{PASSWORD}{ENTER}")], "the empty rule is dropped");
+    let history = d.item_history(&created.id).unwrap();
+    assert!(history[0].changed.iter().any(|c| c == "autotype"), "{:?}", history[0].changed);
+
+    for (sequence, window) in [("{NOPE}", "*x*"), ("", "//([//")] {
+        login.auto_type.sequence = sequence.into();
+        login.auto_type.rules = vec![AutoTypeRuleDraft { window: window.into(), sequence: String::new() }];
+        let err = d.update_item(&created.id, updated.revision, &login).unwrap_err();
+        assert_eq!(err.kind, ErrorKind::Invalid, "{sequence:?} {window:?}: {}", err.message);
+    }
+}

@@ -8,6 +8,7 @@
 //! The test process also talks X itself (`x11rb`), to give the focus to a
 //! window, to make windows of its own, and to read the keyboard map.
 
+use std::borrow::Borrow;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
@@ -24,8 +25,9 @@ use crate::webdriver::{Desktop, poll};
 /// The reader window's title.
 pub const READER_TITLE: &str = "tessera-autotype-reader";
 
-/// `xterm` running `cat` into a file, on its own Xvfb.
-pub struct KeyReader {
+/// `xterm` running `cat` into a file, on its own Xvfb ([`KeyReader::start`])
+/// or on one a test shares with the app ([`KeyReader::start_on`]).
+pub struct KeyReader<D: Borrow<Desktop> = Desktop> {
     xterm: Child,
     conn: RustConnection,
     root: Window,
@@ -33,21 +35,30 @@ pub struct KeyReader {
     /// The reader's top-level window.
     pub window: Window,
     /// Declared last, so dropped last: the X server goes after its clients.
-    pub desktop: Desktop,
+    pub desktop: D,
 }
 
 impl KeyReader {
     /// Starts Xvfb and the reader, and waits until its terminal is raw and
     /// its window is mapped. Does not focus it.
     pub fn start() -> KeyReader {
-        let desktop = Desktop::start();
-        let dir = desktop.dir().to_path_buf();
+        KeyReader::start_on(Desktop::start())
+    }
+}
+
+impl<D: Borrow<Desktop>> KeyReader<D> {
+    /// Starts the reader on `desktop`'s Xvfb (`&app.desktop`, to type into
+    /// it from the app), and waits until it is ready. Does not focus it.
+    pub fn start_on(desktop: D) -> KeyReader<D> {
+        let dir = desktop.borrow().dir().join("key-reader");
+        std::fs::create_dir_all(&dir).expect("create the reader's directory");
         let out = dir.join("typed");
         let ready = dir.join("ready");
         // Appending, so that the file can be emptied between runs.
         let script = format!("stty raw -echo && : > '{}' && exec cat >> '{}'", ready.display(), out.display());
         std::fs::write(&out, b"").expect("create the reader's file");
         let xterm = desktop
+            .borrow()
             .env(&mut Command::new("xterm"))
             .env("LC_ALL", "C.UTF-8")
             .args(["-u8", "-T", READER_TITLE, "-geometry", "80x24+0+0", "-e", "sh", "-c", &script])
@@ -56,7 +67,7 @@ impl KeyReader {
             .stderr(Stdio::null())
             .spawn()
             .expect("xterm runs (package xterm; `scripts/setup.sh test` installs it)");
-        let (conn, screen) = x11rb::connect(Some(&desktop.display())).expect("connect to the test's Xvfb");
+        let (conn, screen) = x11rb::connect(Some(&desktop.borrow().display())).expect("connect to the test's Xvfb");
         let root = conn.setup().roots[screen].root;
         let mut reader = KeyReader { xterm, conn, root, out, window: 0, desktop };
         let started = poll(Duration::from_secs(15), || ready.exists().then_some(()));
@@ -105,7 +116,8 @@ impl KeyReader {
     /// Switches the X server's keyboard to XKB layout `layout` (`de`, `fr`)
     /// with `setxkbmap`.
     pub fn set_layout(&self, layout: &str) {
-        let out = self.desktop.run("setxkbmap", &["-display", &self.desktop.display(), layout]);
+        let desktop = self.desktop.borrow();
+        let out = desktop.run("setxkbmap", &["-display", &desktop.display(), layout]);
         assert!(out.status.success(), "setxkbmap {layout} failed: {}", String::from_utf8_lossy(&out.stderr));
     }
 
@@ -172,7 +184,7 @@ impl KeyReader {
     }
 }
 
-impl Drop for KeyReader {
+impl<D: Borrow<Desktop>> Drop for KeyReader<D> {
     fn drop(&mut self) {
         // The terminal's shell and cat get SIGHUP when xterm goes.
         let _ = self.xterm.kill();

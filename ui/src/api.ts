@@ -186,6 +186,37 @@ export interface ItemDraft {
   sshAgent: boolean;
   /** ssh-key: "Ask before signing". */
   agentApproval: AgentApproval;
+  /** Auto-type: the global shortcut types this item into a window it matches. */
+  autoType: AutoTypeDraft;
+}
+
+/** An item's auto-type settings in the editor (KeePass's per-entry Auto-Type). */
+export interface AutoTypeDraft {
+  /** Auto-type may type this item (default true). */
+  enabled: boolean;
+  /** Its sequence; '' = {USERNAME}{TAB}{PASSWORD}{ENTER}. */
+  sequence: string;
+  /** Window-title rules, in order: `*` is any text (`*Firefox*`), `//…//` a regular expression. */
+  rules: AutoTypeRuleDraft[];
+}
+export interface AutoTypeRuleDraft {
+  window: string;
+  /** The sequence for windows this rule matches; '' = the item's. */
+  sequence: string;
+}
+
+/** `auto-type-choose`: several items match the focused window; Quick Access asks which (no secret in it). */
+export interface AutoTypeChoice {
+  request: number;
+  /** The window's title. */
+  window: string;
+  items: { id: ItemId; title: string; username: string }[];
+}
+/** `auto-type-notice`: why auto-type typed nothing (more), for people. */
+export interface AutoTypeNotice {
+  /** unavailable: Wayland or no X display (copy instead); no-match; error. */
+  kind: 'unavailable' | 'no-match' | 'error';
+  message: string;
 }
 
 /** An item's attachments after one was added or removed, and the item's new revision. */
@@ -283,6 +314,8 @@ export interface Settings {
   theme: Theme;
   /** Global shortcut that opens Quick Access, in Tauri's accelerator syntax. Default "Ctrl+Shift+Space". */
   quickAccessShortcut: string;
+  /** Global shortcut that auto-types into the focused window (X11 only). Default "Ctrl+Alt+A". */
+  autoTypeShortcut: string;
   /** Serve the KeePassXC-Browser extension. Turning it on writes the browsers' manifests and opens the socket. Default false. */
   browserIntegration: boolean;
   /** Also fill https logins on http pages. Default false. */
@@ -764,6 +797,7 @@ export interface CommandMap {
   delete_folder: { args: { path: string }; result: number };
 
   quick_access_hide: { args: NoArgs; result: null };
+  auto_type_choose: { args: { request: number; id: ItemId | null }; result: null };
   show_main_window: { args: NoArgs; result: null };
   user_active: { args: NoArgs; result: null };
 }
@@ -783,6 +817,8 @@ export interface EventMap {
   'settings-changed': Settings;
   'health-progress': { done: number; total: number };
   'quick-access-shown': Record<string, never>;
+  'auto-type-choose': AutoTypeChoice;
+  'auto-type-notice': AutoTypeNotice;
   'sync-status': SyncStatus;
   'browser-prompt': BrowserPrompt;
   'browser-prompt-closed': { id: number };
@@ -1013,6 +1049,7 @@ export const api = {
   deleteFolder: (path: string) => call('delete_folder', { path }),
 
   quickAccessHide: () => call('quick_access_hide'),
+  autoTypeChoose: (request: number, id: ItemId | null) => call('auto_type_choose', { request, id }),
   showMainWindow: () => call('show_main_window'),
   userActive: () => call('user_active'),
 } as const;

@@ -188,6 +188,7 @@ describe('App: locking', () => {
         type: 'login', title: 'T', username: 'u', password: 'editor-secret-pw', urls: [], notes: '', otp: '',
         fields: [], tags: [], folder: '', favourite: false, expiresAt: null, neverAutofill: false,
         neverForAgents: false, sshAgent: false, agentApproval: 'every',
+        autoType: { enabled: true, sequence: '', rules: [] },
       },
     }));
     render(App);
@@ -241,7 +242,7 @@ describe('App: locking', () => {
     const fake = withState('locked');
     fake.handle('get_settings', () => ({
       autoLockMinutes: 5, lockOnSleep: true, lockOnScreenLock: true, clipboardClearSeconds: 20,
-      theme: 'dark', quickAccessShortcut: 'Ctrl+Shift+Space',
+      theme: 'dark', quickAccessShortcut: 'Ctrl+Shift+Space', autoTypeShortcut: 'Ctrl+Alt+A',
       browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser', sshAgent: true, closeToTray: false,
     }));
     render(App);
@@ -249,7 +250,7 @@ describe('App: locking', () => {
     expect(document.documentElement.dataset['theme']).toBe('dark');
     fake.emit('settings-changed', {
       autoLockMinutes: 5, lockOnSleep: true, lockOnScreenLock: true, clipboardClearSeconds: 20,
-      theme: 'system', quickAccessShortcut: 'Ctrl+Shift+Space',
+      theme: 'system', quickAccessShortcut: 'Ctrl+Shift+Space', autoTypeShortcut: 'Ctrl+Alt+A',
       browserIntegration: false, browserAllowHttp: false, browserSaveFolder: 'Browser', sshAgent: true, closeToTray: false,
     });
     expect(document.documentElement.dataset['theme']).toBeUndefined();

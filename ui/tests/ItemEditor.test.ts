@@ -29,6 +29,7 @@ function draft(): ItemDraft {
     neverForAgents: false,
     sshAgent: false,
     agentApproval: 'every',
+    autoType: { enabled: true, sequence: '', rules: [] },
   };
 }
 

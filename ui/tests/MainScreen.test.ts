@@ -27,6 +27,7 @@ async function renderMain(itemCount = 50) {
       neverForAgents: false,
       sshAgent: false,
       agentApproval: 'every',
+      autoType: { enabled: true, sequence: '', rules: [] },
     },
   }));
   fake.handle('new_item_template', ({ type }) => ({
@@ -46,6 +47,7 @@ async function renderMain(itemCount = 50) {
     neverForAgents: false,
     sshAgent: type === 'ssh-key',
     agentApproval: 'every',
+    autoType: { enabled: true, sequence: '', rules: [] },
   }));
   const onlocked = vi.fn();
   render(MainScreen, { onlocked });

@@ -278,6 +278,7 @@ describe('the item view and editor', () => {
       neverForAgents: false,
       sshAgent: false,
       agentApproval: 'every',
+      autoType: { enabled: true, sequence: '', rules: [] },
     };
   }
 

@@ -39,6 +39,7 @@ function template(): ItemDraft {
     neverForAgents: false,
     sshAgent: false,
     agentApproval: 'every',
+    autoType: { enabled: true, sequence: '', rules: [] },
   };
 }
 

@@ -23,6 +23,7 @@ describe('api', () => {
       neverForAgents: false,
       sshAgent: false,
       agentApproval: 'every',
+      autoType: { enabled: true, sequence: '', rules: [] },
     }).catch(() => undefined);
     await api.changeMasterPassword('old', 'new').catch(() => undefined);
     expect(fake.calls[0]).toEqual({ cmd: 'search_items', args: { query: 'mail', scope: 'live', offset: 100, limit: 50 } });

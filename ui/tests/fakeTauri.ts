@@ -121,6 +121,7 @@ export const DEFAULT_SETTINGS: Settings = {
   clipboardClearSeconds: 20,
   theme: 'system',
   quickAccessShortcut: 'Ctrl+Shift+Space',
+  autoTypeShortcut: 'Ctrl+Alt+A',
   browserIntegration: false,
   browserAllowHttp: false,
   browserSaveFolder: 'Browser',
