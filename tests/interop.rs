@@ -533,3 +533,52 @@ fn keeagent_ssh_keys_come_in_as_ssh_keys_and_go_out_as_keeagent_attachments() {
     assert!(text.contains("<AttachmentName>id_ed25519</AttachmentName>"), "{text}");
     assert!(text.contains("<AllowUseOfSshKey>true</AllowUseOfSshKey>"), "{text}");
 }
+
+/// An entry's auto-type settings made in KeePassXC (`<AutoType>`: enabled,
+/// default sequence, window associations with and without a sequence)
+/// arrive in the vault and go back out as KeePassXC reads them.
+#[test]
+fn keepassxc_auto_type_settings_come_in_and_go_back_out() {
+    let v = TestVault::new();
+    let xml = r#"<?xml version="1.0" encoding="UTF-8" standalone="yes"?>
+<KeePassFile><Meta><Generator>KeePassXC</Generator></Meta><Root><Group><UUID>AAAAAAAAAAAAAAAAAAAAAQ==</UUID><Name>Root</Name>
+<Entry><UUID>AAAAAAAAAAAAAAAAAAAAAg==</UUID><String><Key>Title</Key><Value>Shell</Value></String>
+<String><Key>UserName</Key><Value>alice</Value></String><String><Key>Password</Key><Value>pw</Value></String>
+<AutoType><Enabled>True</Enabled><DataTransferObfuscation>0</DataTransferObfuscation><DefaultSequence>{USERNAME}{ENTER}</DefaultSequence>
+<Association><Window>*Firefox*</Window><KeystrokeSequence></KeystrokeSequence></Association>
+<Association><Window>xterm*</Window><KeystrokeSequence>{PASSWORD}{ENTER}</KeystrokeSequence></Association></AutoType></Entry>
+<Entry><UUID>AAAAAAAAAAAAAAAAAAAAAw==</UUID><String><Key>Title</Key><Value>Off</Value></String>
+<AutoType><Enabled>False</Enabled></AutoType></Entry>
+</Group></Root></KeePassFile>"#;
+    let xml_path = write_file(&v, "autotype.xml", xml.as_bytes());
+    let kdbx = v.dir.path().join("autotype.kdbx");
+    let made = keepassxc_cli(
+        &["import", "-q", "-p", "-t", "100", xml_path.to_str().unwrap(), kdbx.to_str().unwrap()],
+        &format!("{SOURCE_PASSWORD}\n{SOURCE_PASSWORD}"),
+    );
+    assert!(made.status.success(), "keepassxc-cli import: {}", stderr(&made));
+    let summary = import(&v, &kdbx, &[]);
+    assert_eq!(summary["imported"], 2, "{summary}");
+
+    let out = v.dir.path().join("back.kdbx");
+    let exported = export(&v, &out, "keepass", "back-pass");
+    assert!(exported.status.success(), "tessera export: {}", stderr(&exported));
+    let read = keepassxc_cli(&["export", "-q", "-f", "xml", out.to_str().unwrap()], "back-pass");
+    assert!(read.status.success(), "keepassxc-cli export: {}", stderr(&read));
+    let xml = String::from_utf8_lossy(&read.stdout).into_owned();
+    let entry = |title: &str| -> String {
+        let start = xml.find(&format!("<Value>{title}</Value>")).unwrap_or_else(|| panic!("{title} not in:\n{xml}"));
+        let end = xml[start..].find("</AutoType>").map(|e| start + e).unwrap_or_else(|| panic!("{title}: no AutoType"));
+        xml[start..end].split_whitespace().collect()
+    };
+    let shell = entry("Shell");
+    for needle in [
+        "<Enabled>True</Enabled>",
+        "<DefaultSequence>{USERNAME}{ENTER}</DefaultSequence>",
+        "<Window>*Firefox*</Window>",
+        "<Window>xterm*</Window><KeystrokeSequence>{PASSWORD}{ENTER}</KeystrokeSequence>",
+    ] {
+        assert!(shell.contains(needle), "KeePassXC reads Shell's auto-type without {needle}:\n{shell}");
+    }
+    assert!(entry("Off").contains("<Enabled>False</Enabled>"), "Off's auto-type is on again:\n{}", entry("Off"));
+}
