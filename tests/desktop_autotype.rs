@@ -25,7 +25,7 @@ const SHORTCUT: &str = "ctrl+alt+a";
 const FIRST: Entry = Entry {
     kind: "login",
     title: "Shell account",
-    username: "admin@tessera",
+    username: "ädmin@tessera",
     password: "Pä@ss-wörd€!",
     url: "",
     otp: "",

@@ -290,7 +290,24 @@ fn type_choice(desktop: &Desktop, auto_type: &AutoType, target: &WindowInfo, cho
         totp,
         custom: item.fields.iter().map(|f| (f.name.clone(), Zeroizing::new(f.value.clone()))).collect(),
     };
+    wait_for_keys_up();
     auto_type.type_sequence(target, &sequence, &fields).map_err(|e| CommandError::invalid(e.to_string()))
+}
+
+/// Waits (≤ 1 s) until no key at all is down. While the shortcut's own key
+/// is held, the X server sends every key to the shortcut's grab, not to the
+/// window: typed then, the first characters would be lost. (The typing
+/// side waits for the modifiers only.)
+fn wait_for_keys_up() {
+    use x11rb::protocol::xproto::ConnectionExt;
+    let Ok((conn, _)) = x11rb::connect(None) else { return };
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        match conn.query_keymap().map(|c| c.reply()) {
+            Ok(Ok(map)) if map.keys.iter().any(|&k| k != 0) => std::thread::sleep(std::time::Duration::from_millis(10)),
+            _ => return,
+        }
+    }
 }
 
 /// The title of the Quick Access window (`windows.rs`), to find it on X.
