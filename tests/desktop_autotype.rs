@@ -61,6 +61,18 @@ fn add_with_rule(app: &App, e: &Entry, shot: Option<(&Shots, &str)>) -> String {
 }
 
 /// Focuses the xterm and presses the auto-type shortcut.
+/// Waits until the X keyboard focus is on Quick Access (the app gives it
+/// the chooser; with no window manager that lands a moment after it shows),
+/// so the keys the test presses go to the chooser.
+fn keyboard_on_chooser(app: &App) {
+    app.wait("the keyboard focus on the chooser", SHORT, || {
+        let quick = app.desktop.visible_windows(QUICK_TITLE);
+        let out = app.desktop.run("xdotool", &["getwindowfocus"]);
+        let focused = String::from_utf8_lossy(&out.stdout).trim().to_owned();
+        quick.contains(&focused).then_some(())
+    });
+}
+
 fn press_shortcut(app: &App, reader: &KeyReader<&tessera_test_support::webdriver::Desktop>) {
     reader.clear();
     reader.focus(reader.window);
@@ -129,6 +141,7 @@ fn auto_type_in_the_app(shots: &Shots, theme: &str) {
     want_ids.sort();
     app.check(sorted == want_ids, || format!("the chooser lists {ids:?}, expected {want_ids:?}"));
     app.shot(shots, theme, "autotype-chooser");
+    keyboard_on_chooser(&app);
     app.desktop.xdotool_key("Down");
     app.desktop.xdotool_key("Return");
     let chosen = if ids[1] == first { &FIRST } else { &SECOND };
@@ -141,6 +154,7 @@ fn auto_type_in_the_app(shots: &Shots, theme: &str) {
     press_shortcut(&app, &reader);
     app.wait("Quick Access to show the chooser again", SHORT, || app.desktop.window_visible(QUICK_TITLE).then_some(()));
     app.screen("autotype-chooser", SHORT);
+    keyboard_on_chooser(&app);
     app.desktop.xdotool_key("Escape");
     app.wait("Quick Access to hide after Esc", SHORT, || (!app.desktop.window_visible(QUICK_TITLE)).then_some(()));
     std::thread::sleep(Duration::from_millis(500));

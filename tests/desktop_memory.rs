@@ -20,7 +20,7 @@ use std::time::Duration;
 
 use serde_json::json;
 use tessera_test_support::app::*;
-use tessera_test_support::memory::{hits_in, process_tree};
+use tessera_test_support::memory::{hits_in, own_descendant, process_tree};
 use tessera_test_support::webdriver::desktop_bin;
 use tessera_test_support::{PASSWORD, TestVault, assert_success, stdout};
 
@@ -52,14 +52,10 @@ fn add(v: &TestVault, title: &str, password: &str, notes: &str) -> String {
     stdout(&out).trim().to_owned()
 }
 
-/// The pid of `tessera-desktop` (there is one app at a time: `serial`).
+/// The pid of the `tessera-desktop` this test started.
 fn app_pid(app: &App) -> u32 {
     let bin = desktop_bin().canonicalize().unwrap();
-    std::fs::read_dir("/proc")
-        .unwrap()
-        .filter_map(|e| e.ok()?.file_name().to_str()?.parse::<u32>().ok())
-        .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|exe| exe == bin))
-        .unwrap_or_else(|| app.fail("no tessera-desktop process"))
+    own_descendant(&bin).unwrap_or_else(|| app.fail("no tessera-desktop process started by this test"))
 }
 
 fn report(found: &[(String, String, usize)]) -> String {

@@ -347,11 +347,18 @@ fn with_window(screen: &Screen, vault: &Path, runs: usize) {
 /// (`WM_DELETE_WINDOW`) and measures once the app says it released its web
 /// views; `None` if it never did.
 fn lock_and_close_to_tray(screen: &Screen, app: &App) -> Option<(f64, f64, usize)> {
-    screen.xdotool_key("ctrl+l");
-    app.wait_for("unlock-screen", Duration::from_secs(20))?;
+    // Quick Access had the keyboard last: give it back to the main window
+    // (there is no window manager to do it) before Ctrl+L.
     let window = screen.visible_windows("Tessera").into_iter().next()?;
+    let _ = screen.run("xdotool", &["windowfocus", &window]);
+    screen.xdotool_key("ctrl+l");
+    app.wait_for("unlock-screen", Duration::from_secs(60))?;
+    // The lock replaced the window: close the new one.
+    let window = tessera_test_support::webdriver::poll(Duration::from_secs(30), || {
+        screen.visible_windows("Tessera").into_iter().next()
+    })?;
     screen.close_window(&window);
-    app.wait_for("web-views-released", Duration::from_secs(20))?;
+    app.wait_for("web-views-released", Duration::from_secs(60))?;
     std::thread::sleep(Duration::from_secs(5));
     Some(app.memory())
 }

@@ -166,3 +166,12 @@ pub fn hits_in(pids: &[u32], markers: &[&str]) -> Vec<(String, String, usize)> {
     }
     found
 }
+
+/// The pid of the `exe` process among this test process's descendants: the
+/// app this test started (tests of other binaries may run apps of their
+/// own at the same time).
+pub fn own_descendant(exe: &std::path::Path) -> Option<u32> {
+    process_tree(std::process::id())
+        .into_iter()
+        .find(|pid| std::fs::read_link(format!("/proc/{pid}/exe")).is_ok_and(|e| e == exe))
+}
