@@ -126,10 +126,6 @@ fn no_secret_is_left_in_any_process_of_the_app_after_lock() {
     let processes = process_tree(pid);
     let after = hits_in(&processes, &markers);
     eprintln!("[memory] locked 5 s, {} processes:\n{}", processes.len(), report(&after));
-    if let Some(seconds) = std::env::var("TESSERA_MEMORY_PAUSE").ok().and_then(|s| s.parse().ok()) {
-        eprintln!("[memory] pausing {seconds} s: app pid {pid}");
-        std::thread::sleep(Duration::from_secs(seconds));
-    }
     app.check(after.is_empty(), || format!("secrets left in the app's memory after lock:\n{}", report(&after)));
     // The clipboard was cleared with the keys.
     app.wait_clipboard(None, SHORT);
