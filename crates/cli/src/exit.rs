@@ -63,6 +63,8 @@ pub fn vault_exit(e: &VaultError) -> Exit {
         VaultError::Rollback(RollbackError::NotBound) => Exit::Usage,
         VaultError::Rollback(_) => Exit::Other,
         VaultError::Store(s) => store_exit(s),
+        // Another process kept changing items during a sync: as busy.
+        VaultError::ChangedMeanwhile { .. } => Exit::Busy,
     }
 }
 

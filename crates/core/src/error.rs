@@ -248,6 +248,14 @@ pub enum VaultError {
         /// The limit.
         max: usize,
     },
+    /// Changes merged against an item's revision found the item at
+    /// another one when they were applied: another session or process
+    /// changed it meanwhile. Nothing was written; merge again.
+    #[error("item {item} changed while its sync changes were being merged; nothing was applied, sync again")]
+    ChangedMeanwhile {
+        /// The item.
+        item: ItemId,
+    },
     /// Integrity failure.
     #[error(transparent)]
     Integrity(#[from] IntegrityError),

@@ -346,6 +346,31 @@ impl Vault {
         self.vault_id
     }
 
+    /// A second session on this vault's file, with the same keys: for work
+    /// on another thread (the desktop app's background sync) while this
+    /// session serves the window. SQLite serialises the two sessions'
+    /// writes as it does two processes'; a change one session reads and
+    /// another rewrites meanwhile is caught where it matters
+    /// ([`Vault::apply_remote`]). The new session starts with no rollback
+    /// counter: a caller whose vault is bound installs it again
+    /// ([`Vault::set_rollback_counter`]), or the session cannot write.
+    /// The file must still be this vault: another one moved to its path is
+    /// an integrity error.
+    pub fn reopen(&self, options: &OpenOptions) -> Result<Vault, OpenError> {
+        let locked = LockedVault::open(&self.path, options)?;
+        if locked.vault_id != self.vault_id {
+            return Err(IntegrityError::HeaderMalformed("another vault replaced this one's file").into());
+        }
+        let key = VaultKey::from_bytes(Zeroizing::new(*self.vault_key.expose()));
+        locked.unlock_with(key).map_err(|e| match e {
+            UnlockError::Integrity(i) => OpenError::Integrity(i),
+            UnlockError::Store(s) => OpenError::Store(s),
+            // The key is this session's own: a header it does not open was
+            // changed behind its back.
+            UnlockError::WrongKey | UnlockError::NoSuchSlot(_) => OpenError::Integrity(IntegrityError::HeaderMac),
+        })
+    }
+
     /// Locks the vault: drops (and so zeroizes) every key.
     pub fn lock(self) {}
 

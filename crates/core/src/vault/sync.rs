@@ -167,22 +167,40 @@ impl Vault {
     }
 
     /// Applies pulled changes and saves the sync state that records them,
-    /// in one transaction: a crash leaves both old or both new. `state` is
-    /// given each change's item id and its new local revision (`None` when
-    /// removed) and returns the state to save.
+    /// in one transaction: a crash leaves both old or both new. `based_on`
+    /// holds the local revision of every item the changes were merged
+    /// against (an id it lacks was absent); an item found at another
+    /// revision, changed meanwhile by another session or process, fails
+    /// the whole apply with [`VaultError::ChangedMeanwhile`] and nothing is
+    /// written, so an edit made during a sync is never overwritten. `state`
+    /// is given each change's item id and its new local revision (`None`
+    /// when removed) and returns the state to save.
     pub fn apply_remote(
         &mut self,
         changes: Vec<RemoteChange>,
+        based_on: &HashMap<ItemId, u64>,
         state: impl FnOnce(&[(ItemId, Option<u64>)]) -> Vec<u8>,
     ) -> Result<(), VaultError> {
         let cipher = self.sync_state_cipher();
         self.write(true, |w| {
             let mut applied = Vec::with_capacity(changes.len());
+            // Each item is compared once, as it was before this apply.
+            let mut checked = std::collections::HashSet::new();
+            let mut unchanged = |id: &ItemId, now: Option<&crate::item::Item>| {
+                if checked.insert(*id) && based_on.get(id).copied() != now.map(|i| i.revision) {
+                    return Err(VaultError::ChangedMeanwhile { item: *id });
+                }
+                Ok(())
+            };
             for change in changes {
                 match change {
                     RemoteChange::Remove(id) => {
-                        if let Some(row) = store::get_item(w.tx, id.as_bytes())? {
-                            let item = w.open(&row)?;
+                        let old = match store::get_item(w.tx, id.as_bytes())? {
+                            Some(row) => Some(w.open(&row)?),
+                            None => None,
+                        };
+                        unchanged(&id, old.as_ref())?;
+                        if let Some(item) = old {
                             w.remove_item(&item)?;
                         }
                         applied.push((id, None));
@@ -194,6 +212,7 @@ impl Vault {
                             Some(row) => Some(w.open(&row)?),
                             None => None,
                         };
+                        unchanged(&id, old.as_ref())?;
                         let key = w.current_key()?;
                         // Contents this item already stores are not sealed again.
                         let known: HashMap<[u8; 32], AttachmentId> =
@@ -314,7 +333,7 @@ mod tests {
             item,
             attachments: vec![NewAttachment { name: "a.txt".into(), content: Zeroizing::new(b"hello".to_vec()) }],
         };
-        v.apply_remote(vec![RemoteChange::Put(Box::new(version))], |applied| {
+        v.apply_remote(vec![RemoteChange::Put(Box::new(version))], &HashMap::new(), |applied| {
             assert_eq!(applied, &[(id, Some(1))]);
             b"state one".to_vec()
         })
@@ -327,17 +346,55 @@ mod tests {
         // A failing change leaves both the items and the state as they were.
         let mut bad = Item::new(ItemType::Login, "Bad");
         bad.otp = Some("not an otpauth URI".into());
-        let err = v
-            .apply_remote(vec![RemoteChange::Remove(id), RemoteChange::Put(Box::new(NewVersion::new(bad)))], |_| {
-                b"state two".to_vec()
-            });
+        let at_one = HashMap::from([(id, 1)]);
+        let changes = vec![RemoteChange::Remove(id), RemoteChange::Put(Box::new(NewVersion::new(bad)))];
+        let err = v.apply_remote(changes, &at_one, |_| b"state two".to_vec());
         assert!(err.is_err());
         assert_eq!(v.summaries(Scope::Any).unwrap().len(), 1);
         assert_eq!(v.sync_state().unwrap().unwrap().as_slice(), b"state one");
 
-        v.apply_remote(vec![RemoteChange::Remove(id)], |_| b"state three".to_vec()).unwrap();
+        v.apply_remote(vec![RemoteChange::Remove(id)], &at_one, |_| b"state three".to_vec()).unwrap();
         assert!(v.get(id).is_err());
         assert_eq!(v.item_revisions().unwrap(), vec![]);
+    }
+
+    #[test]
+    fn an_item_changed_by_another_session_meanwhile_is_not_overwritten() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut window = vault(&dir, "a", None);
+        let mut item = Item::new(ItemType::Login, "Mine");
+        item.password = "before".into();
+        let id = window.add(vec![item]).unwrap()[0];
+        // The background session merges against revision 1…
+        let mut worker = window.reopen(&OpenOptions::default()).unwrap();
+        let based_on: HashMap<ItemId, u64> = worker.item_revisions().unwrap().into_iter().collect();
+        // …while the window saves an edit.
+        window
+            .update(id, |i| {
+                i.password = "typed in the window".into();
+                Ok(())
+            })
+            .unwrap();
+        let mut remote = worker.get(id).unwrap();
+        remote.password = "from elsewhere".into();
+        let put = || vec![RemoteChange::Put(Box::new(NewVersion::new(remote.clone())))];
+        let err = worker.apply_remote(put(), &based_on, |_| b"state".to_vec()).unwrap_err();
+        assert!(matches!(err, VaultError::ChangedMeanwhile { item } if item == id), "{err}");
+        assert_eq!(window.get(id).unwrap().password, "typed in the window");
+        assert!(window.sync_state().unwrap().is_none(), "nothing of the apply was written");
+        // Merged again against what is there now, it applies.
+        let based_on: HashMap<ItemId, u64> = worker.item_revisions().unwrap().into_iter().collect();
+        worker.apply_remote(put(), &based_on, |_| b"state".to_vec()).unwrap();
+        assert_eq!(window.get(id).unwrap().password, "from elsewhere");
+    }
+
+    #[test]
+    fn a_reopened_session_refuses_another_vault_at_the_path() {
+        let dir = tempfile::tempdir().unwrap();
+        let a = vault(&dir, "a", None);
+        drop(vault(&dir, "b", None));
+        std::fs::rename(dir.path().join("b"), dir.path().join("a")).unwrap();
+        assert!(matches!(a.reopen(&OpenOptions::default()), Err(crate::OpenError::Integrity(_))));
     }
 
     #[test]

@@ -786,9 +786,11 @@ fn sync_share(
 fn unshare(vault: &mut Vault, state: &mut SyncState, id: &str, name: &str) -> Result<(), HttpOr> {
     let Some(share) = state.shares.remove(id) else { return Ok(()) };
     let mut changes = Vec::new();
+    let mut based_on = std::collections::HashMap::new();
     for hex in &share.members {
         let Ok(item_id) = ItemId::from_str(hex) else { continue };
         let Ok(mut item) = vault.get(item_id) else { continue };
+        based_on.insert(item_id, item.revision);
         let tag = format!("unshared:{name}");
         if !item.tags.contains(&tag) {
             item.tags.push(tag);
@@ -797,7 +799,7 @@ fn unshare(vault: &mut Vault, state: &mut SyncState, id: &str, name: &str) -> Re
         changes.push(RemoteChange::Put(Box::new(NewVersion { item, attachments })));
     }
     let bytes = state.to_bytes().to_vec();
-    vault.apply_remote(changes, |_| bytes)?;
+    vault.apply_remote(changes, &based_on, |_| bytes)?;
     Ok(())
 }
 

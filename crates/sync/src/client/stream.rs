@@ -333,7 +333,7 @@ pub(crate) fn round(
         && stream.state(state).manifest() == signed;
     if !unchanged {
         let st = &mut *state;
-        vault.apply_remote(remote_changes, |applied| {
+        let applied = vault.apply_remote(remote_changes, &local, |applied| {
             let new_local: HashMap<ItemId, u64> = applied.iter().filter_map(|(id, r)| Some((*id, (*r)?))).collect();
             for id in &adopted {
                 stream.adopt(st, &id.to_hex());
@@ -346,7 +346,19 @@ pub(crate) fn round(
             own.cursor = index.seq;
             own.set_manifest(&signed);
             st.to_bytes().to_vec()
-        })?;
+        });
+        match applied {
+            // Another session or process (the app's window, the CLI)
+            // changed an item while this round merged it: nothing was
+            // applied, and the round runs again on what is there now.
+            // (The closure that updates `state` runs only once every
+            // change is in, so `state` is as it was.)
+            Err(VaultError::ChangedMeanwhile { .. }) => {
+                *revisions_cache = None;
+                return Ok(false);
+            }
+            other => other?,
+        }
     }
 
     // 5. Push what changed here.
