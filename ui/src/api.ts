@@ -8,7 +8,9 @@
 // only from `reveal_field` (one value the user asked to see),
 // `get_item_for_edit` (the user is editing them), `ssh_generate_key` /
 // `ssh_import_key` (a key going into the editor's draft) and
-// `totp_scan_screen` / `totp_scan_file` (a QR code's TOTP going into it);
+// `totp_scan_screen` / `totp_scan_file` (a QR code's TOTP going into it)
+// and the sync account's Secret Key, from `sync_register` / `sync_kit`
+// (the Emergency Kit page) and `sync_read_kit_file` (the join form);
 // copies are done by Rust.
 
 import { invoke as tauriInvoke } from '@tauri-apps/api/core';
@@ -431,14 +433,69 @@ export interface ImportSource {
   needsPassword: boolean;
 }
 
+/**
+ * What the sync engine is doing: `sign_in` — the session expired (the sign-in
+ * dialog asks for the master password); `hostile` — the server's data failed
+ * verification and nothing was applied.
+ */
+export type SyncStateName = 'idle' | 'syncing' | 'offline' | 'error' | 'sign_in' | 'hostile';
+
+/** The vault's sync account and what the background sync is doing; `sync_status` is null when the vault is not linked. */
 export interface SyncStatus {
   server: string;
+  /** The account's email. */
   account: string;
-  state: 'idle' | 'syncing' | 'error' | 'offline';
+  state: SyncStateName;
+  /** The last successful sync; null before the first. */
   lastSyncAt: UnixSeconds | null;
-  /** The last problem, for people; null when none. */
+  /** Local changes waiting to go up. */
+  pending: number;
+  /** One sentence for people: the error, the offline reason or the hostile finding; null when none. */
   message: string | null;
+  /** The next automatic try (offline/error backoff); null when none is scheduled. */
+  nextAttemptAt: UnixSeconds | null;
+  /** Conflict copies in the vault, to review. */
+  conflicts: number;
 }
+
+/**
+ * The Emergency Kit: what signs in to the account on a new computer, with
+ * the master password the user writes on it by hand. `secretKey` is a
+ * secret: only the kit page shows it, and drops it when it closes.
+ */
+export interface SyncKit {
+  server: string;
+  email: string;
+  secretKey: string;
+  /** An SVG document: a QR code of the Secret Key. */
+  qrSvg: string;
+}
+
+/** A device signed in to the account. */
+export interface SyncDevice {
+  id: string;
+  name: string;
+  created: UnixSeconds;
+  revoked: boolean;
+  /** This computer (cannot be revoked from here). */
+  current: boolean;
+}
+
+/** An item sync kept as "(conflict copy from DEVICE)" beside the one it conflicted with. */
+export interface ConflictCopy {
+  /** The copy. */
+  id: ItemId;
+  title: string;
+  /** The item it is a copy of; null when that one is gone. */
+  originalId: ItemId | null;
+  originalTitle: string | null;
+  /** The device whose change the copy holds. */
+  device: string;
+  updatedAt: UnixSeconds;
+}
+
+/** `copy`: the original takes the copy's content (its history keeps the old one), the copy goes to the trash; `original`: the copy goes to the trash. */
+export type ConflictKeep = 'copy' | 'original';
 
 /** One browser's native-messaging manifest for the extension's host name. */
 export interface BrowserManifest {
@@ -754,8 +811,30 @@ export interface CommandMap {
     result: { imported: number };
   };
   export_vault: { args: { format: ExportFormat; password: string | null }; result: string | null };
+  /** null: the vault is not linked to a sync account. */
   sync_status: { args: NoArgs; result: SyncStatus | null };
+  /** Runs a sync now and resolves when it ends. */
   sync_now: { args: NoArgs; result: SyncStatus };
+  /** Creates the account from the unlocked vault; `password` is the vault's master password (else 'wrong_password'). */
+  sync_register: { args: { server: string; email: string; password: string }; result: SyncKit };
+  /** Signs in again after 'sign_in_needed'; 'totp_required': call again with the code. */
+  sync_sign_in: { args: { password: string; totp: string | null }; result: SyncStatus };
+  /** Makes a NEW vault at `path` from the account and unlocks it (emits `vault-unlocked`); only while no vault is unlocked. */
+  sync_join: {
+    args: { path: string; server: string; email: string; secretKey: string; password: string; totp: string | null };
+    result: { recoveryCode: string };
+  };
+  /** A file picker for the Emergency Kit (PDF or text): the Secret Key in it; null if cancelled. */
+  sync_read_kit_file: { args: NoArgs; result: string | null };
+  sync_kit: { args: NoArgs; result: SyncKit };
+  /** A save dialog, then the PDF kit: its path; null if cancelled. */
+  sync_save_kit_pdf: { args: NoArgs; result: string | null };
+  sync_devices: { args: NoArgs; result: SyncDevice[] };
+  sync_revoke_device: { args: { id: string }; result: null };
+  sync_conflicts: { args: NoArgs; result: ConflictCopy[] };
+  sync_resolve_conflict: { args: { id: ItemId; keep: ConflictKeep }; result: null };
+  /** Signs this device out and unlinks the vault from the account. */
+  sync_sign_out: { args: NoArgs; result: null };
 
   browser_status: { args: NoArgs; result: BrowserStatus };
   browser_revoke: { args: { name: string }; result: null };
@@ -820,6 +899,8 @@ export interface EventMap {
   'auto-type-choose': AutoTypeChoice;
   'auto-type-notice': AutoTypeNotice;
   'sync-status': SyncStatus;
+  /** The session expired during a background sync: ask for the master password (once). */
+  'sync-sign-in-needed': null;
   'browser-prompt': BrowserPrompt;
   'browser-prompt-closed': { id: number };
   'agent-prompt': AgentPrompt;
@@ -853,7 +934,9 @@ export type ErrorKind =
   | 'cancelled'
   | 'busy'
   | 'internal'
-  | 'hostile';
+  | 'hostile'
+  | 'sign_in_needed'
+  | 'totp_required';
 
 const ERROR_KINDS: readonly ErrorKind[] = [
   'wrong_password',
@@ -869,6 +952,8 @@ const ERROR_KINDS: readonly ErrorKind[] = [
   'busy',
   'internal',
   'hostile',
+  'sign_in_needed',
+  'totp_required',
 ];
 
 function asErrorKind(kind: unknown): ErrorKind {
@@ -1011,6 +1096,18 @@ export const api = {
   exportVault: (format: ExportFormat, password: string | null) => call('export_vault', { format, password }),
   syncStatus: () => call('sync_status'),
   syncNow: () => call('sync_now'),
+  syncRegister: (server: string, email: string, password: string) => call('sync_register', { server, email, password }),
+  syncSignIn: (password: string, totp: string | null) => call('sync_sign_in', { password, totp }),
+  syncJoin: (path: string, server: string, email: string, secretKey: string, password: string, totp: string | null) =>
+    call('sync_join', { path, server, email, secretKey, password, totp }),
+  syncReadKitFile: () => call('sync_read_kit_file'),
+  syncKit: () => call('sync_kit'),
+  syncSaveKitPdf: () => call('sync_save_kit_pdf'),
+  syncDevices: () => call('sync_devices'),
+  syncRevokeDevice: (id: string) => call('sync_revoke_device', { id }),
+  syncConflicts: () => call('sync_conflicts'),
+  syncResolveConflict: (id: ItemId, keep: ConflictKeep) => call('sync_resolve_conflict', { id, keep }),
+  syncSignOut: () => call('sync_sign_out'),
 
   browserStatus: () => call('browser_status'),
   browserRevoke: (name: string) => call('browser_revoke', { name }),

@@ -7,7 +7,7 @@ import HistoryView from '../src/components/HistoryView.svelte';
 import SettingsScreen from '../src/components/SettingsScreen.svelte';
 import TrashScreen from '../src/components/TrashScreen.svelte';
 import type { AgentStatus, BrowserStatus } from '../src/api';
-import { details, DEFAULT_SETTINGS, hexId, installFake, settle, summary } from './fakeTauri';
+import { details, DEFAULT_SETTINGS, hexId, installFake, settle, summary, syncStatus } from './fakeTauri';
 
 describe('HealthScreen', () => {
   it('lists weak, reused, old and expiring items and opens one', async () => {
@@ -317,8 +317,8 @@ describe('SettingsScreen', () => {
 
   it('shows the sync account when there is one', async () => {
     const fake = settingsFake();
-    fake.handle('sync_status', () => ({ server: 'https://sync.example', account: 'me@example.org', state: 'idle', lastSyncAt: null, message: null }));
-    fake.handle('sync_now', () => ({ server: 'https://sync.example', account: 'me@example.org', state: 'syncing', lastSyncAt: null, message: null }));
+    fake.handle('sync_status', () => syncStatus());
+    fake.handle('sync_now', () => syncStatus({ state: 'syncing' }));
     render(SettingsScreen, { onimported: vi.fn() });
     await settle();
     expect(screen.getByTestId('sync-state').dataset['state']).toBe('idle');

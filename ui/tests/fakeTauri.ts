@@ -13,6 +13,7 @@ import {
   type ItemDetails,
   type ItemSummary,
   type Settings,
+  type SyncStatus,
   type TagCount,
   type Transport,
 } from '../src/api';
@@ -114,6 +115,21 @@ export function tagCountsOf(items: ItemSummary[]): TagCount[] {
 /** A fingerprint as Rust shows one: 8 groups of 5 digits. */
 export const FINGERPRINT = '12345 67890 13579 24680 11223 34455 66778 89900';
 
+/** A linked vault's sync status as Rust reports it, idle unless `over` says otherwise. */
+export function syncStatus(over: Partial<SyncStatus> = {}): SyncStatus {
+  return {
+    server: 'https://sync.example.org',
+    account: 'me@example.org',
+    state: 'idle',
+    lastSyncAt: null,
+    pending: 0,
+    message: null,
+    nextAttemptAt: null,
+    conflicts: 0,
+    ...over,
+  };
+}
+
 export const DEFAULT_SETTINGS: Settings = {
   autoLockMinutes: 5,
   lockOnSleep: true,
@@ -204,13 +220,9 @@ export class FakeTauri implements Transport {
       });
       return moved;
     });
-    this.handle('sync_status', () => ({
-      server: 'https://sync.example.org',
-      account: 'me@example.org',
-      state: 'idle',
-      lastSyncAt: null,
-      message: null,
-    }));
+    this.handle('sync_status', () => syncStatus());
+    this.handle('sync_devices', () => []);
+    this.handle('sync_conflicts', () => []);
     this.handle('identity_info', () => ({
       email: 'me@example.org',
       fingerprint: FINGERPRINT,
