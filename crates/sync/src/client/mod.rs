@@ -3,6 +3,7 @@
 pub mod account;
 pub mod engine;
 pub mod http;
+pub mod kit;
 pub mod manifest;
 pub mod merge;
 pub mod record;
