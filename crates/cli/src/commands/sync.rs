@@ -6,7 +6,7 @@ use std::path::Path;
 
 use serde_json::json;
 use tessera_sync::client::{
-    self, Credentials, Progress, SecretKey, SyncError, SyncReport, TwoFactor, default_device_name,
+    self, Credentials, Progress, SecretKey, SyncError, SyncReport, TwoFactor, default_device_name, kit::secret_from_kit,
 };
 use zeroize::Zeroizing;
 
@@ -132,7 +132,7 @@ fn register(
     let done = client::register(&mut vault, server, email, &device, &password, &mut reporter())?;
     let secret = done.secret_key.to_display();
     if let Some(kit) = kit {
-        write_kit(kit, server, email, &secret).map_err(|e| {
+        write_kit(kit, server, email, &done.secret_key).map_err(|e| {
             Failure::other(format!("registered, but the emergency kit could not be written to {}: {e}", kit.display()))
         })?;
     }
@@ -163,8 +163,18 @@ fn register(
     Ok(())
 }
 
-/// The emergency kit: how to join the account from a new device.
-fn write_kit(path: &Path, server: &str, email: &str, secret: &str) -> std::io::Result<()> {
+/// The emergency kit: how to join the account from a new device. A PDF
+/// to print when `path` ends in `.pdf` (any case), plain text otherwise.
+fn write_kit(path: &Path, server: &str, email: &str, secret: &SecretKey) -> std::io::Result<()> {
+    let is_pdf = path.file_name().is_some_and(|n| {
+        let n = n.as_encoded_bytes();
+        n.len() >= 4 && n[n.len() - 4..].eq_ignore_ascii_case(b".pdf")
+    });
+    if is_pdf {
+        return write_new_private(path, &client::kit::pdf(server, email, secret));
+    }
+    let secret = secret.to_display();
+    let secret = secret.as_str();
     let text = Zeroizing::new(format!(
         "Tessera emergency kit\n\
          =====================\n\
@@ -195,8 +205,7 @@ fn clone(
     let secret = match secret_key_file {
         Some(file) => {
             let bytes = read_secret_file(file)?;
-            let text = String::from_utf8_lossy(&bytes);
-            SecretKey::parse(&text).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?
+            secret_from_kit(&bytes).map_err(|e| Failure::usage(format!("{}: {e}", file.display())))?
         }
         None => {
             if !std::io::stdin().is_terminal() {
@@ -278,7 +287,10 @@ fn kit(session: &mut Session, file: Option<&Path>, json: bool, out: &mut Out) ->
     let (server, email, secret) = client::kit(&vault)?;
     match file {
         Some(file) => {
-            write_kit(file, &server, &email, &secret)
+            // The vault keeps the key in its display form; it was checked when stored.
+            let key = SecretKey::parse(&secret)
+                .map_err(|e| Failure::other(format!("this vault's sync settings are damaged: {e}")))?;
+            write_kit(file, &server, &email, &key)
                 .map_err(|e| Failure::other(format!("cannot write the emergency kit to {}: {e}", file.display())))?;
             if json {
                 out.json(&json!({ "server": server, "email": email, "path": file.display().to_string() }));
