@@ -22,7 +22,8 @@ case "$what" in
                    postgresql openssl                  # sync tests: private PostgreSQL clusters; a TLS certificate
                    firefox-esr webext-keepassxc-browser # the browser test: Firefox ESR with the KeePassXC-Browser extension
                    python3 python3-venv                 # plays a process of another user; the MCP test's official Python client
-                   openssh-client openssh-server tmux git) ;; # the SSH agent against ssh-add, ssh-keygen, sshd, git; a terminal to answer in
+                   openssh-client openssh-server tmux git # the SSH agent against ssh-add, ssh-keygen, sshd, git; a terminal to answer in
+                   poppler-utils) ;;                   # pdftotext, pdftoppm: read back the emergency kit's PDF
   bench) packages+=("${desktop[@]}" xvfb xdotool xclip xterm
                    argon2 keepassxc time       # peers the benchmarks run side by side; GNU time
                    dbus gnome-keyring libsecret-tools swtpm swtpm-tools pcscd vsmartcard-vpcd # the factors' services
