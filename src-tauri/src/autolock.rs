@@ -38,6 +38,7 @@ pub fn lock_app(app: &AppHandle, reason: &'static str, always_emit: bool) {
     if was_unlocked {
         crate::browser::on_lock(app);
         crate::agents::on_lock(app);
+        crate::sync::on_lock(app);
         if renew {
             crate::windows::renew_web_content(app);
         }

@@ -79,11 +79,18 @@ pub async fn pick_vault_path(app: AppHandle, mode: String) -> CommandResult<Opti
 pub async fn create_vault(app: AppHandle, path: String, password: String) -> CommandResult<CreatedVault> {
     let password = Zeroizing::new(password);
     let created = run(&app, false, move |d, _| d.create_vault(&path, &password)).await?;
-    let _ = app.emit("vault-unlocked", ());
-    tray::refresh(&app);
-    crate::browser::on_unlock(&app);
-    crate::agents::on_unlock(&app);
+    after_unlock(&app);
     Ok(created)
+}
+
+/// What follows every unlock: the windows, the tray, the browser and agent
+/// services and background sync learn of it.
+pub(crate) fn after_unlock(app: &AppHandle) {
+    let _ = app.emit("vault-unlocked", ());
+    tray::refresh(app);
+    crate::browser::on_unlock(app);
+    crate::agents::on_unlock(app);
+    crate::sync::on_unlock(app);
 }
 
 #[tauri::command]
@@ -100,10 +107,7 @@ pub async fn unlock_factors(app: AppHandle) -> CommandResult<Vec<UnlockFactor>> 
 #[tauri::command]
 pub async fn unlock(app: AppHandle, credential: Credential) -> CommandResult<AppState> {
     let state = run(&app, false, move |d, _| d.unlock(&credential)).await?;
-    let _ = app.emit("vault-unlocked", ());
-    tray::refresh(&app);
-    crate::browser::on_unlock(&app);
-    crate::agents::on_unlock(&app);
+    after_unlock(&app);
     Ok(state)
 }
 
@@ -579,44 +583,6 @@ pub async fn export_vault(app: AppHandle, format: String, password: Option<Strin
     .await
 }
 
-#[tauri::command]
-pub async fn sync_status(app: AppHandle) -> CommandResult<Option<SyncStatus>> {
-    run(&app, true, |d, _| d.sync_status()).await
-}
-
-#[tauri::command]
-pub async fn sync_now(app: AppHandle) -> CommandResult<SyncStatus> {
-    run(&app, false, |d, app| {
-        let mut status = d.sync_status()?.ok_or_else(|| {
-            CommandError::invalid("This vault has no sync account; set one up with `tessera sync register`")
-        })?;
-        status.state = "syncing";
-        let _ = app.emit("sync-status", status.clone());
-        let result = d.sync_now();
-        let mut after = d.sync_status()?.unwrap_or(status);
-        match &result {
-            Ok(_) => {}
-            Err(e @ tessera_sync::client::SyncError::Unreachable { .. }) => {
-                after.state = "offline";
-                after.message = Some(e.to_string());
-            }
-            Err(e) => {
-                after.state = "error";
-                after.message = Some(e.to_string());
-            }
-        }
-        let _ = app.emit("sync-status", after.clone());
-        if let Ok(changes) = result {
-            if changes > 0 {
-                let _ = app.emit("vault-changed", Changed { ids: Vec::new() });
-            }
-            tray::refresh(app);
-        }
-        Ok(after)
-    })
-    .await
-}
-
 // --- windows -------------------------------------------------------------------------
 
 #[tauri::command]
@@ -692,8 +658,19 @@ macro_rules! all_commands {
             commands::pick_import_file,
             commands::import_items,
             commands::export_vault,
-            commands::sync_status,
-            commands::sync_now,
+            sync::sync_status,
+            sync::sync_now,
+            sync::sync_register,
+            sync::sync_sign_in,
+            sync::sync_join,
+            sync::sync_read_kit_file,
+            sync::sync_kit,
+            sync::sync_save_kit_pdf,
+            sync::sync_devices,
+            sync::sync_revoke_device,
+            sync::sync_conflicts,
+            sync::sync_resolve_conflict,
+            sync::sync_sign_out,
             commands::quick_access_hide,
             commands::show_main_window,
             commands::user_active,

@@ -44,6 +44,8 @@ pub fn attachment_too_large(name: &str, size: u64) -> CommandError {
 
 pub struct Desktop {
     pub paths: Paths,
+    /// Background sync and everything else that waits on the sync server.
+    pub(crate) sync: crate::sync::SyncRuntime,
     config: Mutex<Config>,
     vault: Mutex<VaultSlot>,
     pub clipboard: SecretClipboard,
@@ -114,12 +116,20 @@ impl Open {
     /// After any change: the index is rebuilt from the vault, so the list
     /// always shows what is stored.
     fn refresh(&mut self) -> CommandResult<()> {
-        self.index = self.vault.search_index()?;
+        let index = self.vault.search_index()?;
+        self.install(index);
+        // Every local change passes here: background sync sends it up.
+        crate::sync::local_change();
+        Ok(())
+    }
+
+    /// Takes `index` as the list: rebuilt here, or by a background session.
+    fn install(&mut self, index: SearchIndex) {
+        self.index = index;
         self.generation = next_generation();
         self.position = positions(&self.index);
         self.trash = None;
         self.last = None;
-        Ok(())
     }
 }
 
@@ -139,7 +149,7 @@ fn slot_kinds(locked: &LockedVault) -> Vec<String> {
     locked.slots().into_iter().map(|s| s.kind).collect()
 }
 
-fn password_from(text: &str) -> CommandResult<Password> {
+pub(crate) fn password_from(text: &str) -> CommandResult<Password> {
     Password::new(Zeroizing::new(text.as_bytes().to_vec()))
         .map_err(|_| CommandError::invalid("The master password is empty"))
 }
@@ -154,6 +164,7 @@ impl Desktop {
         };
         Desktop {
             paths,
+            sync: Default::default(),
             config: Mutex::new(config),
             vault: Mutex::new(slot),
             clipboard: SecretClipboard::default(),
@@ -993,8 +1004,9 @@ impl Desktop {
         })
     }
 
-    /// Checks the master password against the open vault's file.
-    fn check_master_password(&self, password: &Password) -> CommandResult<()> {
+    /// Checks the master password against the open vault's file (its
+    /// own key derivation, without the state lock).
+    pub(crate) fn check_master_password(&self, password: &Password) -> CommandResult<()> {
         let path = self.with_open(|open| Ok(open.vault.path().to_path_buf()))?;
         let locked = LockedVault::open(&path, &self.options)?;
         tessera_unlock::unlock(locked, &tessera_unlock::Credential::Password(password))?.lock();
@@ -1100,21 +1112,64 @@ impl Desktop {
         }
     }
 
-    // --- sync -----------------------------------------------------------------------
+    // --- sessions for the sync server ----------------------------------------------
 
-    /// The local view of the sync account; `None` when not set up.
-    pub fn sync_status(&self) -> CommandResult<Option<SyncStatus>> {
-        self.with_open(|open| match tessera_sync::client::status(&open.vault) {
-            Ok(s) => Ok(Some(SyncStatus {
-                server: s.server,
-                account: s.email,
-                state: if s.logged_in { "idle" } else { "offline" },
-                last_sync_at: s.last_sync,
-                message: (s.pending > 0).then(|| format!("{} local change(s) waiting to go up", s.pending)),
-            })),
-            Err(tessera_sync::client::SyncError::NotLinked) => Ok(None),
-            Err(e) => Err(e.into()),
+    /// A second session on the unlocked vault, with its TPM counter, and
+    /// the list's generation now: for work that waits on the network
+    /// (`crate::sync`), so no window command ever waits for a server.
+    /// Public for the benchmarks, which time the window during a sync.
+    pub fn network_session(&self) -> CommandResult<(Vault, u64)> {
+        self.with_open(|open| {
+            let mut vault = open.vault.reopen(&self.options)?;
+            let tcti = std::env::var("TESSERA_TPM_TCTI").ok();
+            tessera_unlock::install_tpm_counter(&mut vault, tcti.as_deref())?;
+            Ok((vault, open.generation))
         })
+    }
+
+    /// After a background session changed items: the list becomes `index`
+    /// (built there, off the lock) when nothing changed here since
+    /// generation `since`, else it is rebuilt from the vault.
+    pub fn items_changed_elsewhere(&self, index: Option<SearchIndex>, since: u64) -> CommandResult<()> {
+        self.with_open(|open| match index {
+            Some(index) if open.generation == since => {
+                open.install(index);
+                Ok(())
+            }
+            _ => open.refresh(),
+        })
+    }
+
+    /// Makes the vault at `path` from a sync account's, then opens and
+    /// unlocks it here (what "Sign in on this computer" does).
+    pub(crate) fn join_account(
+        &self,
+        path: &str,
+        join: &dyn Fn(&Path, &Password, KdfParams, &OpenOptions) -> CommandResult<RecoveryCode>,
+        password: &str,
+    ) -> CommandResult<CreatedVault> {
+        let path = PathBuf::from(path.trim());
+        if path.as_os_str().is_empty() {
+            return Err(CommandError::invalid("Choose where to keep the new vault"));
+        }
+        if path.symlink_metadata().is_ok() {
+            return Err(CommandError::invalid(format!(
+                "{} already exists; Tessera never overwrites a vault",
+                path.display()
+            )));
+        }
+        if self.is_unlocked() {
+            return Err(CommandError::invalid("Lock the open vault before signing in to another account"));
+        }
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir)
+                .map_err(|e| CommandError::io(format!("Cannot create the folder {}: {e}", dir.display())))?;
+        }
+        let password_key = password_from(password)?;
+        let code = join(&path, &password_key, KdfParams::calibrate(KDF_TARGET), &self.options)?;
+        self.open_vault(&path.display().to_string())?;
+        self.unlock(&Credential::Password { password: password.to_owned() })?;
+        Ok(CreatedVault { recovery_code: code.to_display().to_string() })
     }
 
     // --- tray -------------------------------------------------------------------------
@@ -1230,23 +1285,4 @@ pub fn write_new_file(path: &Path, content: &[u8]) -> CommandResult<()> {
         }
         _ => CommandError::io(format!("Cannot write {}: {e}", path.display())),
     })
-}
-
-impl Desktop {
-    /// Pushes and pulls on the stored session (the master password is not
-    /// kept after unlocking, so an expired session asks for `tessera sync`).
-    /// Returns how many changes came in.
-    pub fn sync_now(&self) -> Result<u64, tessera_sync::client::SyncError> {
-        use tessera_sync::client::{Credentials, SyncError};
-        let mut slot = self.slot();
-        let VaultSlot::Unlocked(open) = &mut *slot else {
-            return Err(SyncError::Local("the vault is locked".into()));
-        };
-        let result =
-            tessera_sync::client::sync(&mut open.vault, &Credentials { password: None, totp: None }, &mut |_| {});
-        if let Err(e) = open.refresh() {
-            return Err(SyncError::Local(e.message));
-        }
-        result.map(|r| r.pulled + r.conflicts)
-    }
 }

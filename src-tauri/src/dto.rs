@@ -724,16 +724,6 @@ pub struct Imported {
 
 #[derive(Clone, Debug, Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct SyncStatus {
-    pub server: String,
-    pub account: String,
-    pub state: &'static str,
-    pub last_sync_at: Option<i64>,
-    pub message: Option<String>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-#[serde(rename_all = "camelCase")]
 pub struct CreatedVault {
     pub recovery_code: String,
 }

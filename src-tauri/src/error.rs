@@ -29,6 +29,10 @@ pub enum ErrorKind {
     /// chain or item, or a pinned person's key changed): a warning, not a
     /// failure of this computer.
     Hostile,
+    /// The sync session expired: sign in again with the master password.
+    SignInNeeded,
+    /// The sync account asks for its second factor's code.
+    TotpRequired,
 }
 
 /// A failed command, as the web layer receives it.
@@ -114,6 +118,7 @@ impl From<VaultError> for CommandError {
             | VaultError::WrongState { .. }
             | VaultError::RecordTooLarge { .. } => CommandError::invalid(e.to_string()),
             VaultError::Ambiguous { .. } => CommandError::invalid(e.to_string()),
+            VaultError::ChangedMeanwhile { .. } => CommandError::new(ErrorKind::Busy, e.to_string()),
             VaultError::Rollback(RollbackError::NotBound) => CommandError::invalid(e.to_string()),
             VaultError::Rollback(RollbackError::Counter { index, reason }) => tpm_unreachable(*index, &reason.0),
             VaultError::Rollback(RollbackError::NoCounter { index }) => {
@@ -222,9 +227,12 @@ impl From<tessera_sync::client::SyncError> for CommandError {
             SyncError::Hostile(_) | SyncError::KeyChanged(_) => CommandError::new(ErrorKind::Hostile, e.to_string()),
             // The app keeps no master password to log in again with.
             SyncError::SignInNeeded => CommandError::new(
-                ErrorKind::Invalid,
-                "The sync session has expired: sync once with the master password (Settings → Sync, or `tessera \
-                 sync` in a terminal), then try again",
+                ErrorKind::SignInNeeded,
+                "The sync session has expired: sign in again with the master password",
+            ),
+            SyncError::TotpRequired => CommandError::new(
+                ErrorKind::TotpRequired,
+                "This sync account has two-step login: enter a code from your authenticator app, or a recovery code",
             ),
             SyncError::Role(_) | SyncError::Unverified(_) | SyncError::Local(_) => CommandError::invalid(e.to_string()),
             SyncError::NoSuchShare(_) => CommandError::not_found(e.to_string()),
@@ -284,7 +292,10 @@ mod tests {
         assert_eq!(e.kind, ErrorKind::Hostile);
         assert_eq!(serde_json::to_value(e).unwrap()["kind"], "hostile");
         let e: CommandError = SyncError::SignInNeeded.into();
-        assert!(e.message.contains("Settings → Sync"), "{}", e.message);
+        assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "sign_in_needed");
+        assert!(e.message.contains("sign in again"), "{}", e.message);
+        let e: CommandError = SyncError::TotpRequired.into();
+        assert_eq!(serde_json::to_value(&e).unwrap()["kind"], "totp_required");
         let e: CommandError = SyncError::NoSuchShare("no share named \"Family\"".into()).into();
         assert_eq!(e.kind, ErrorKind::NotFound);
     }

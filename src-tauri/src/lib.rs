@@ -26,6 +26,7 @@ mod screen;
 pub mod settings;
 mod sharing;
 mod shortcut;
+mod sync;
 mod tray;
 mod windows;
 
@@ -85,6 +86,7 @@ pub fn run() -> tauri::Result<()> {
             handle.manage(browser::Browser::new(handle));
             browser::start_if_enabled(handle);
             agents::start(handle);
+            sync::start(handle);
             Ok(())
         })
         .on_window_event(|window, event| {

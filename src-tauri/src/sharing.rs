@@ -4,10 +4,11 @@
 //!
 //! Every check of what the server says — members, roles, keys, the
 //! membership chain — is `tessera_sync::client::sharing`'s; this file only
-//! runs it on the unlocked vault and shapes the answers. The app keeps no
+//! runs it on a background session of the vault (`crate::sync`: the window
+//! never waits on the server) and shapes the answers. The app keeps no
 //! master password after unlocking, so each call rides the stored sync
-//! session; an expired one is an error that asks for one sync with the
-//! password (`error.rs`), as `sync_now` does.
+//! session; an expired one is a `sign_in_needed` error, and the app asks
+//! for the password once.
 
 use serde::Serialize;
 use tauri::{AppHandle, Emitter, WebviewWindow};
@@ -64,7 +65,7 @@ pub fn qr_payload(email: &str, fingerprint: &str) -> String {
     format!("tessera-identity:{email}:{digits}")
 }
 
-fn qr_svg(payload: &str) -> CommandResult<String> {
+pub(crate) fn qr_svg(payload: &str) -> CommandResult<String> {
     use qrcode::render::svg;
     let code = qrcode::QrCode::new(payload.as_bytes())
         .map_err(|e| CommandError::internal(format!("Cannot draw the QR code: {e}")))?;
@@ -78,13 +79,13 @@ fn qr_svg(payload: &str) -> CommandResult<String> {
 
 /// Runs a sharing call that changes no item on the unlocked vault.
 fn on_vault<T>(d: &Desktop, f: impl FnOnce(&mut Vault) -> Result<T, SyncError>) -> CommandResult<T> {
-    d.with_unlocked(|vault, _, _| f(vault)).ok_or_else(CommandError::locked)?.map_err(CommandError::from)
+    crate::sync::on_network_session(d, false, f)
 }
 
 /// Runs a sharing call that may change items (joining pulls them, leaving
 /// re-tags them); the list is rebuilt after it.
 fn changing<T>(d: &Desktop, f: impl FnOnce(&mut Vault) -> Result<T, SyncError>) -> CommandResult<T> {
-    d.change(|vault| f(vault).map_err(CommandError::from))
+    crate::sync::on_network_session(d, true, f)
 }
 
 /// Every window's list shows the change, the caller's too.
@@ -187,7 +188,7 @@ pub async fn item_set_share(
         let item = parse_id(&id)?;
         let share = share.filter(|s| !s.is_empty());
         changing(d, |v| sharing::assign(v, &item, share.as_deref()))?;
-        let synced = d.sync_now().map_err(CommandError::from);
+        let synced = crate::sync::sync_and_wait(d);
         changed_elsewhere(app, &caller, vec![id]);
         Ok(ShareMove { share, synced: synced.is_ok(), message: synced.err().map(|e| e.message) })
     })
