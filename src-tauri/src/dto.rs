@@ -5,6 +5,8 @@
 //! struct fields below are the whole payload, so a secret cannot ride
 //! along by accident.
 
+use std::collections::HashMap;
+
 use serde::{Deserialize, Serialize};
 use tessera_core::totp::OtpKind;
 use tessera_core::{AgentApproval, Field, Item, ItemId, ItemSummary, ItemType};
@@ -110,19 +112,28 @@ impl SummaryDto {
 /// Which share each item is in, read from the sync state once per list or
 /// view (the state is one sealed record; opening it per row would cost a
 /// decryption each).
-pub struct ShareNames(Option<tessera_sync::client::state::SyncState>);
+pub struct ShareNames(HashMap<String, String>);
 
 impl ShareNames {
     /// No sync account, or a state that does not open, marks nothing: the
-    /// list still shows.
+    /// list still shows. Only the item-to-share-name map is kept, none of
+    /// the state's secrets.
     pub fn load(vault: &tessera_core::Vault) -> Self {
-        ShareNames(tessera_sync::client::state::SyncState::load(vault).ok().flatten())
+        let Some(state) = tessera_sync::client::state::SyncState::load(vault).ok().flatten() else {
+            return ShareNames(HashMap::new());
+        };
+        let mut names = HashMap::new();
+        for share in state.shares.values() {
+            for item in &share.members {
+                names.insert(item.clone(), share.name.clone());
+            }
+        }
+        ShareNames(names)
     }
 
     /// The name of the share item `hex` is in.
     pub fn of(&self, hex: &str) -> Option<String> {
-        let state = self.0.as_ref()?;
-        state.share_of(hex).and_then(|id| state.shares.get(id)).map(|s| s.name.clone())
+        self.0.get(hex).cloned()
     }
 }
 

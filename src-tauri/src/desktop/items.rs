@@ -10,8 +10,7 @@ use zeroize::Zeroizing;
 use super::{Desktop, LastSearch, positions};
 use crate::dto::{
     AttachmentChange, EditableItem, FieldRef, HistoryEntry, ItemDetails, ItemDraft, ListFilter, RevealableField,
-    SearchPage, SearchScope, ShareNames, SummaryDto, TotpCode, attachments, changed_parts, parse_id, subtitle_field,
-    unix,
+    SearchPage, SearchScope, SummaryDto, TotpCode, attachments, changed_parts, parse_id, subtitle_field, unix,
 };
 use crate::error::{CommandError, CommandResult, ErrorKind};
 
@@ -119,12 +118,13 @@ impl Desktop {
                     hits,
                 });
             }
+            open.share_names();
             let last = open.last.as_ref().expect("set above");
             let list: &[ItemSummary] = match scope {
                 SearchScope::Trash => open.trash.as_ref().map(SearchIndex::all).unwrap_or_default(),
                 _ => open.index.all(),
             };
-            let shares = ShareNames::load(&open.vault);
+            let shares = open.share_names.as_ref().expect("read above");
             let items = last
                 .hits
                 .iter()
@@ -155,10 +155,7 @@ impl Desktop {
         let id = parse_id(id)?;
         self.with_open(|open| {
             let item = open.vault.get(id)?;
-            Ok(ItemDetails {
-                share: ShareNames::load(&open.vault).of(&item.id.to_hex()),
-                ..ItemDetails::from_item(&item)
-            })
+            Ok(ItemDetails { share: open.share_names().of(&item.id.to_hex()), ..ItemDetails::from_item(&item) })
         })
     }
 

@@ -24,7 +24,7 @@ use tessera_unlock::Password;
 use zeroize::Zeroizing;
 
 use crate::clipboard::SecretClipboard;
-use crate::dto::{AppState, ListFilter, RollbackProtection, SearchScope, VaultState};
+use crate::dto::{AppState, ListFilter, RollbackProtection, SearchScope, ShareNames, VaultState};
 use crate::error::{CommandError, CommandResult};
 use crate::settings::{Config, Paths, Settings};
 
@@ -87,6 +87,10 @@ struct Open {
     /// Why the rollback check after unlock could not use the vault's TPM
     /// counter: the vault reads, and refuses every write (DESIGN §3).
     tpm_unreachable: Option<RollbackError>,
+    /// Which share each shared item is in, read from the sync state once
+    /// per state of the list (not per page: the state is one sealed
+    /// document of every tracked item).
+    share_names: Option<ShareNames>,
 }
 
 struct LastSearch {
@@ -112,6 +116,7 @@ impl Open {
             trash: None,
             last: None,
             tpm_unreachable: None,
+            share_names: None,
         })
     }
 
@@ -132,6 +137,12 @@ impl Open {
         self.position = positions(&self.index);
         self.trash = None;
         self.last = None;
+        self.share_names = None;
+    }
+
+    /// The share names of the items, read once per state of the list.
+    fn share_names(&mut self) -> &ShareNames {
+        self.share_names.get_or_insert_with(|| ShareNames::load(&self.vault))
     }
 }
 
