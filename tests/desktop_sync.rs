@@ -108,12 +108,22 @@ fn an_account_made_in_one_app_is_joined_from_another_and_syncs_by_itself() {
     // Both apps sync every 4 s when nothing else wakes them.
     // SAFETY: set before any app starts; the test is serial.
     unsafe { std::env::set_var("TESSERA_SYNC_INTERVAL", "4") };
+    // Once each way round, so every screen is photographed in both themes.
+    for (light, dark) in [("light", "dark"), ("dark", "light")] {
+        two_apps(&shots, light, dark);
+    }
+    eprintln!("[desktop-sync] screenshots in {}", shots.root.display());
+}
+
+/// The whole flow with the first app in theme `one` and the second in `two`.
+fn two_apps(shots: &Shots, one: &str, two: &str) {
+    step(&format!("the first app in the {one} theme, the second in the {two} one"));
     let server = TestServer::sqlite();
 
     step("first app: a vault, an item, then Settings → Sync → create an account");
-    let first = App::start(|d| write_config(d, None, json!({ "theme": "light" })));
+    let first = App::start(|d| write_config(d, None, json!({ "theme": one })));
     let vault = first.desktop.dir().join("alice.tessera");
-    first.create_vault(Some(&vault), &shots, "light");
+    first.create_vault(Some(&vault), shots, one);
     first.add(&GITHUB, |_| {});
     first.check(!first.exists("sync-status-line"), || "a status line shows before sync is set up".into());
     first.click("nav-settings");
@@ -121,7 +131,7 @@ fn an_account_made_in_one_app_is_joined_from_another_and_syncs_by_itself() {
     first.replace("sync-create-server", &server.url);
     first.replace("sync-create-email", ACCOUNT);
     first.replace("sync-create-password", "not the master password");
-    first.shot(&shots, "light", "sync-create-account");
+    first.shot(shots, one, "sync-create-account");
     first.click("sync-create-submit");
     first.wait_attr("sync-create-error", "data-kind", KDF, |k| k == "wrong_password");
     first.replace("sync-create-password", MASTER);
@@ -136,7 +146,7 @@ fn an_account_made_in_one_app_is_joined_from_another_and_syncs_by_itself() {
     first.check(first.text("kit-server").trim() == server.url, || "the kit names another server".into());
     first.check(first.text("kit-email").trim() == ACCOUNT, || "the kit names another email".into());
     first.el("kit-qr");
-    first.shot(&shots, "light", "emergency-kit");
+    first.shot(shots, one, "emergency-kit");
     // The save dialog opens in ~/Documents when there is one; a name
     // typed over the one it suggests is saved there.
     let documents = first.desktop.dir().join("home/Documents");
@@ -160,10 +170,10 @@ fn an_account_made_in_one_app_is_joined_from_another_and_syncs_by_itself() {
     first.click("kit-done");
     first.wait_gone("emergency-kit", SHORT);
     status_line(&first, "idle", KDF);
-    first.shot(&shots, "light", "sync-settings");
+    first.shot(shots, one, "sync-settings");
 
     step("second app: sign in to the account from the first-run screen");
-    let second = App::start(|d| write_config(d, None, json!({ "theme": "dark" })));
+    let second = App::start(|d| write_config(d, None, json!({ "theme": two })));
     second.screen("first-run-screen", SHORT);
     second.click("first-run-join-tab");
     second.el("sync-join-form");
@@ -173,14 +183,14 @@ fn an_account_made_in_one_app_is_joined_from_another_and_syncs_by_itself() {
     second.replace("sync-join-password", MASTER);
     let joined = second.desktop.dir().join("joined.tessera");
     second.replace("sync-join-path", joined.to_str().expect("utf-8 path"));
-    second.shot(&shots, "dark", "sync-join");
+    second.shot(shots, two, "sync-join");
     second.click("sync-join-submit");
-    confirm_recovery_code(&second, &shots, "dark");
+    confirm_recovery_code(&second, shots, two);
     let rows = second.search("", 1);
     second.check(rows[0].1 == GITHUB.title, || format!("the joined vault lists {rows:?}"));
     second.check(joined.exists(), || "no vault at the path chosen".into());
     status_line(&second, "idle", KDF);
-    second.shot(&shots, "dark", "sync-status-line");
+    second.shot(shots, two, "sync-status-line");
 
     step("background sync: an item added in either app reaches the other with no click");
     first.add(&EMAIL, |_| {});
@@ -191,8 +201,8 @@ fn an_account_made_in_one_app_is_joined_from_another_and_syncs_by_itself() {
     step("the server forgets every session: each app asks for the master password once");
     server.database.sql("DELETE FROM refresh_tokens");
     server.database.sql("DELETE FROM devices");
-    sign_in_again(&first, &shots, "light");
-    sign_in_again(&second, &shots, "dark");
+    sign_in_again(&first, shots, one);
+    sign_in_again(&second, shots, two);
     first.add(&WIFI, |_| {});
     wait_for_item(&second, WIFI.title);
 
@@ -201,7 +211,7 @@ fn an_account_made_in_one_app_is_joined_from_another_and_syncs_by_itself() {
     first.wait("both devices", KDF, || (first.count("sync-device") == 2).then_some(()));
     let current = first.count("sync-device-current");
     first.check(current == 1, || format!("{current} devices are marked as this computer"));
-    first.shot(&shots, "light", "sync-devices");
+    first.shot(shots, one, "sync-devices");
     first.click("nav-items");
 
     step("a tampered server is shown as such, and nothing is applied");
@@ -211,12 +221,11 @@ fn an_account_made_in_one_app_is_joined_from_another_and_syncs_by_itself() {
     first.wait_attr("sync-state", "data-state", KDF, |s| s == "hostile");
     let message = first.text("sync-hostile-message");
     first.check(message.contains("failed verification"), || format!("the warning says {message:?}"));
-    first.shot(&shots, "light", "sync-hostile");
+    first.shot(shots, one, "sync-hostile");
     status_line(&second, "hostile", CARRY);
     let rows = second.search("", 4);
     second.check(rows.len() == 4, || "the second app's items changed under a hostile server".into());
     second.click("sync-status-line");
     second.el("sync-hostile-warning");
-    second.shot(&shots, "dark", "sync-hostile");
-    eprintln!("[desktop-sync] screenshots in {}", shots.root.display());
+    second.shot(shots, two, "sync-hostile");
 }

@@ -199,13 +199,13 @@ pub fn pdf(server: &str, email: &str, secret: &SecretKey) -> Zeroizing<Vec<u8>> 
         Font::Helvetica,
         10.5,
         20.0,
-        "In the Tessera app: choose \"Sign in to a sync account\", then enter the server,",
+        "In the Tessera app: choose \"Sign in to sync\" on the welcome screen, then enter",
     );
     page.line(
         Font::Helvetica,
         10.5,
         14.0,
-        "the email and the Secret Key above (or scan the code), and your master password.",
+        "the server, the email, the Secret Key (or read this file) and your master password.",
     );
     page.line(
         Font::Helvetica,
@@ -590,7 +590,7 @@ mod tests {
             "Email",
             "Secret Key",
             "Master password:",
-            "Sign in to a sync account",
+            "Sign in to sync",
             "tessera --vault NEW.tessera sync clone \\",
             "    --secret-key-file THIS_FILE",
             SERVER,
