@@ -79,6 +79,8 @@ const COMMANDS: &[&str] = &[
     "totp_scan_file",
     "identity_info",
     "identity_verify",
+    "identity_scan_screen",
+    "identity_scan_file",
     "share_list",
     "share_create",
     "share_invite",

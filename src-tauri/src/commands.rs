@@ -690,6 +690,8 @@ macro_rules! all_commands {
             qr_commands::totp_scan_file,
             sharing::identity_info,
             sharing::identity_verify,
+            sharing::identity_scan_screen,
+            sharing::identity_scan_file,
             sharing::share_list,
             sharing::share_create,
             sharing::share_invite,

@@ -5,6 +5,9 @@
 //! holds, as `get_item_for_edit` gives it: a secret on its way into the
 //! draft, which the UI drops when the editor closes. Nothing is stored
 //! here; the user saves the item (or the new items) as usual.
+//!
+//! Sharing's "Scan their QR code" (`crate::sharing`) reads the screen and
+//! picture files through the same helpers.
 
 use std::io::Read;
 use std::path::Path;
@@ -60,11 +63,11 @@ impl From<Scanned> for QrScan {
     }
 }
 
-fn scan_error(e: ScanError) -> CommandError {
+pub(crate) fn scan_error(e: ScanError) -> CommandError {
     CommandError::invalid(e.to_string())
 }
 
-fn screen_error(e: ScreenError) -> CommandError {
+pub(crate) fn screen_error(e: ScreenError) -> CommandError {
     match e {
         ScreenError::Scan(e) => scan_error(e),
         ScreenError::Unavailable { .. } => CommandError::invalid(e.to_string()),
@@ -74,8 +77,8 @@ fn screen_error(e: ScreenError) -> CommandError {
     }
 }
 
-/// The editor is open only while unlocked; a locked app reads no screen.
-fn require_unlocked(d: &Desktop) -> CommandResult<()> {
+/// A locked app reads no screen and no picture.
+pub(crate) fn require_unlocked(d: &Desktop) -> CommandResult<()> {
     if d.is_unlocked() { Ok(()) } else { Err(CommandError::locked()) }
 }
 
@@ -117,7 +120,7 @@ pub async fn totp_scan_file(app: AppHandle, path: String) -> CommandResult<QrSca
 
 /// The file's bytes, refusing one over [`qr::MAX_IMAGE_FILE`] before
 /// reading it (and reading no more than that if it grows meanwhile).
-fn read_picture(path: &Path) -> CommandResult<zeroize::Zeroizing<Vec<u8>>> {
+pub(crate) fn read_picture(path: &Path) -> CommandResult<zeroize::Zeroizing<Vec<u8>>> {
     let cannot = |e: std::io::Error| CommandError::io(format!("Cannot read {}: {e}", path.display()));
     let file = std::fs::File::open(path).map_err(cannot)?;
     if file.metadata().map_err(cannot)?.len() > qr::MAX_IMAGE_FILE {

@@ -53,6 +53,13 @@ pub enum ScreenError {
 /// Captures the screen and reads the one-time passwords of the QR codes on
 /// it, within [`CAPTURE_TIMEOUT`].
 pub fn scan_screen() -> Result<Scanned, ScreenError> {
+    Ok(qr::otp_accounts(&read_codes()?)?)
+}
+
+/// Captures the screen and reads the text of every QR code on it, within
+/// [`CAPTURE_TIMEOUT`]: what each kind of scan (one-time passwords, a
+/// person's identity) makes sense of. The texts may be secrets.
+pub fn read_codes() -> Result<Vec<Zeroizing<String>>, ScreenError> {
     let display = std::env::var("DISPLAY").ok();
     let session_type = std::env::var("XDG_SESSION_TYPE").ok();
     let wayland_display = std::env::var_os("WAYLAND_DISPLAY").is_some_and(|v| !v.is_empty());
@@ -62,7 +69,7 @@ pub fn scan_screen() -> Result<Scanned, ScreenError> {
         .name("screen-scan".into())
         .spawn(move || {
             // The receiver may have given up waiting: nothing to tell then.
-            let _ = tx.send(capture_and_scan(display.as_deref()));
+            let _ = tx.send(capture_and_decode(display.as_deref()));
         })
         .map_err(|e| ScreenError::Capture(format!("cannot start the capture: {e}")))?;
     rx.recv_timeout(CAPTURE_TIMEOUT).map_err(|_| ScreenError::TimedOut)?
@@ -83,7 +90,7 @@ fn check_available(
     Ok(())
 }
 
-fn capture_and_scan(display: Option<&str>) -> Result<Scanned, ScreenError> {
+fn capture_and_decode(display: Option<&str>) -> Result<Vec<Zeroizing<String>>, ScreenError> {
     let (conn, screen_num) = x11rb::connect(display).map_err(|e| ScreenError::Capture(e.to_string()))?;
     let setup = conn.setup();
     let screen = setup.roots.get(screen_num).ok_or_else(|| ScreenError::Capture("no such X screen".into()))?;
@@ -98,7 +105,7 @@ fn capture_and_scan(display: Option<&str>) -> Result<Scanned, ScreenError> {
     let pixels = Zeroizing::new(reply.data);
     let order = pixel_order(setup, screen, reply.depth, reply.visual)?;
     let frame = Frame::new(u32::from(width), u32::from(height), order, &pixels)?;
-    Ok(qr::scan_frame(&frame)?)
+    Ok(qr::decode_frame(&frame)?)
 }
 
 /// The byte order of a `ZPixmap` capture at `depth` with `visual`, if it is
@@ -173,7 +180,7 @@ mod tests {
     #[test]
     fn no_x_server_is_an_error_not_a_hang() {
         // A display number nobody serves: the connection fails at once.
-        let err = capture_and_scan(Some(":4999")).unwrap_err();
+        let err = capture_and_decode(Some(":4999")).unwrap_err();
         assert!(matches!(err, ScreenError::Capture(_)), "{err:?}");
     }
 }
