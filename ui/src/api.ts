@@ -689,6 +689,15 @@ export interface IdentityCard {
   qrSvg: string;
 }
 
+/**
+ * What `identity_scan_screen` / `identity_scan_file` came to: the person of
+ * the scanned identity QR code verified, or, with codes of several people
+ * and no email asked for, whose to verify (scan again with that email).
+ */
+export type IdentityScan =
+  | { outcome: 'verified'; email: string; fingerprint: string }
+  | { outcome: 'choose'; emails: string[] };
+
 /** Where `item_set_share` put an item, and whether the sync that carries the move went through. */
 export interface ShareMove {
   share: string | null;
@@ -855,6 +864,8 @@ export interface CommandMap {
 
   identity_info: { args: NoArgs; result: IdentityCard };
   identity_verify: { args: { email: string; fingerprint: string }; result: { email: string; fingerprint: string } };
+  identity_scan_screen: { args: { email: string | null }; result: IdentityScan };
+  identity_scan_file: { args: { path: string; email: string | null }; result: IdentityScan };
   share_list: { args: NoArgs; result: ShareInfo[] };
   share_create: { args: { name: string; requireVerified: boolean }; result: ShareInfo };
   share_invite: { args: { name: string; email: string; role: ShareRole }; result: Invited };
@@ -1128,6 +1139,8 @@ export const api = {
 
   identityInfo: () => call('identity_info'),
   identityVerify: (email: string, fingerprint: string) => call('identity_verify', { email, fingerprint }),
+  identityScanScreen: (email: string | null) => call('identity_scan_screen', { email }),
+  identityScanFile: (path: string, email: string | null) => call('identity_scan_file', { path, email }),
   shareList: () => call('share_list'),
   shareCreate: (name: string, requireVerified: boolean) => call('share_create', { name, requireVerified }),
   shareInvite: (name: string, email: string, role: ShareRole) => call('share_invite', { name, email, role }),
