@@ -5,15 +5,14 @@
 //! CLI and `oathtool` (RFC 6238).
 //!
 //! Needs what tests/desktop.rs needs (`tessera-desktop`, `tauri-driver`,
-//! Xvfb) and `display` (package imagemagick; `make test` installs it).
+//! Xvfb) and `display` (package imagemagick; `make test` installs it). The
+//! code is drawn and shown by tessera_test_support::app's [`Viewer`].
 
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
 use tessera_test_support::app::*;
-use tessera_test_support::webdriver::Desktop;
 use tessera_test_support::{PASSWORD, TestVault, assert_success, stdout};
 
 /// RFC 6238 Appendix B's SHA-1 seed "12345678901234567890" in base32: not
@@ -21,52 +20,6 @@ use tessera_test_support::{PASSWORD, TestVault, assert_success, stdout};
 const SECRET: &str = "GEZDGNBVGY3TQOJQGEZDGNBVGY3TQOJQ";
 const ISSUER: &str = "QR Bank";
 const ACCOUNT: &str = "qr-user@example.org";
-/// The title of the X window showing the code.
-const VIEWER_TITLE: &str = "tessera-qr-test";
-
-/// A PNG of a QR code of `text`, `scale` pixels a module, with the
-/// standard's 4-module quiet zone; returns its side in pixels.
-fn write_qr_png(text: &str, scale: u32, file: &Path) -> u32 {
-    let code = qrcode::QrCode::new(text.as_bytes()).expect("the URI fits a QR code");
-    let modules = code.width() as u32;
-    let colors = code.to_colors();
-    let side = (modules + 8) * scale;
-    let picture = image::GrayImage::from_fn(side, side, |x, y| {
-        let (mx, my) = ((x / scale).wrapping_sub(4), (y / scale).wrapping_sub(4));
-        let on = mx < modules && my < modules && colors[(my * modules + mx) as usize] == qrcode::Color::Dark;
-        image::Luma([if on { 0 } else { 255 }])
-    });
-    picture.save_with_format(file, image::ImageFormat::Png).expect("write the QR code's PNG");
-    side
-}
-
-/// `display` showing a picture in a window of its own: killed on drop.
-struct Viewer(Child);
-
-impl Viewer {
-    /// Shows `file` at (`x`, `y`) of the screen (no window manager moves
-    /// it elsewhere).
-    fn show(desktop: &Desktop, file: &Path, x: u32, y: u32) -> Viewer {
-        let child = desktop
-            .env(&mut Command::new("display"))
-            .args(["-title", VIEWER_TITLE, "-geometry", &format!("+{x}+{y}")])
-            .arg(file)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("display runs (package imagemagick; `make test` installs it)");
-        Viewer(child)
-    }
-}
-
-impl Drop for Viewer {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 /// A Google Authenticator "Transfer accounts" code of two TOTP accounts
 /// (SHA-1, 6 digits, 30 s): "Batch Mail" / alice@example.org with
 /// [`SECRET`]'s bytes and "Batch Bank" / bob with [`BATCH_BANK_SECRET`]'s.
@@ -76,19 +29,6 @@ const MIGRATION_URI: &str = "otpauth-migration://offline?data=CjsKFDEyMzQ1Njc4OT
                              ggTWFpbCABKAEwAgotChR0ZXNzZXJhLXFyLWJhdGNoLXR3bxIDYm9iGgpCYXRjaCBCYW5rIAEoATACEAEYASAAKLLyGQ%3D%3D";
 /// "tessera-qr-batch-two" in base32.
 const BATCH_BANK_SECRET: &str = "ORSXG43FOJQS24LSFVRGC5DDNAWXI53P";
-
-/// Waits until the viewer's window is on the screen with the picture drawn
-/// in it: `display` maps its window before it paints, and a scan of a blank
-/// window would find no code.
-fn wait_for_viewer(app: &App) {
-    let shot = app.desktop.dir().join("viewer.png");
-    app.wait("the QR code drawn on the screen", SHORT, || {
-        let window = app.desktop.visible_windows(VIEWER_TITLE).into_iter().next()?;
-        app.desktop.grab_png(&window, &shot).ok()?;
-        // Black and white modules: far from one flat colour.
-        image_spread(&shot).is_some_and(|s| s > 0.3).then_some(())
-    });
-}
 
 /// What oathtool computes for `secret` at Unix time `at`.
 fn oathtool_at(secret: &str, at: u64) -> String {

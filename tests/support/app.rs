@@ -658,3 +658,66 @@ pub fn totp_codes_around(secret: &str, at: u64) -> Vec<String> {
 pub fn unix_now() -> u64 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("after 1970").as_secs()
 }
+
+// --- A QR code on the screen, for the app to scan (tests/desktop_qr.rs,
+// tests/desktop_identity_qr.rs) ---
+
+/// The title of the X window showing the code.
+pub const VIEWER_TITLE: &str = "tessera-qr-test";
+
+/// A PNG of a QR code of `text`, `scale` pixels a module, with the
+/// standard's 4-module quiet zone; returns its side in pixels.
+pub fn write_qr_png(text: &str, scale: u32, file: &Path) -> u32 {
+    let code = qrcode::QrCode::new(text.as_bytes()).expect("the text fits a QR code");
+    let modules = code.width() as u32;
+    let colors = code.to_colors();
+    let side = (modules + 8) * scale;
+    let picture = image::GrayImage::from_fn(side, side, |x, y| {
+        let (mx, my) = ((x / scale).wrapping_sub(4), (y / scale).wrapping_sub(4));
+        let on = mx < modules && my < modules && colors[(my * modules + mx) as usize] == qrcode::Color::Dark;
+        image::Luma([if on { 0 } else { 255 }])
+    });
+    picture.save_with_format(file, image::ImageFormat::Png).expect("write the QR code's PNG");
+    side
+}
+
+/// `display` showing a picture in a window of its own: killed on drop.
+pub struct Viewer(std::process::Child);
+
+impl Viewer {
+    /// Shows `file` at (`x`, `y`) of the screen (no window manager moves
+    /// it elsewhere).
+    pub fn show(desktop: &Desktop, file: &Path, x: u32, y: u32) -> Viewer {
+        use std::process::{Command, Stdio};
+        let child = desktop
+            .env(&mut Command::new("display"))
+            .args(["-title", VIEWER_TITLE, "-geometry", &format!("+{x}+{y}")])
+            .arg(file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("display runs (package imagemagick; `make test` installs it)");
+        Viewer(child)
+    }
+}
+
+impl Drop for Viewer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// Waits until the viewer's window is on the screen with the picture drawn
+/// in it: `display` maps its window before it paints, and a scan of a blank
+/// window would find no code.
+pub fn wait_for_viewer(app: &App) {
+    let shot = app.desktop.dir().join("viewer.png");
+    app.wait("the QR code drawn on the screen", SHORT, || {
+        let window = app.desktop.visible_windows(VIEWER_TITLE).into_iter().next()?;
+        app.desktop.grab_png(&window, &shot).ok()?;
+        // Black and white modules: far from one flat colour.
+        image_spread(&shot).is_some_and(|s| s > 0.3).then_some(())
+    });
+}
