@@ -89,19 +89,26 @@ impl SearchIndex {
     /// query, then titles containing it, then matches elsewhere; title order
     /// within each group. An empty query matches everything.
     pub fn search(&self, query: &str) -> Vec<&ItemSummary> {
+        self.search_positions(query).into_iter().map(|i| &self.entries[i]).collect()
+    }
+
+    /// [`SearchIndex::search`] as positions in [`SearchIndex::all`]: what a
+    /// list that pages through the hits keeps, without looking each one up
+    /// by id.
+    pub fn search_positions(&self, query: &str) -> Vec<usize> {
         // Control characters never occur in what users type, and dropping
         // them means a query cannot match across the field separators.
         let query: String = query.chars().filter(|c| !c.is_control()).collect();
         let query = query.trim().to_lowercase();
         let mut terms: Vec<&str> = query.split_whitespace().collect();
         if terms.is_empty() {
-            return self.entries.iter().collect();
+            return (0..self.entries.len()).collect();
         }
         // Scan for the longest term: it has the fewest hits to verify.
         terms.sort_by_key(|t| std::cmp::Reverse(t.len()));
         let (first, rest) = terms.split_first().expect("terms is not empty");
 
-        let mut buckets: [Vec<&ItemSummary>; 4] = Default::default();
+        let mut buckets: [Vec<usize>; 4] = Default::default();
         let finder = memmem::Finder::new(first.as_bytes());
         let rest: Vec<memmem::Finder<'_>> = rest.iter().map(|t| memmem::Finder::new(t.as_bytes())).collect();
         let single_term = rest.is_empty();
@@ -115,7 +122,7 @@ impl SearchIndex {
             if rest.iter().all(|f| f.find(&bytes[start..end]).is_some()) {
                 let rank =
                     if single_term { self.rank_of_hit(entry, at, first.len()) } else { self.rank(entry, &query) };
-                buckets[rank as usize].push(&self.entries[entry]);
+                buckets[rank as usize].push(entry);
             }
             // Each entry is reported once: resume after it.
             pos = end;
@@ -206,6 +213,16 @@ mod tests {
             summary("Mail", "me", "https://mail.example", ""),
             summary("Bank — Überweisung", "kunde", "https://bank.example.de", "Finance"),
         ])
+    }
+
+    #[test]
+    fn positions_are_the_hits_places_in_the_list_in_the_same_order() {
+        let index = index();
+        for query in ["", "a", "mail", "git hub", "no such thing", "example.com"] {
+            let by_ref: Vec<_> = index.search(query).iter().map(|s| s.id).collect();
+            let by_position: Vec<_> = index.search_positions(query).iter().map(|&i| index.all()[i].id).collect();
+            assert_eq!(by_ref, by_position, "{query:?}");
+        }
     }
 
     #[test]

@@ -1,13 +1,12 @@
 //! The items: search and paging, the item view and its copyable fields
 //! and codes, the editor, favourites, trash, history and attachments.
 
-use std::collections::HashMap;
 use std::path::Path;
 
 use tessera_core::{Item, ItemId, ItemSummary, Scope, SearchIndex, Vault};
 use zeroize::Zeroizing;
 
-use super::{Desktop, LastSearch, positions};
+use super::{Desktop, LastSearch};
 use crate::dto::{
     AttachmentChange, EditableItem, FieldRef, HistoryEntry, ItemDetails, ItemDraft, ListFilter, RevealableField,
     SearchPage, SearchScope, SummaryDto, TotpCode, attachments, changed_parts, parse_id, subtitle_field, unix,
@@ -78,21 +77,18 @@ impl Desktop {
             });
             if fresh {
                 let mut hits: Vec<usize> = match scope {
-                    SearchScope::Live => open.index.search(query).into_iter().map(|s| open.position[&s.id]).collect(),
-                    SearchScope::Favourites => open
-                        .index
-                        .search(query)
-                        .into_iter()
-                        .filter(|s| s.favourite)
-                        .map(|s| open.position[&s.id])
-                        .collect(),
+                    SearchScope::Live => open.index.search_positions(query),
+                    SearchScope::Favourites => {
+                        let all = open.index.all();
+                        let mut hits = open.index.search_positions(query);
+                        hits.retain(|&i| all[i].favourite);
+                        hits
+                    }
                     SearchScope::Trash => {
                         if open.trash.is_none() {
                             open.trash = Some(SearchIndex::new(open.vault.summaries(Scope::Trash)?));
                         }
-                        let trash = open.trash.as_ref().expect("just built");
-                        let pos: HashMap<ItemId, usize> = positions(trash);
-                        trash.search(query).into_iter().map(|s| pos[&s.id]).collect()
+                        open.trash.as_ref().expect("just built").search_positions(query)
                     }
                 };
                 if let Some(name) = share {

@@ -14,12 +14,11 @@
 //! (import, export, new files), `sessions` (the sync module's second session
 //! on the vault) and `integrations` (the tray, agents and browser).
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use tessera_core::{ItemId, OpenOptions, RollbackError, SearchIndex, Vault};
+use tessera_core::{OpenOptions, RollbackError, SearchIndex, Vault};
 use tessera_unlock::Password;
 use zeroize::Zeroizing;
 
@@ -79,8 +78,6 @@ struct Open {
     vault: Vault,
     index: SearchIndex,
     generation: u64,
-    /// Position of each live item in `index.all()`.
-    position: HashMap<ItemId, usize>,
     trash: Option<SearchIndex>,
     /// The last search, so paging keeps one order.
     last: Option<LastSearch>,
@@ -107,12 +104,10 @@ struct LastSearch {
 impl Open {
     fn new(vault: Vault) -> CommandResult<Open> {
         let index = vault.search_index()?;
-        let position = positions(&index);
         Ok(Open {
             vault,
             index,
             generation: next_generation(),
-            position,
             trash: None,
             last: None,
             tpm_unreachable: None,
@@ -134,7 +129,6 @@ impl Open {
     fn install(&mut self, index: SearchIndex) {
         self.index = index;
         self.generation = next_generation();
-        self.position = positions(&self.index);
         self.trash = None;
         self.last = None;
         self.share_names = None;
@@ -144,10 +138,6 @@ impl Open {
     fn share_names(&mut self) -> &ShareNames {
         self.share_names.get_or_insert_with(|| ShareNames::load(&self.vault))
     }
-}
-
-fn positions(index: &SearchIndex) -> HashMap<ItemId, usize> {
-    index.all().iter().enumerate().map(|(i, s)| (s.id, i)).collect()
 }
 
 pub(crate) fn password_from(text: &str) -> CommandResult<Password> {
