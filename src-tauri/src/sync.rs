@@ -533,11 +533,13 @@ fn resolve_conflict(d: &Desktop, id: &str, keep: &str) -> CommandResult<()> {
 
 // --- the Emergency Kit -------------------------------------------------------------------
 
+/// The account's server, email and Secret Key (displayed form).
+fn account_kit(d: &Desktop) -> CommandResult<(String, String, Zeroizing<String>)> {
+    d.with_unlocked(|vault, _, _| client::kit(vault)).ok_or_else(CommandError::locked)?.map_err(CommandError::from)
+}
+
 fn kit(d: &Desktop) -> CommandResult<SyncKit> {
-    let (server, email, secret) = d
-        .with_unlocked(|vault, _, _| client::kit(vault))
-        .ok_or_else(CommandError::locked)?
-        .map_err(CommandError::from)?;
+    let (server, email, secret) = account_kit(d)?;
     Ok(SyncKit { qr_svg: crate::sharing::qr_svg(&secret)?, server, email, secret_key: secret.to_string() })
 }
 
@@ -574,8 +576,9 @@ pub async fn sync_register(app: AppHandle, server: String, email: String, passwo
             let device = client::default_device_name();
             client::register(vault, server.trim(), email.trim(), &device, &password, &mut |_| {})
         })?;
+        // Registering ran the first sync; the next comes on the schedule.
         d.sync.inner().account = None;
-        on_unlock(app);
+        emit_status(app);
         kit(d)
     })
     .await
@@ -681,7 +684,8 @@ pub async fn sync_kit(app: AppHandle) -> CommandResult<SyncKit> {
 #[tauri::command]
 pub async fn sync_save_kit_pdf(app: AppHandle) -> CommandResult<Option<String>> {
     run(&app, false, |d, app| {
-        let kit = kit(d)?;
+        let (server, email, secret) = account_kit(d)?;
+        let secret = SecretKey::parse(&secret).map_err(|e| CommandError::internal(e.to_string()))?;
         let dir = dirs_documents();
         let mut dialog = app
             .dialog()
@@ -693,8 +697,7 @@ pub async fn sync_save_kit_pdf(app: AppHandle) -> CommandResult<Option<String>> 
             dialog = dialog.set_directory(dir);
         }
         let Some(path) = dialog.blocking_save_file().and_then(|p| p.into_path().ok()) else { return Ok(None) };
-        let secret = SecretKey::parse(&kit.secret_key).map_err(|e| CommandError::internal(e.to_string()))?;
-        let pdf = client::kit::pdf(&kit.server, &kit.email, &secret);
+        let pdf = client::kit::pdf(&server, &email, &secret);
         crate::desktop::write_new_file(&path, &pdf)?;
         Ok(Some(path.display().to_string()))
     })
