@@ -174,12 +174,24 @@ fn web_processes() -> usize {
     app_processes().iter().filter(|n| n.starts_with("WebKitWebProces")).count()
 }
 
+/// The app's process id and its processes' PSS together (MiB).
+fn app_pid_and_pss() -> (u32, f64) {
+    let bin = tessera_test_support::webdriver::desktop_bin().canonicalize().expect("the app binary");
+    let pid = tessera_test_support::memory::own_descendant(&bin).expect("the app runs");
+    (pid, tessera_test_support::memory::pss_mib(&tessera_test_support::memory::process_tree(pid)))
+}
+
 /// "Keep running in the tray": closing the window while unlocked only hides
 /// it (the web view stays, for Quick Access); locked in the tray, the app
-/// holds no web view and no web process; "Show Tessera" makes the window
-/// again, at the unlock screen.
+/// starts again as itself in the tray (same process), with no web view,
+/// no WebKit process and a fraction of the memory; its new tray item works,
+/// and "Show Tessera" makes the window again.
+///
+/// The WebDriver session ends with the old process image, so what follows
+/// the lock is checked where a user sees it: the tray's menu over D-Bus,
+/// the X windows and the process table.
 #[test]
-fn closed_to_the_tray_and_locked_the_app_holds_no_web_view() {
+fn closed_to_the_tray_and_locked_the_app_starts_again_with_no_web_view() {
     let _serial = serial();
     let vault = TestVault::new();
     add_favourite(&vault, ROUTER, None);
@@ -208,18 +220,40 @@ fn closed_to_the_tray_and_locked_the_app_holds_no_web_view() {
     });
     std::thread::sleep(Duration::from_secs(1));
     app.check(web_processes() > 0, || format!("the web process went while unlocked: {:?}", app_processes()));
+    let (pid, unlocked_pss) = app_pid_and_pss();
     let root = wait_layout(&app, &menu, "favourites while in the tray", |r| r.find(ROUTER.0).is_some());
 
-    // Locked from the tray: every web view and its process go.
+    // Locked from the tray: the process starts again in the tray, alone.
+    let registered = watcher.items().len();
     click(&app, &menu, root.find("Lock").unwrap_or_else(|| app.fail("no Lock entry")));
-    app.wait("the web process to end in the tray", SHORT, || (web_processes() == 0).then_some(()));
-    eprintln!("[tray] locked in the tray: {:?}", app_processes());
+    let item = app.wait("the restarted app's tray item", SHORT, || watcher.items().get(registered).cloned());
+    let menu = app.wait("the restarted tray item's menu", SHORT, || watcher.menu_of(&item).ok());
+    // WebKit's processes end when they find their app gone.
+    app.wait("WebKit's processes to end", SHORT, || (app_processes().len() == 1).then_some(()));
+    let (same_pid, tray_pss) = app_pid_and_pss();
+    eprintln!(
+        "[tray] locked in the tray: {:?}, PSS {tray_pss:.0} MiB (hidden unlocked: {unlocked_pss:.0})",
+        app_processes()
+    );
+    app.check(same_pid == pid, || format!("the app is process {same_pid} now, was {pid}"));
+    app.check(tray_pss < unlocked_pss / 2.0, || {
+        format!("locked in the tray the app holds {tray_pss:.0} MiB, unlocked and hidden {unlocked_pss:.0}")
+    });
+    app.check(!app.desktop.window_visible(MAIN_TITLE), || "a window shows while in the tray".into());
 
-    // "Show Tessera" makes the window again, at the unlock screen.
+    // "Show Tessera" makes the window again, locked.
     let root = wait_layout(&app, &menu, "the locked menu", |r| r.find(LOCKED_ENTRY).is_some());
     click(&app, &menu, root.find("Show Tessera").unwrap_or_else(|| app.fail("no Show entry")));
     app.wait("the main window to come back", SHORT, || app.desktop.window_visible(MAIN_TITLE).then_some(()));
     app.wait("a web process again", SHORT, || (web_processes() > 0).then_some(()));
-    app.switch_main();
-    app.screen("unlock-screen", SHORT);
+
+    // And "Quit Tessera" in the new menu ends it.
+    let root = wait_layout(&app, &menu, "the menu after Show", |r| r.find("Quit Tessera").is_some());
+    click(&app, &menu, root.find("Quit Tessera").unwrap_or_else(|| app.fail("no Quit entry")));
+    // Ended: gone, or a zombie until the driver that started it reaps it.
+    let ended = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat"))
+            .map_or(true, |stat| stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z')))
+    };
+    app.wait("the app to quit", SHORT, || ended().then_some(()));
 }

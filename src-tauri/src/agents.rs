@@ -292,14 +292,19 @@ impl Agents {
 
 /// At start: the MCP relay always, the SSH agent if the setting is on.
 pub fn start(app: &AppHandle) {
-    let agents = Agents::new(app);
+    app.manage(Agents::new(app));
+    resume(app);
+}
+
+/// Opens the sockets (again, after [`Agents::stop`]).
+pub fn resume(app: &AppHandle) {
+    let agents = app.state::<Agents>();
     agents.start_mcp(app);
     if app.state::<Desktop>().settings().ssh_agent {
         if let Err(e) = agents.start_ssh() {
             eprintln!("tessera-desktop: {}", e.message);
         }
     }
-    app.manage(agents);
 }
 
 /// After the vault locks: no key is listed any more (the backend sees the

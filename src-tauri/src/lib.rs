@@ -22,6 +22,7 @@ pub mod error;
 mod folders;
 mod prompts;
 mod qr_commands;
+mod restart;
 mod screen;
 pub mod settings;
 mod sharing;
@@ -63,6 +64,10 @@ pub fn quit(app: &AppHandle) {
 
 /// Starts the app; returns when it quits.
 pub fn run() -> tauri::Result<()> {
+    #[cfg(target_os = "linux")]
+    if restart::started_in_tray() {
+        restart::reap_inherited_children();
+    }
     let desktop = Desktop::new(Paths::from_environment());
     tauri::Builder::default()
         .plugin(shortcut::plugin())
@@ -71,11 +76,25 @@ pub fn run() -> tauri::Result<()> {
         .invoke_handler(all_commands!())
         .setup(|app| {
             let handle = app.handle();
-            windows::create_main(handle)?;
-            windows::create_quick_beside_main(handle)?;
-            if let Err(e) = tray::build(handle) {
+            // Started in the tray (at login, or again after a lock there):
+            // no window until one is asked for; without a tray, the window.
+            let in_tray = restart::started_in_tray();
+            if !in_tray {
+                windows::create_main(handle)?;
+                windows::create_quick_beside_main(handle)?;
+            }
+            let tray = tray::build(handle);
+            if let Err(e) = &tray {
                 // No tray host (some desktops): the app works without it.
                 eprintln!("tessera-desktop: no tray icon: {e}");
+            }
+            if in_tray {
+                if tray.is_ok() {
+                    windows::stay_in_tray();
+                } else {
+                    windows::create_main(handle)?;
+                    windows::create_quick_beside_main(handle)?;
+                }
             }
             let settings = handle.state::<Desktop>().settings();
             shortcut::register(handle, &settings.quick_access_shortcut, shortcut::Purpose::QuickAccess);

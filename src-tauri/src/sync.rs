@@ -165,6 +165,12 @@ impl SyncRuntime {
         self.net.lock().unwrap_or_else(|p| p.into_inner())
     }
 
+    /// Waits for any round trip with the server to end, and keeps the next
+    /// from starting while the guard lives.
+    pub(crate) fn hold_network(&self) -> MutexGuard<'_, ()> {
+        self.net()
+    }
+
     fn schedule(&self, at: Instant) {
         let mut rt = self.inner();
         if rt.active && rt.due.is_none_or(|d| at < d) {

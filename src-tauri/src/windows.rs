@@ -60,6 +60,13 @@ pub fn create_quick_beside_main(app: &AppHandle) -> tauri::Result<()> {
 /// the windows instead of making them again.
 static IN_TRAY: std::sync::atomic::AtomicBool = std::sync::atomic::AtomicBool::new(false);
 
+/// Started in the tray ([`crate::restart`]): no window until one is asked
+/// for.
+pub fn stay_in_tray() {
+    IN_TRAY.store(true, std::sync::atomic::Ordering::SeqCst);
+    crate::timing("web-views-released");
+}
+
 /// The main window was closed with "keep running in the tray" on. Unlocked,
 /// it is only hidden, so Quick Access and the window come back at once;
 /// locked, every web view is released (made again on demand), so the idle
@@ -83,9 +90,43 @@ fn release(app: &AppHandle) {
         if !IN_TRAY.load(std::sync::atomic::Ordering::SeqCst) {
             return; // shown again meanwhile
         }
-        destroy_all(&app);
-        crate::timing("web-views-released");
+        release_all(&app);
     });
+}
+
+/// Locked in the tray: the app starts again, as itself, in the tray
+/// ([`crate::restart`]); where that cannot be done, the views are destroyed
+/// instead.
+fn release_all(app: &AppHandle) {
+    #[cfg(target_os = "linux")]
+    match restart_in_tray(app) {
+        Some(error) => {
+            eprintln!("tessera-desktop: cannot start again in the tray ({error}); releasing the windows instead")
+        }
+        None => return, // unlocked meanwhile: nothing to release
+    }
+    destroy_all(app);
+    crate::timing("web-views-released");
+}
+
+/// Executes the app again in the tray; returns only if that failed (the
+/// error), or if the vault was unlocked meanwhile (`None`).
+#[cfg(target_os = "linux")]
+fn restart_in_tray(app: &AppHandle) -> Option<std::io::Error> {
+    // The sockets close first, cleanly (their files removed, their
+    // threads ended before the vault's lock is taken), so the new process
+    // binds them again; a connected browser host reconnects.
+    if let Some(b) = app.try_state::<crate::browser::Browser>() {
+        b.stop();
+    }
+    if let Some(a) = app.try_state::<crate::agents::Agents>() {
+        a.stop();
+    }
+    let error = crate::restart::exec_in_tray(app);
+    // Still here: serve the sockets again.
+    crate::browser::start_if_enabled(app);
+    crate::agents::resume(app);
+    error
 }
 
 fn destroy_all(app: &AppHandle) {
@@ -239,8 +280,7 @@ pub fn renew_web_content(app: &AppHandle) {
 fn renew(app: &AppHandle) -> tauri::Result<()> {
     if IN_TRAY.load(std::sync::atomic::Ordering::SeqCst) {
         // Locked while closed to the tray: nothing to make again.
-        destroy_all(app);
-        crate::timing("web-views-released");
+        release_all(app);
         return Ok(());
     }
     clear_primary_selection(app);

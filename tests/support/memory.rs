@@ -147,6 +147,23 @@ pub fn process_tree(pid: u32) -> Vec<u32> {
     tree
 }
 
+/// The proportional set size (MiB) of `pids` together: shared pages count
+/// once across them.
+pub fn pss_mib(pids: &[u32]) -> f64 {
+    let kib: u64 = pids
+        .iter()
+        .filter_map(|pid| std::fs::read_to_string(format!("/proc/{pid}/smaps_rollup")).ok())
+        .flat_map(|rollup| {
+            rollup
+                .lines()
+                .filter(|l| l.starts_with("Pss:"))
+                .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+                .collect::<Vec<_>>()
+        })
+        .sum();
+    kib as f64 / 1024.0
+}
+
 /// A process's name, for messages.
 pub fn process_name(pid: u32) -> String {
     std::fs::read_to_string(format!("/proc/{pid}/comm")).map(|s| s.trim().to_owned()).unwrap_or_default()

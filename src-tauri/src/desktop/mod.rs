@@ -228,6 +228,14 @@ impl Desktop {
 
     // --- app state ----------------------------------------------------------------
 
+    /// The vault's own lock, held, while it is locked (or closed): no
+    /// command can be halfway through a write while the guard lives. `None`
+    /// while it is unlocked or unlocking.
+    pub(crate) fn hold_locked(&self) -> Option<impl Sized + '_> {
+        let slot = self.slot();
+        matches!(&*slot, VaultSlot::Locked(_) | VaultSlot::Closed).then_some(slot)
+    }
+
     pub fn is_unlocked(&self) -> bool {
         matches!(&*self.slot(), VaultSlot::Unlocked(_))
     }
