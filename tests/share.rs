@@ -229,6 +229,48 @@ fn family_flow(server: &TestServer) {
     }
 }
 
+/// The statuses the server answered `GET /shares/{id}` with, in order (from
+/// its request log: route template and status, never the id).
+fn share_index_statuses(server: &TestServer) -> Vec<u64> {
+    String::from_utf8_lossy(&server.logs())
+        .lines()
+        .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+        .filter_map(|v| {
+            let fields = if v["fields"].is_object() { v["fields"].clone() } else { v };
+            (fields["route"] == "/api/v1/shares/{id}" && fields["method"] == "GET")
+                .then(|| fields["status"].as_u64())
+                .flatten()
+        })
+        .collect()
+}
+
+/// A share verified at one sync and unchanged since is asked about with
+/// its ETag at the next (304, no index sent); an edit, or the server's
+/// tampering with what it holds, brings the whole index again, verified.
+#[test]
+fn an_unchanged_share_is_checked_by_etag_and_a_changed_one_in_full() {
+    let server = TestServer::sqlite();
+    let (alice, _bob, carol, share, item) = family(&server);
+    carol.ok(&["sync"]);
+    let seen = share_index_statuses(&server).len();
+    assert!(seen > 0, "no share index request in the server's log");
+    carol.ok(&["sync"]);
+    assert_eq!(share_index_statuses(&server)[seen..], [304], "an unchanged share was fetched again");
+
+    // Alice's edit: Carol's next sync fetches the index and pulls it.
+    alice.ok(&["edit", &item, "--notes", "router by the window"]);
+    alice.ok(&["sync"]);
+    let seen = share_index_statuses(&server).len();
+    carol.ok(&["sync"]);
+    assert_eq!(share_index_statuses(&server)[seen..], [200]);
+    assert_eq!(carol.share_items("Family"), vec![("Wifi".to_owned(), "router by the window".to_owned())]);
+    carol.ok(&["sync"]);
+
+    // Carol's client remembers a verified index; the server drops the item.
+    server.database.sql(&format!("DELETE FROM share_items WHERE share_id = '{share}' AND item_id = '{item}'"));
+    assert_hostile(&carol.run(&["sync"]), "an item dropped after a 304", "dropped");
+}
+
 /// A self-signed identity record for `email` under keys the server made.
 fn forged_identity(email: &str) -> (String, String) {
     let fake = Identity::generate();

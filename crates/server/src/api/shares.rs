@@ -157,16 +157,32 @@ pub async fn create(
     Ok(Json(serde_json::json!({})))
 }
 
-/// The chain, this account's grant, the manifest and the index.
+/// The chain, this account's grant, the manifest and the index, with an
+/// `ETag` (SHA-256 of the body). With `If-None-Match` naming the answer as
+/// it still is, 304 and no body: a member of many shares checks each one
+/// at every sync without downloading its index again. The tag says only
+/// that the answer is the one the client verified last; nothing is
+/// believed on the server's word that would not be from the full answer.
 #[utoipa::path(get, path = "/api/v1/shares/{id}", security(("bearer" = [])),
-    responses((status = 200, body = ShareIndex), (status = 404, body = ErrorBody)))]
+    responses((status = 200, body = ShareIndex), (status = 304, description = "unchanged since the ETag sent"),
+        (status = 404, body = ErrorBody)))]
 pub async fn index(
     State(state): State<Shared>,
     who: Authed,
     PathParam(id): PathParam<String>,
-) -> Result<Json<ShareIndex>, ApiError> {
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::http::{StatusCode, header};
+    use axum::response::IntoResponse;
+    use sha2::Digest;
     share_id(&id)?;
-    state.db.share_index(&id, &who.account).await?.map(Json).ok_or(ApiError::NotFound)
+    let index = state.db.share_index(&id, &who.account).await?.ok_or(ApiError::NotFound)?;
+    let body = serde_json::to_vec(&index).map_err(|_| ApiError::Internal)?;
+    let etag = format!("\"{}\"", data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(&body)));
+    if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
+        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    }
+    Ok(([(header::CONTENT_TYPE, "application/json".to_owned()), (header::ETAG, etag)], body).into_response())
 }
 
 /// A share's changes since a cursor.

@@ -670,9 +670,10 @@ pub fn status(vault: &Vault) -> Result<Status, SyncError> {
     // pending tombstone.
     let mut present: HashSet<(&str, String)> = HashSet::new();
     let mut pending = 0;
+    let owners = state.owners();
     for (id, rev) in &revisions {
         let hex = id.to_hex();
-        let share = state.share_of(&hex);
+        let share = owners.get(hex.as_str()).copied();
         let stream = share.map_or(&state.stream, |s| &state.shares[s].stream);
         if stream.items.get(&hex).is_none_or(|t| t.local != *rev || t.deleted) {
             pending += 1;

@@ -90,6 +90,19 @@ impl Api {
         path: &str,
         body: Option<&B>,
     ) -> Result<R, HttpError> {
+        let (r, wait) = self.send_raw(method, path, body, None)?;
+        decode(r, wait)
+    }
+
+    /// Sends a request (`If-None-Match: etag` with `etag`); the response
+    /// as it came, with the time it may take to arrive.
+    fn send_raw<B: Serialize>(
+        &self,
+        method: Method,
+        path: &str,
+        body: Option<&B>,
+        etag: Option<&str>,
+    ) -> Result<(Response, Duration), HttpError> {
         let url = format!("{}{API_PREFIX}{path}", self.base);
         let body = match body {
             Some(b) => {
@@ -107,6 +120,9 @@ impl Api {
             }
             if let Some(b) = &body {
                 req = req.header(reqwest::header::CONTENT_TYPE, "application/json").body(b.clone());
+            }
+            if let Some(etag) = etag {
+                req = req.header(reqwest::header::IF_NONE_MATCH, etag);
             }
             let outcome = req.send();
             if let Err(e) = &outcome {
@@ -128,7 +144,7 @@ impl Api {
             }
             return match outcome {
                 Err(e) => Err(HttpError::Unreachable(without_url(&e))),
-                Ok(r) => decode(r, wait),
+                Ok(r) => Ok((r, wait)),
             };
         }
     }
@@ -230,6 +246,22 @@ impl Api {
     /// `GET /shares/{id}`.
     pub fn share_index(&self, id: &str) -> Result<ShareIndex, HttpError> {
         self.get(&format!("/shares/{id}"))
+    }
+
+    /// `GET /shares/{id}` with `If-None-Match`: `None` when the server's
+    /// answer is still the one whose `ETag` is `etag` (304); otherwise the
+    /// index and its `ETag`.
+    pub fn share_index_unless(
+        &self,
+        id: &str,
+        etag: Option<&str>,
+    ) -> Result<Option<(ShareIndex, Option<String>)>, HttpError> {
+        let (r, wait) = self.send_raw::<()>(Method::GET, &format!("/shares/{id}"), None, etag)?;
+        if r.status() == reqwest::StatusCode::NOT_MODIFIED && etag.is_some() {
+            return Ok(None);
+        }
+        let tag = r.headers().get(reqwest::header::ETAG).and_then(|v| v.to_str().ok()).map(str::to_owned);
+        Ok(Some((decode(r, wait)?, tag)))
     }
 
     /// `GET /shares/{id}/changes`, one page.

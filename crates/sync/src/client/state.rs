@@ -127,6 +127,21 @@ pub struct ShareState {
     pub members: BTreeSet<String>,
     /// Server-side state of the share's items.
     pub stream: StreamState,
+    /// The share's index as last verified with nothing left to do here,
+    /// which a sync asks the server about instead of fetching it again.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checked: Option<Checked>,
+}
+
+/// A verified share index, named by the server's `ETag` for it, and the
+/// contacts it was checked against (`contacts_digest`): a change to either
+/// means checking it in full again.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checked {
+    /// The `ETag` the server gave the index.
+    pub etag: String,
+    /// [`SyncState::contacts_digest`] then.
+    pub contacts: String,
 }
 
 impl Drop for ShareState {
@@ -171,6 +186,20 @@ impl SyncState {
     /// The share an item belongs to locally, if any.
     pub fn share_of(&self, id: &str) -> Option<&str> {
         self.shares.iter().find(|(_, s)| s.members.contains(id)).map(|(k, _)| k.as_str())
+    }
+
+    /// SHA-256 (hex) of the pinned contacts, which every share's membership
+    /// is checked against.
+    pub fn contacts_digest(&self) -> String {
+        use sha2::Digest;
+        let json = serde_json::to_vec(&self.contacts).expect("contacts serialise");
+        data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(&json))
+    }
+
+    /// Every shared local item (hex id) with its share's id: one map for
+    /// asking about many items.
+    pub fn owners(&self) -> std::collections::HashMap<&str, &str> {
+        self.shares.iter().flat_map(|(k, s)| s.members.iter().map(move |m| (m.as_str(), k.as_str()))).collect()
     }
 }
 

@@ -38,8 +38,12 @@ pub(crate) trait Stream {
     fn changes(&self, api: &Api, since: u64) -> Result<Changes, HttpError>;
     /// A push.
     fn push(&self, api: &Api, req: PushRequest) -> Result<PushResponse, HttpError>;
-    /// Whether local item `id` (hex) belongs to this stream.
-    fn owns(&self, state: &SyncState, id: &str) -> bool;
+    /// Whether a local item kept in share `owner` (`None`: in no share)
+    /// belongs to this stream.
+    fn owns(&self, owner: Option<&str>) -> bool;
+    /// The local items (of `revisions`, every local item's revision) that
+    /// belong to this stream, with their revisions.
+    fn mine(&self, state: &SyncState, revisions: &HashMap<ItemId, u64>) -> Result<Vec<(ItemId, u64)>, SyncError>;
     /// Whether an item arriving here that this device keeps elsewhere
     /// moves here (a share: a member moved it in) or stays (the account).
     fn takes_over(&self) -> bool;
@@ -93,8 +97,17 @@ impl Stream for AccountStream {
     fn push(&self, api: &Api, req: PushRequest) -> Result<PushResponse, HttpError> {
         api.push(&req)
     }
-    fn owns(&self, state: &SyncState, id: &str) -> bool {
-        state.share_of(id).is_none()
+    fn owns(&self, owner: Option<&str>) -> bool {
+        owner.is_none()
+    }
+    fn mine(&self, state: &SyncState, revisions: &HashMap<ItemId, u64>) -> Result<Vec<(ItemId, u64)>, SyncError> {
+        let mut shared = HashSet::new();
+        for share in state.shares.values() {
+            for hex in &share.members {
+                shared.insert(parse_id(hex)?);
+            }
+        }
+        Ok(revisions.iter().filter(|(id, _)| !shared.contains(*id)).map(|(id, r)| (*id, *r)).collect())
     }
     fn takes_over(&self) -> bool {
         false
@@ -257,7 +270,7 @@ pub(crate) fn round(
         // of a share): a share takes it over when it arrives there; the
         // account's stream only records the change, and pushes the
         // tombstone that says the item left it.
-        if local.contains_key(id) && !stream.owns(state, &hex) {
+        if local.contains_key(id) && !stream.owns(state.share_of(&hex)) {
             match (&rec, stream.takes_over()) {
                 (Record::Put(_), true) => adopted.push(*id),
                 _ => {
@@ -366,8 +379,7 @@ pub(crate) fn round(
     let revisions: HashMap<ItemId, u64> = if unchanged { local } else { vault.item_revisions()?.into_iter().collect() };
     // Items another stream keeps count as absent here: a tracked one gets
     // its tombstone.
-    let mine: Vec<(ItemId, u64)> =
-        revisions.iter().filter(|(id, _)| stream.owns(state, &id.to_hex())).map(|(id, r)| (*id, *r)).collect();
+    let mine = stream.mine(state, &revisions)?;
     *revisions_cache = Some(revisions);
     let present: HashSet<ItemId> = mine.iter().map(|(id, _)| *id).collect();
     let tracked = &stream.state(state).items;
