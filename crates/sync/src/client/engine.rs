@@ -531,7 +531,9 @@ fn building_path(path: &Path) -> PathBuf {
 }
 
 /// Removes what clones to `path` killed before they finished left behind:
-/// their building files, whose process is gone.
+/// their building files, whose process is gone, and the temporary file the
+/// building file is made from (`..vault.tessera.clone-PID.RANDOM.creating`,
+/// left when the kill falls between its link into place and its removal).
 fn remove_abandoned_clones(path: &Path) {
     let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return };
     let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
@@ -539,7 +541,10 @@ fn remove_abandoned_clones(path: &Path) {
     let Ok(entries) = std::fs::read_dir(dir) else { return };
     for entry in entries.flatten() {
         let file = entry.file_name().to_string_lossy().into_owned();
-        let Some(pid) = file.strip_prefix(&prefix).and_then(|rest| rest.split('-').next()) else { continue };
+        let rest = file.strip_prefix(&prefix).or_else(|| {
+            file.strip_prefix('.').and_then(|f| f.strip_prefix(&prefix)).filter(|r| r.ends_with(".creating"))
+        });
+        let Some(pid) = rest.and_then(|rest| rest.split(['-', '.']).next()) else { continue };
         let Ok(pid) = pid.parse::<u32>() else { continue };
         let alive = Path::new(&format!("/proc/{pid}")).exists();
         if !alive && !file.ends_with("-wal") && !file.ends_with("-shm") && !file.ends_with("-journal") {
@@ -781,4 +786,38 @@ pub fn disable_totp(vault: &mut Vault, password: &Password, code: &str) -> Resul
     let mut state = SyncState::load(vault)?.ok_or(SyncError::NotLinked)?;
     let creds = Credentials { password: Some(password), totp: Some(code) };
     with_session(vault, &mut state, &creds, |_, _, api| Ok(api.totp_disable(code)?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn abandoned_clones_and_their_temporary_files_go_a_live_ones_stay() {
+        let dir = tempfile::tempdir().expect("a directory");
+        let me = std::process::id();
+        // Above any pid_max: no such process.
+        let dead = 4_000_000_000u32;
+        let names = [
+            format!(".v.tessera.clone-{dead}"),
+            format!(".v.tessera.clone-{dead}-wal"),
+            format!("..v.tessera.clone-{dead}.0123abcd.creating"),
+            format!(".v.tessera.clone-{me}"),
+            format!("..v.tessera.clone-{me}.0123abcd.creating"),
+            format!("..v.tessera.clone-{dead}.0123abcd.other"),
+            "v.tessera.bak".to_owned(),
+        ];
+        for n in &names {
+            std::fs::write(dir.path().join(n), b"x").expect("write");
+        }
+        remove_abandoned_clones(&dir.path().join("v.tessera"));
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .expect("read")
+            .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut expected = names[3..].to_vec();
+        expected.sort();
+        assert_eq!(left, expected);
+    }
 }
