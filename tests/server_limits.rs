@@ -247,6 +247,42 @@ fn max_body_answers_413_in_json_and_the_old_flag_name_still_works() {
     }
 }
 
+/// A gzipped body is counted inflated: 5,000 bytes that gzip to a few
+/// dozen meet the 4 KiB cap like 5,000 plain ones; under the cap it is
+/// read as JSON. Every answer says the server takes gzip (RFC 7694).
+#[test]
+fn a_gzipped_body_is_capped_by_its_inflated_size() {
+    let s = ServerSetup::start(Backend::Sqlite, &["--max-body", "4KiB"]);
+    let gzip = |body: &[u8]| {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(body).expect("gzip");
+        e.finish().expect("gzip")
+    };
+    let post = |body: &[u8]| {
+        let mut request = format!(
+            "POST /api/v1/accounts/prelogin HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+             Content-Encoding: gzip\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        request.extend_from_slice(body);
+        raw(s.server.port, &request)
+    };
+    let bomb = gzip(format!("{{\"email\": \"{}\"}}", "x".repeat(5000)).as_bytes());
+    assert!(bomb.len() < 200, "the bomb is small on the wire ({} bytes)", bomb.len());
+    let (status, body) = post(&bomb);
+    assert_eq!(status, 413);
+    assert_eq!(error_body(status, &body)["limit"], json!({"name": "body", "max": 4096}));
+    let (status, body) = post(&gzip(br#"{"email": "someone@example.com"}"#));
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let mut c = TcpStream::connect(("127.0.0.1", s.server.port)).expect("connect");
+    c.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").expect("write");
+    let mut reply = Vec::new();
+    let _ = c.read_to_end(&mut reply);
+    let reply = String::from_utf8_lossy(&reply).to_ascii_lowercase();
+    assert!(reply.contains("\r\naccept-encoding: gzip\r\n"), "{reply}");
+}
+
 #[test]
 fn a_push_over_max_body_is_reported_by_the_cli() {
     let s = ServerSetup::start(Backend::Sqlite, &["--max-body", "3000"]);

@@ -332,12 +332,17 @@ fn free_port() -> u16 {
     TcpListener::bind(("127.0.0.1", 0)).and_then(|l| l.local_addr()).expect("a free port").port()
 }
 
+/// Bytes one direction of one connection carried.
+type Stream = Arc<Mutex<Vec<u8>>>;
+
 /// A TCP proxy on loopback that records every byte both ways, so a test
 /// can search the HTTP traffic between client and server.
 pub struct RecordingProxy {
     /// The URL to give the client.
     pub url: String,
     traffic: Arc<Mutex<Vec<u8>>>,
+    /// Each connection's each direction, on its own, for reading HTTP.
+    streams: Arc<Mutex<Vec<Stream>>>,
 }
 
 impl RecordingProxy {
@@ -346,7 +351,8 @@ impl RecordingProxy {
         let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind the proxy");
         let url = format!("http://127.0.0.1:{}", listener.local_addr().expect("address").port());
         let traffic = Arc::new(Mutex::new(Vec::new()));
-        let record = traffic.clone();
+        let streams: Arc<Mutex<Vec<Stream>>> = Arc::default();
+        let (record, all) = (traffic.clone(), streams.clone());
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let Ok(server) = TcpStream::connect(("127.0.0.1", upstream_port)) else { continue };
@@ -358,6 +364,8 @@ impl RecordingProxy {
                     [(client.try_clone().expect("clone"), server.try_clone().expect("clone")), (server, client)]
                 {
                     let record = record.clone();
+                    let stream = Stream::default();
+                    all.lock().expect("lock").push(stream.clone());
                     std::thread::spawn(move || {
                         let mut buf = [0u8; 16384];
                         loop {
@@ -365,6 +373,7 @@ impl RecordingProxy {
                                 Ok(0) | Err(_) => break,
                                 Ok(n) => {
                                     record.lock().expect("lock").extend_from_slice(&buf[..n]);
+                                    stream.lock().expect("lock").extend_from_slice(&buf[..n]);
                                     if to.write_all(&buf[..n]).is_err() {
                                         break;
                                     }
@@ -376,13 +385,80 @@ impl RecordingProxy {
                 }
             }
         });
-        RecordingProxy { url, traffic }
+        RecordingProxy { url, traffic, streams }
     }
 
-    /// Everything recorded so far.
+    /// Everything recorded so far, as it went over the wire.
     pub fn traffic(&self) -> Vec<u8> {
         self.traffic.lock().expect("lock").clone()
     }
+
+    /// The same traffic read as HTTP/1.1, each gzipped body inflated (so a
+    /// search of it sees what the compressed bytes carry), and how many
+    /// bodies were inflated.
+    pub fn decoded_traffic(&self) -> (Vec<u8>, usize) {
+        let (mut out, mut inflated) = (Vec::new(), 0);
+        for stream in self.streams.lock().expect("lock").iter() {
+            inflated += decode_http(&stream.lock().expect("lock"), &mut out);
+        }
+        (out, inflated)
+    }
+}
+
+fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Appends the HTTP/1.1 messages of one direction of a connection to
+/// `out`, heads as they are and bodies unchunked and inflated; returns how
+/// many bodies were gzipped.
+fn decode_http(mut s: &[u8], out: &mut Vec<u8>) -> usize {
+    let mut inflated = 0;
+    while !s.is_empty() {
+        let Some(end) = find_bytes(s, b"\r\n\r\n") else {
+            out.extend_from_slice(s);
+            break;
+        };
+        let head = String::from_utf8_lossy(&s[..end + 4]).to_ascii_lowercase();
+        out.extend_from_slice(&s[..end + 4]);
+        s = &s[end + 4..];
+        let header = |name: &str| head.lines().find_map(|l| l.strip_prefix(name).map(|v| v.trim().to_owned()));
+        let response = head.starts_with("http/");
+        let no_body = ["http/1.1 1", "http/1.1 204", "http/1.1 304"].iter().any(|p| head.starts_with(p));
+        let mut body = Vec::new();
+        if no_body {
+        } else if header("transfer-encoding:").is_some_and(|v| v.contains("chunked")) {
+            while let Some(line) = find_bytes(s, b"\r\n") {
+                let size = String::from_utf8_lossy(&s[..line]);
+                let size = usize::from_str_radix(size.split(';').next().unwrap_or("0").trim(), 16).unwrap_or(0);
+                s = &s[line + 2..];
+                if size == 0 {
+                    s = find_bytes(s, b"\r\n").map_or(&[][..], |t| &s[t + 2..]);
+                    break;
+                }
+                let n = size.min(s.len());
+                body.extend_from_slice(&s[..n]);
+                s = &s[(n + 2).min(s.len())..];
+            }
+        } else if let Some(n) = header("content-length:").and_then(|v| v.parse::<usize>().ok()) {
+            let n = n.min(s.len());
+            body.extend_from_slice(&s[..n]);
+            s = &s[n..];
+        } else if response {
+            body.extend_from_slice(s);
+            s = &[];
+        }
+        let mut plain = Vec::new();
+        if header("content-encoding:").is_some_and(|v| v.contains("gzip"))
+            && std::io::Read::read_to_end(&mut flate2::read::GzDecoder::new(&body[..]), &mut plain).is_ok()
+        {
+            inflated += 1;
+            out.extend_from_slice(&plain);
+        } else {
+            out.extend_from_slice(&body);
+        }
+    }
+    inflated
 }
 
 /// Which database a test server uses.

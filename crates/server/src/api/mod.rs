@@ -88,9 +88,12 @@ pub fn router(state: Shared) -> Router {
         .route("/shares/{id}/rekey", post(shares::rekey))
         .route("/openapi.json", get(openapi));
     // Layers run outside in: observe (logs and metrics see every answer,
-    // a caught panic's included), catch panics, then the body caps and
+    // a caught panic's included), gzip for answers the client accepts it
+    // for, catch panics, a gzip request body inflated, then the body caps
+    // (on the inflated body, so a small bomb meets the same cap) and
     // deadline. axum's own 2 MB default body limit is off: `guard_request`
-    // sets the caps.
+    // sets the caps. Sealed records travel as base64, which gzip takes
+    // back to about their binary size (DESIGN §4).
     Router::new()
         .nest(tessera_sync::wire::API_PREFIX, api)
         .route("/health", get(health))
@@ -99,13 +102,25 @@ pub fn router(state: Shared) -> Router {
         .method_not_allowed_fallback(|| async { ApiError::MethodNotAllowed })
         .layer(DefaultBodyLimit::disable())
         .layer(axum::middleware::from_fn_with_state(limits, crate::limits::guard_request))
+        .layer(tower_http::decompression::RequestDecompressionLayer::new())
         .layer(tower_http::catch_panic::CatchPanicLayer::custom(|_| {
             // The panic's own message went to stderr through the hook; it
             // may quote a value, so it is not sent to the client.
             ApiError::Internal.into_response()
         }))
+        .layer(compression())
         .layer(axum::middleware::from_fn_with_state(state.clone(), observe))
         .with_state(state)
+}
+
+/// gzip for answers from 4 KiB on (an index, a page of changes), at the
+/// fastest level: what it takes back is base64's third, which needs no
+/// search; small answers go as they are.
+fn compression() -> tower_http::compression::CompressionLayer<impl tower_http::compression::Predicate> {
+    use tower_http::compression::predicate::{NotForContentType, Predicate, SizeAbove};
+    tower_http::compression::CompressionLayer::new()
+        .quality(tower_http::CompressionLevel::Fastest)
+        .compress_when(SizeAbove::new(4096).and(NotForContentType::IMAGES).and(NotForContentType::SSE))
 }
 
 /// Request id, one JSON log line and metrics for every request. Logs carry
@@ -135,6 +150,8 @@ async fn observe(State(state): State<Shared>, request: Request, next: Next) -> R
     if let Ok(v) = HeaderValue::from_str(&request_id) {
         response.headers_mut().insert("x-request-id", v);
     }
+    // RFC 7694: request bodies may come gzipped.
+    response.headers_mut().insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip"));
     response
 }
 
