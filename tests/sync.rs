@@ -213,7 +213,8 @@ fn blindness_canary_no_marker_reaches_the_server_database_logs_or_traffic() {
     let secret = a.dir.path().join("secret");
     std::fs::write(&secret, format!("{}\n", markers[2])).expect("write");
     let attachment = a.dir.path().join("canary.txt");
-    std::fs::write(&attachment, markers[6]).expect("write");
+    // Large enough (24 KiB) that its push and its pull go gzipped.
+    std::fs::write(&attachment, format!("{}\n{}", markers[6], "lorem ipsum ".repeat(2000))).expect("write");
     let out = a.run_fast(&[
         "add",
         "--title",
