@@ -45,7 +45,7 @@ pub fn clone_and_round_trip(runs: usize) {
     let first_push = start.elapsed().as_secs_f64();
     let secret = {
         let state = vault.sync_state().expect("state").expect("linked");
-        let v: serde_json::Value = serde_json::from_slice(&state).expect("json");
+        let v: serde_json::Value = serde_json::from_slice(&state.root).expect("json");
         client::SecretKey::parse(v["secret_key"].as_str().expect("secret key")).expect("parse")
     };
     // The KDFs a clone runs: the account's (floor) and the new vault's slot.

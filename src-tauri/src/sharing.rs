@@ -517,7 +517,7 @@ pub(crate) mod tests {
                 "members": [ids[0]], "stream": stream,
             }},
         });
-        let state: tessera_sync::client::state::SyncState = serde_json::from_value(state).unwrap();
+        let mut state: tessera_sync::client::state::SyncState = serde_json::from_value(state).unwrap();
         d.change(|vault| Ok(state.save(vault)?)).unwrap();
         let diary = ids.pop().unwrap();
         (dir, d, ids.pop().unwrap(), diary)

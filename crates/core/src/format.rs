@@ -37,8 +37,14 @@ pub(crate) enum Aad<'a> {
     /// The Vault Key wrapped for a sync account; `account` is the account's
     /// KDF salt, so a wrapped key cannot be moved between accounts.
     AccountVaultKey { account: &'a [u8] },
-    /// This device's sync state, sealed inside its vault file.
-    SyncState { vault: &'a VaultId },
+    /// The root of this device's sync state, sealed inside its vault file,
+    /// bound to every part's sealed blob by its nonce and tag (name order):
+    /// a part dropped, added, or put back from an older copy of the file
+    /// makes the root fail to open. With no parts the encoding is the
+    /// original one, so a state written before parts existed still opens.
+    SyncState { vault: &'a VaultId, parts: &'a [(String, Vec<u8>)] },
+    /// One named part of this device's sync state: vault id ‖ name.
+    SyncStatePart { vault: &'a VaultId, name: &'a str },
     /// A named record at one revision: vault id ‖ revision ‖ name, so a
     /// record never opens under another name or at another revision.
     Record { vault: &'a VaultId, name: &'a str, revision: u64 },
@@ -61,7 +67,7 @@ impl Aad<'_> {
         self.to_bytes_with(0)
     }
 
-    /// The AAD with `flags` set in its domain byte (domains are 1–13, so
+    /// The AAD with `flags` set in its domain byte (domains are 1–14, so
     /// the high bit is free): [`crate::padding::PADDED`] marks a padded
     /// plaintext.
     pub(crate) fn to_bytes_with(&self, flags: u8) -> Vec<u8> {
@@ -124,9 +130,15 @@ impl Aad<'_> {
                 out.extend_from_slice(&(account.len() as u32).to_be_bytes());
                 out.extend_from_slice(account);
             }
-            Aad::SyncState { vault } => {
+            Aad::SyncState { vault, parts } => {
                 out.push(9);
                 out.extend_from_slice(vault.as_bytes());
+                for (name, seal) in *parts {
+                    out.extend_from_slice(&(name.len() as u32).to_be_bytes());
+                    out.extend_from_slice(name.as_bytes());
+                    out.extend_from_slice(&(seal.len() as u32).to_be_bytes());
+                    out.extend_from_slice(seal);
+                }
             }
             Aad::Record { vault, name, revision } => {
                 out.push(10);
@@ -152,6 +164,12 @@ impl Aad<'_> {
                 out.push(13);
                 out.extend_from_slice(*share);
                 out.extend_from_slice(&epoch.to_be_bytes());
+            }
+            Aad::SyncStatePart { vault, name } => {
+                out.push(14);
+                out.extend_from_slice(vault.as_bytes());
+                out.extend_from_slice(&(name.len() as u32).to_be_bytes());
+                out.extend_from_slice(name.as_bytes());
             }
         }
         out

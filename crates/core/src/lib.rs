@@ -98,5 +98,5 @@ pub use search::SearchIndex;
 pub use store::StoreError;
 pub use vault::{
     LockedVault, NewAttachment, NewItem, NewSlot, NewVersion, NotAuthentic, OpenOptions, RecordName, RemoteChange,
-    RotateReport, Scope, SlotInfo, SyncKeys, Vault, VerifyReport,
+    RotateReport, Scope, SlotInfo, SyncKeys, SyncStateParts, SyncStateUpdate, Vault, VerifyReport,
 };

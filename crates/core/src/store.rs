@@ -829,19 +829,74 @@ pub(crate) fn item_revisions(tx: &Connection) -> Result<Vec<(Vec<u8>, i64)>> {
     Ok(rows.collect::<Result<_, _>>()?)
 }
 
-/// The sealed sync state of this device, if it has an account.
+/// The sealed root of this device's sync state, if it has an account.
 pub(crate) fn get_sync_state(tx: &Connection) -> Result<Option<Vec<u8>>> {
     Ok(tx.query_row("SELECT value FROM sync_state WHERE key = 'state'", [], |r| r.get(0)).optional()?)
 }
 
-pub(crate) fn put_sync_state(tx: &Connection, sealed: Option<&[u8]>) -> Result<()> {
+pub(crate) fn put_sync_state(tx: &Connection, sealed: &[u8]) -> Result<()> {
+    tx.execute(
+        "INSERT INTO sync_state (key, value) VALUES ('state', ?1)
+         ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+        [sealed],
+    )?;
+    Ok(())
+}
+
+/// Forgets the whole sync state: its root and every part.
+pub(crate) fn clear_sync_state(tx: &Connection) -> Result<()> {
+    tx.execute("DELETE FROM sync_state", [])?;
+    Ok(())
+}
+
+/// Where part `name` of the sync state is kept (apart from the root,
+/// `state`).
+const SYNC_PART_PREFIX: &str = "part:";
+
+/// Every sealed part of the sync state, by name, in name order.
+pub(crate) fn sync_state_parts(tx: &Connection) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut stmt = tx.prepare_cached("SELECT key, value FROM sync_state WHERE key <> 'state' ORDER BY key")?;
+    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, value) = row?;
+        // Any other key is not ours to read: the root's check refuses it.
+        let name = key.strip_prefix(SYNC_PART_PREFIX).map_or_else(|| key.clone(), str::to_owned);
+        out.push((name, value));
+    }
+    Ok(out)
+}
+
+/// Every part's name and the first and last `ends` bytes of its sealed
+/// value, one after the other (where a blob's nonce and tag are), in name
+/// order, without reading the rest.
+pub(crate) fn sync_state_part_ends(tx: &Connection, ends: usize) -> Result<Vec<(String, Vec<u8>)>> {
+    let mut stmt = tx.prepare_cached(
+        "SELECT key, substr(value, 1, ?1), substr(value, -?1) FROM sync_state WHERE key <> 'state' ORDER BY key",
+    )?;
+    let rows = stmt.query_map([ends as i64], |r| {
+        let (key, mut head, tail): (String, Vec<u8>, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        head.extend_from_slice(&tail);
+        Ok((key, head))
+    })?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (key, ends) = row?;
+        let name = key.strip_prefix(SYNC_PART_PREFIX).map_or_else(|| key.clone(), str::to_owned);
+        out.push((name, ends));
+    }
+    Ok(out)
+}
+
+pub(crate) fn put_sync_state_part(tx: &Connection, name: &str, sealed: Option<&[u8]>) -> Result<()> {
+    let key = format!("{SYNC_PART_PREFIX}{name}");
     match sealed {
         Some(value) => tx.execute(
-            "INSERT INTO sync_state (key, value) VALUES ('state', ?1)
+            "INSERT INTO sync_state (key, value) VALUES (?1, ?2)
              ON CONFLICT (key) DO UPDATE SET value = excluded.value",
-            [value],
+            rusqlite::params![key, value],
         )?,
-        None => tx.execute("DELETE FROM sync_state WHERE key = 'state'", [])?,
+        None => tx.execute("DELETE FROM sync_state WHERE key = ?1", [key])?,
     };
     Ok(())
 }

@@ -42,7 +42,7 @@ use transaction::refresh_keys;
 
 pub use import::{NewAttachment, NewItem, NewVersion};
 pub use records::{MAX_RECORD_SIZE, RecordName};
-pub use sync::{NotAuthentic, RemoteChange, SyncKeys};
+pub use sync::{NotAuthentic, RemoteChange, SyncKeys, SyncStateParts, SyncStateUpdate};
 
 /// Rows decrypted per parallel batch when reading every item: large enough
 /// to keep both cores busy, small enough that a 100,000-item vault never

@@ -10,7 +10,7 @@
 //! on all of them. Records are sealed whole (one AEAD per item, DESIGN §5),
 //! with the item id, the server revision and the tombstone flag in the AAD.
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 use zeroize::Zeroizing;
@@ -23,7 +23,7 @@ use crate::format::Aad;
 use crate::ids::{AttachmentId, ItemId};
 use crate::item::{AttachmentRef, InvalidItem, MAX_ATTACHMENT_SIZE};
 use crate::keys::{KEY_LEN, KeyEncryptionKey, VaultKey};
-use crate::primitives::aead::Cipher;
+use crate::primitives::aead::{Cipher, NONCE_LEN, OVERHEAD, TAG_LEN};
 use crate::primitives::hash::{HmacKey, hkdf_sha256, hmac_sha256_verify, sha256};
 use crate::sealed;
 use crate::store;
@@ -147,22 +147,36 @@ impl Vault {
 
     /// This device's sync state, opened; `None` before the vault joins an
     /// account.
-    pub fn sync_state(&self) -> Result<Option<Zeroizing<Vec<u8>>>, VaultError> {
+    pub fn sync_state(&self) -> Result<Option<SyncStateParts>, VaultError> {
         let cipher = self.sync_state_cipher();
         self.read(false, |r| {
-            let Some(blob) = store::get_sync_state(r.tx)? else { return Ok(None) };
-            let aad = Aad::SyncState { vault: &r.vault_id }.to_bytes();
-            Ok(Some(cipher.open(&aad, &blob).map_err(|_| IntegrityError::SyncState)?))
+            let Some(root) = store::get_sync_state(r.tx)? else {
+                if store::sync_state_parts(r.tx)?.is_empty() {
+                    return Ok(None);
+                }
+                return Err(IntegrityError::SyncState.into());
+            };
+            let sealed = store::sync_state_parts(r.tx)?;
+            let seals: Vec<(String, Vec<u8>)> =
+                sealed.iter().map(|(name, blob)| (name.clone(), blob_seal(blob))).collect();
+            let aad = Aad::SyncState { vault: &r.vault_id, parts: &seals }.to_bytes();
+            let root = cipher.open(&aad, &root).map_err(|_| IntegrityError::SyncState)?;
+            let mut parts = BTreeMap::new();
+            for (name, blob) in &sealed {
+                let aad = Aad::SyncStatePart { vault: &r.vault_id, name }.to_bytes();
+                parts.insert(name.clone(), cipher.open(&aad, blob).map_err(|_| IntegrityError::SyncState)?);
+            }
+            Ok(Some(SyncStateParts { root, parts }))
         })
     }
 
-    /// Replaces this device's sync state (`None` forgets the account).
-    pub fn save_sync_state(&mut self, state: Option<&[u8]>) -> Result<(), VaultError> {
+    /// Writes this device's sync state: the root, and the parts `update`
+    /// names (`None` forgets the whole state, the account with it).
+    pub fn save_sync_state(&mut self, update: Option<&SyncStateUpdate>) -> Result<(), VaultError> {
         let cipher = self.sync_state_cipher();
-        self.write(false, |w| {
-            let sealed = state.map(|s| cipher.seal(&Aad::SyncState { vault: &w.vault_id }.to_bytes(), s));
-            store::put_sync_state(w.tx, sealed.as_deref())?;
-            Ok(())
+        self.write(false, |w| match update {
+            Some(update) => write_sync_state(w.tx, &cipher, &w.vault_id, update),
+            None => Ok(store::clear_sync_state(w.tx)?),
         })
     }
 
@@ -179,7 +193,7 @@ impl Vault {
         &mut self,
         changes: Vec<RemoteChange>,
         based_on: &HashMap<ItemId, u64>,
-        state: impl FnOnce(&[(ItemId, Option<u64>)]) -> Vec<u8>,
+        state: impl FnOnce(&[(ItemId, Option<u64>)]) -> SyncStateUpdate,
     ) -> Result<(), VaultError> {
         let cipher = self.sync_state_cipher();
         self.write(true, |w| {
@@ -252,9 +266,7 @@ impl Vault {
             if !applied.is_empty() {
                 w.audit(AuditEvent::ItemsSynced { count: applied.len() as u64 })?;
             }
-            let sealed = cipher.seal(&Aad::SyncState { vault: &w.vault_id }.to_bytes(), &state(&applied));
-            store::put_sync_state(w.tx, Some(&sealed))?;
-            Ok(())
+            write_sync_state(w.tx, &cipher, &w.vault_id, &state(&applied))
         })
     }
 
@@ -273,6 +285,63 @@ impl Vault {
     fn sync_state_cipher(&self) -> Cipher {
         Cipher::new(&hkdf_sha256(SYNC_SALT, self.vault_key.expose(), b"tessera/v1/sync-state"))
     }
+}
+
+/// This device's sync state as the sync layer wrote it: a root, and named
+/// parts that change on their own (one per share, say), so that a sync
+/// rewrites what changed rather than everything. Each part is sealed under
+/// its name; the root is sealed bound to every part's sealed blob (DESIGN
+/// §5), so the parts on disk are exactly the ones written with that root.
+pub struct SyncStateParts {
+    /// The root.
+    pub root: Zeroizing<Vec<u8>>,
+    /// The parts, by name.
+    pub parts: BTreeMap<String, Zeroizing<Vec<u8>>>,
+}
+
+/// A write of the sync state: always the root; of the parts, those named
+/// (`Some`: new contents, `None`: removed). Parts not named stay as they
+/// are.
+#[derive(Clone, Default)]
+pub struct SyncStateUpdate {
+    /// The new root.
+    pub root: Zeroizing<Vec<u8>>,
+    /// Parts written or removed.
+    pub parts: Vec<(String, Option<Zeroizing<Vec<u8>>>)>,
+}
+
+impl SyncStateUpdate {
+    /// A root with no parts changed.
+    pub fn root(root: Zeroizing<Vec<u8>>) -> SyncStateUpdate {
+        SyncStateUpdate { root, parts: Vec::new() }
+    }
+}
+
+/// What binds a sealed blob into the root: its nonce and its tag, which
+/// nobody without the key can reproduce for other contents.
+fn blob_seal(blob: &[u8]) -> Vec<u8> {
+    let head = blob.len().min(NONCE_LEN);
+    let tail = blob.len().saturating_sub(TAG_LEN).max(head);
+    [&blob[..head], &blob[tail..]].concat()
+}
+
+fn write_sync_state(
+    tx: &rusqlite::Connection,
+    cipher: &Cipher,
+    vault: &crate::ids::VaultId,
+    update: &SyncStateUpdate,
+) -> Result<(), VaultError> {
+    for (name, value) in &update.parts {
+        let sealed = value.as_ref().map(|v| cipher.seal(&Aad::SyncStatePart { vault, name }.to_bytes(), v));
+        store::put_sync_state_part(tx, name, sealed.as_deref())?;
+    }
+    // The parts' ends, read back from the table: the root binds what is
+    // stored, parts this write left alone included.
+    let seals: Vec<(String, Vec<u8>)> =
+        store::sync_state_part_ends(tx, OVERHEAD)?.into_iter().map(|(name, ends)| (name, blob_seal(&ends))).collect();
+    let root = cipher.seal(&Aad::SyncState { vault, parts: &seals }.to_bytes(), &update.root);
+    store::put_sync_state(tx, &root)?;
+    Ok(())
 }
 
 #[cfg(test)]
@@ -335,25 +404,25 @@ mod tests {
         };
         v.apply_remote(vec![RemoteChange::Put(Box::new(version))], &HashMap::new(), |applied| {
             assert_eq!(applied, &[(id, Some(1))]);
-            b"state one".to_vec()
+            root(b"state one")
         })
         .unwrap();
         assert_eq!(v.get(id).unwrap().password, "from elsewhere");
         let (r, content) = v.attachment(id, "a.txt").unwrap();
         assert_eq!((r.size, content.as_slice()), (5, &b"hello"[..]));
-        assert_eq!(v.sync_state().unwrap().unwrap().as_slice(), b"state one");
+        assert_eq!(v.sync_state().unwrap().unwrap().root.as_slice(), b"state one");
 
         // A failing change leaves both the items and the state as they were.
         let mut bad = Item::new(ItemType::Login, "Bad");
         bad.otp = Some("not an otpauth URI".into());
         let at_one = HashMap::from([(id, 1)]);
         let changes = vec![RemoteChange::Remove(id), RemoteChange::Put(Box::new(NewVersion::new(bad)))];
-        let err = v.apply_remote(changes, &at_one, |_| b"state two".to_vec());
+        let err = v.apply_remote(changes, &at_one, |_| root(b"state two"));
         assert!(err.is_err());
         assert_eq!(v.summaries(Scope::Any).unwrap().len(), 1);
-        assert_eq!(v.sync_state().unwrap().unwrap().as_slice(), b"state one");
+        assert_eq!(v.sync_state().unwrap().unwrap().root.as_slice(), b"state one");
 
-        v.apply_remote(vec![RemoteChange::Remove(id)], &at_one, |_| b"state three".to_vec()).unwrap();
+        v.apply_remote(vec![RemoteChange::Remove(id)], &at_one, |_| root(b"state three")).unwrap();
         assert!(v.get(id).is_err());
         assert_eq!(v.item_revisions().unwrap(), vec![]);
     }
@@ -378,13 +447,13 @@ mod tests {
         let mut remote = worker.get(id).unwrap();
         remote.password = "from elsewhere".into();
         let put = || vec![RemoteChange::Put(Box::new(NewVersion::new(remote.clone())))];
-        let err = worker.apply_remote(put(), &based_on, |_| b"state".to_vec()).unwrap_err();
+        let err = worker.apply_remote(put(), &based_on, |_| root(b"state")).unwrap_err();
         assert!(matches!(err, VaultError::ChangedMeanwhile { item } if item == id), "{err}");
         assert_eq!(window.get(id).unwrap().password, "typed in the window");
         assert!(window.sync_state().unwrap().is_none(), "nothing of the apply was written");
         // Merged again against what is there now, it applies.
         let based_on: HashMap<ItemId, u64> = worker.item_revisions().unwrap().into_iter().collect();
-        worker.apply_remote(put(), &based_on, |_| b"state".to_vec()).unwrap();
+        worker.apply_remote(put(), &based_on, |_| root(b"state")).unwrap();
         assert_eq!(window.get(id).unwrap().password, "from elsewhere");
     }
 
@@ -397,13 +466,111 @@ mod tests {
         assert!(matches!(a.reopen(&OpenOptions::default()), Err(crate::OpenError::Integrity(_))));
     }
 
+    fn root(bytes: &[u8]) -> SyncStateUpdate {
+        SyncStateUpdate::root(Zeroizing::new(bytes.to_vec()))
+    }
+
+    fn with_parts(bytes: &[u8], parts: &[(&str, Option<&[u8]>)]) -> SyncStateUpdate {
+        SyncStateUpdate {
+            root: Zeroizing::new(bytes.to_vec()),
+            parts: parts.iter().map(|(n, v)| (n.to_string(), v.map(|v| Zeroizing::new(v.to_vec())))).collect(),
+        }
+    }
+
+    fn opened(v: &Vault) -> (Vec<u8>, Vec<(String, Vec<u8>)>) {
+        let s = v.sync_state().unwrap().unwrap();
+        (s.root.to_vec(), s.parts.iter().map(|(n, p)| (n.clone(), p.to_vec())).collect())
+    }
+
     #[test]
     fn tampered_sync_state_is_an_integrity_error() {
         let dir = tempfile::tempdir().unwrap();
         let mut v = vault(&dir, "a", None);
-        v.save_sync_state(Some(b"state")).unwrap();
+        v.save_sync_state(Some(&root(b"state"))).unwrap();
         let c = rusqlite::Connection::open(dir.path().join("a")).unwrap();
         c.execute("UPDATE sync_state SET value = zeroblob(length(value)) WHERE key = 'state'", []).unwrap();
         assert!(matches!(v.sync_state(), Err(VaultError::Integrity(IntegrityError::SyncState))));
+    }
+
+    #[test]
+    fn parts_are_written_on_their_own_and_read_back_whole() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = vault(&dir, "a", None);
+        v.save_sync_state(Some(&with_parts(b"r1", &[("a", Some(b"A1")), ("b", Some(b"B1"))]))).unwrap();
+        // Only `b` and the root change; `a` stays as written.
+        v.save_sync_state(Some(&with_parts(b"r2", &[("b", Some(b"B2"))]))).unwrap();
+        assert_eq!(opened(&v), (b"r2".to_vec(), vec![("a".into(), b"A1".to_vec()), ("b".into(), b"B2".to_vec())]));
+        // A removed part is gone; an apply writes parts in its transaction.
+        v.apply_remote(vec![], &HashMap::new(), |_| with_parts(b"r3", &[("a", None), ("c", Some(b"C1"))])).unwrap();
+        assert_eq!(opened(&v), (b"r3".to_vec(), vec![("b".into(), b"B2".to_vec()), ("c".into(), b"C1".to_vec())]));
+        // Forgetting the account forgets every part.
+        v.save_sync_state(None).unwrap();
+        assert!(v.sync_state().unwrap().is_none());
+        let c = rusqlite::Connection::open(dir.path().join("a")).unwrap();
+        let rows: i64 = c.query_row("SELECT count(*) FROM sync_state", [], |r| r.get(0)).unwrap();
+        assert_eq!(rows, 0);
+    }
+
+    #[test]
+    fn a_part_swapped_dropped_added_or_put_back_older_is_an_integrity_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("a");
+        let mut v = vault(&dir, "a", None);
+        v.save_sync_state(Some(&with_parts(b"r1", &[("a", Some(b"A1")), ("b", Some(b"B1"))]))).unwrap();
+        let c = rusqlite::Connection::open(&path).unwrap();
+        let blob = |key: &str| -> Vec<u8> {
+            c.query_row("SELECT value FROM sync_state WHERE key = ?1", [key], |r| r.get(0)).unwrap()
+        };
+        let old_a = blob("part:a");
+        v.save_sync_state(Some(&with_parts(b"r2", &[("a", Some(b"A2"))]))).unwrap();
+        let integrity = |v: &Vault| matches!(v.sync_state(), Err(VaultError::Integrity(IntegrityError::SyncState)));
+        let restore = |key: &str, value: &[u8]| {
+            c.execute(
+                "INSERT INTO sync_state (key, value) VALUES (?1, ?2) ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+                rusqlite::params![key, value],
+            )
+            .unwrap();
+        };
+        let (new_a, b) = (blob("part:a"), blob("part:b"));
+
+        // An older copy of one part, with the current root.
+        restore("part:a", &old_a);
+        assert!(integrity(&v), "an older part");
+        restore("part:a", &new_a);
+        assert!(!integrity(&v));
+        // One part's blob under another's name.
+        restore("part:a", &b);
+        assert!(integrity(&v), "a swapped part");
+        restore("part:a", &new_a);
+        // A part dropped, or one added.
+        c.execute("DELETE FROM sync_state WHERE key = 'part:b'", []).unwrap();
+        assert!(integrity(&v), "a dropped part");
+        restore("part:b", &b);
+        restore("part:c", &b);
+        assert!(integrity(&v), "an added part");
+        c.execute("DELETE FROM sync_state WHERE key = 'part:c'", []).unwrap();
+        // Parts with no root at all.
+        let root = blob("state");
+        c.execute("DELETE FROM sync_state WHERE key = 'state'", []).unwrap();
+        assert!(integrity(&v), "parts without their root");
+        restore("state", &root);
+        assert_eq!(opened(&v).0, b"r2");
+    }
+
+    #[test]
+    fn a_state_written_before_parts_existed_still_opens() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut v = vault(&dir, "a", None);
+        // The original encoding: a root alone, its AAD vault id only.
+        let mut aad = b"tessera\0".to_vec();
+        aad.extend_from_slice(&crate::format::FORMAT_VERSION.to_be_bytes());
+        aad.push(9);
+        aad.extend_from_slice(v.vault_id().as_bytes());
+        let sealed = v.sync_state_cipher().seal(&aad, b"legacy state");
+        let c = rusqlite::Connection::open(dir.path().join("a")).unwrap();
+        c.execute("INSERT INTO sync_state (key, value) VALUES ('state', ?1)", [sealed]).unwrap();
+        assert_eq!(opened(&v), (b"legacy state".to_vec(), vec![]));
+        v.save_sync_state(Some(&with_parts(b"r", &[("a", Some(b"A"))]))).unwrap();
+        assert_eq!(opened(&v), (b"r".to_vec(), vec![("a".into(), b"A".to_vec())]));
     }
 }

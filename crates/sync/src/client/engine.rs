@@ -416,6 +416,7 @@ fn linked_state(
         identity: None,
         contacts: Default::default(),
         shares: Default::default(),
+        stored: Default::default(),
     }
 }
 

@@ -787,7 +787,7 @@ fn sync_share(
     let key = unlock_share(state, &mut m, index.grant.as_ref())?;
     // After a re-key every record was re-sealed at the new epoch and a new
     // revision, which the round pulls like any change.
-    let entry = state.shares.entry(id.to_string()).or_default();
+    let entry = state.shares.entry(id);
     entry.checked = None;
     entry.name = m.name.clone();
     entry.chain_len = m.hashes.len() as u64;
@@ -861,8 +861,10 @@ fn unshare(vault: &mut Vault, state: &mut SyncState, id: &str, name: &str) -> Re
         let attachments = contents(vault, &item)?;
         changes.push(RemoteChange::Put(Box::new(NewVersion { item, attachments })));
     }
-    let bytes = state.to_bytes().to_vec();
-    vault.apply_remote(changes, &based_on, |_| bytes)?;
+    let update = state.update();
+    let written = update.clone();
+    vault.apply_remote(changes, &based_on, |_| update)?;
+    state.written(written);
     Ok(())
 }
 

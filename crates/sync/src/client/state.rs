@@ -3,11 +3,17 @@
 //! the Secret Key, this device's tokens, the pull cursor, the last verified
 //! manifest and, per item, the server revision and local revision last
 //! synced.
+//!
+//! It is stored in parts (DESIGN §5): a small root (the account, the
+//! session, contacts), the account stream's per-item table, and one part
+//! per share. A save writes the root and the parts that changed since they
+//! were read or last written, so a sync that touched one share of ten
+//! rewrites that share, not all ten.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::{Deserialize, Serialize};
-use tessera_core::{ManifestSum, Vault, VaultError};
+use tessera_core::{IntegrityError, ManifestSum, SyncStateUpdate, Vault, VaultError};
 use zeroize::Zeroizing;
 
 use super::manifest::Manifest;
@@ -26,8 +32,10 @@ pub struct Tokens {
     pub refresh_token: String,
 }
 
-/// What this device last agreed with the server about one item.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// What this device last agreed with the server about one item. Stored as
+/// `[revision, local, deleted]`, a third the size of the named form (which
+/// a state written before still holds, and reads as well).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize)]
 pub struct Tracked {
     /// Server revision.
     pub revision: u64,
@@ -36,6 +44,17 @@ pub struct Tracked {
     /// The server holds a tombstone.
     pub deleted: bool,
 }
+
+impl Serialize for Tracked {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        (self.revision, self.local, self.deleted).serialize(s)
+    }
+}
+
+/// The part that holds the account stream's per-item table.
+const ACCOUNT_PART: &str = "account";
+/// The prefix of a share's part; the share id follows.
+const SHARE_PART: &str = "share-";
 
 /// The whole state.
 #[derive(Clone, Serialize, Deserialize)]
@@ -76,8 +95,104 @@ pub struct SyncState {
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub contacts: BTreeMap<String, Contact>,
     /// Shares this account belongs to, by share id.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub shares: BTreeMap<String, ShareState>,
+    #[serde(default, skip_serializing_if = "Shares::is_empty")]
+    pub shares: Shares,
+    /// Every part as it was read or last written, by part name: a save
+    /// writes the parts that differ.
+    #[serde(skip)]
+    pub(crate) stored: BTreeMap<String, Zeroizing<Vec<u8>>>,
+}
+
+/// Shares by share id, remembering which were reached for mutably since
+/// the state was read or last written: a save serialises those and no
+/// other (a sync of a member of ten shares changes one or two).
+#[derive(Clone, Default, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Shares {
+    map: BTreeMap<String, ShareState>,
+    #[serde(skip)]
+    touched: BTreeSet<String>,
+}
+
+impl Shares {
+    /// The share `id`.
+    pub fn get(&self, id: &str) -> Option<&ShareState> {
+        self.map.get(id)
+    }
+
+    /// The share `id`, to change.
+    pub fn get_mut(&mut self, id: &str) -> Option<&mut ShareState> {
+        let share = self.map.get_mut(id)?;
+        self.touched.insert(id.to_owned());
+        Some(share)
+    }
+
+    /// The share `id`, to change, made if new.
+    pub fn entry(&mut self, id: &str) -> &mut ShareState {
+        self.touched.insert(id.to_owned());
+        self.map.entry(id.to_owned()).or_default()
+    }
+
+    /// Adds or replaces a share.
+    pub fn insert(&mut self, id: String, share: ShareState) {
+        self.touched.insert(id.clone());
+        self.map.insert(id, share);
+    }
+
+    /// Takes a share out.
+    pub fn remove(&mut self, id: &str) -> Option<ShareState> {
+        self.map.remove(id)
+    }
+
+    /// Whether there is a share `id`.
+    pub fn contains_key(&self, id: &str) -> bool {
+        self.map.contains_key(id)
+    }
+
+    /// Share ids.
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.map.keys()
+    }
+
+    /// Shares.
+    pub fn values(&self) -> impl Iterator<Item = &ShareState> {
+        self.map.values()
+    }
+
+    /// Every share, to change.
+    pub fn values_mut(&mut self) -> impl Iterator<Item = &mut ShareState> {
+        self.touched.extend(self.map.keys().cloned());
+        self.map.values_mut()
+    }
+
+    /// Shares with their ids.
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &ShareState)> {
+        self.map.iter()
+    }
+
+    /// Every share with its id, to change.
+    pub fn iter_mut(&mut self) -> impl Iterator<Item = (&String, &mut ShareState)> {
+        self.touched.extend(self.map.keys().cloned());
+        self.map.iter_mut()
+    }
+
+    /// How many shares.
+    pub fn len(&self) -> usize {
+        self.map.len()
+    }
+
+    /// No shares.
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+}
+
+impl std::ops::Index<&str> for Shares {
+    type Output = ShareState;
+
+    fn index(&self, id: &str) -> &ShareState {
+        &self.map[id]
+    }
 }
 
 /// What this device last agreed with the server about one stream of items
@@ -92,7 +207,8 @@ pub struct StreamState {
     pub manifest_count: u64,
     /// Its sum, hex.
     pub manifest_sum: String,
-    /// Per item (hex id).
+    /// Per item (hex id). Kept in its own part, so absent from the root.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub items: BTreeMap<String, Tracked>,
 }
 
@@ -166,21 +282,78 @@ impl Drop for SyncState {
 impl SyncState {
     /// Reads the state from the vault; `None` if it has no account.
     pub fn load(vault: &Vault) -> Result<Option<SyncState>, VaultError> {
-        let Some(bytes) = vault.sync_state()? else { return Ok(None) };
+        let Some(stored) = vault.sync_state()? else { return Ok(None) };
         // Sealed by us; a parse failure means a newer format or damage.
-        serde_json::from_slice(&bytes)
-            .map(Some)
-            .map_err(|_| VaultError::Integrity(tessera_core::IntegrityError::SyncState))
+        let bad = || VaultError::Integrity(IntegrityError::SyncState);
+        let mut state: SyncState = serde_json::from_slice(&stored.root).map_err(|_| bad())?;
+        for (name, bytes) in &stored.parts {
+            if name == ACCOUNT_PART {
+                state.stream.items = serde_json::from_slice(bytes).map_err(|_| bad())?;
+            } else if let Some(id) = name.strip_prefix(SHARE_PART) {
+                state.shares.insert(id.to_owned(), serde_json::from_slice(bytes).map_err(|_| bad())?);
+            } else {
+                return Err(bad());
+            }
+        }
+        state.stored = stored.parts;
+        state.shares.touched.clear();
+        Ok(Some(state))
     }
 
-    /// Serialised, for the vault to seal.
-    pub fn to_bytes(&self) -> Zeroizing<Vec<u8>> {
-        Zeroizing::new(serde_json::to_vec(self).expect("the sync state always serialises"))
+    /// The write that brings the stored state to this one: the root, and
+    /// every part that differs from what is stored (or is gone). Record it
+    /// with [`SyncState::written`] once it is committed.
+    pub fn update(&mut self) -> SyncStateUpdate {
+        let mut parts: Vec<(String, Option<Zeroizing<Vec<u8>>>)> = Vec::new();
+        let mut changed = |stored: &BTreeMap<String, Zeroizing<Vec<u8>>>, name: String, bytes: Zeroizing<Vec<u8>>| {
+            if stored.get(&name).is_none_or(|old| **old != *bytes) {
+                parts.push((name, Some(bytes)));
+            }
+        };
+        changed(&self.stored, ACCOUNT_PART.to_owned(), json(&self.stream.items));
+        for (id, share) in &self.shares.map {
+            let name = format!("{SHARE_PART}{id}");
+            // A share nobody reached for mutably is as stored.
+            if self.shares.touched.contains(id) || !self.stored.contains_key(&name) {
+                changed(&self.stored, name, json(share));
+            }
+        }
+        for name in self.stored.keys() {
+            let gone = match name.strip_prefix(SHARE_PART) {
+                Some(id) => !self.shares.contains_key(id),
+                None => name != ACCOUNT_PART,
+            };
+            if gone {
+                parts.push((name.clone(), None));
+            }
+        }
+        // The root is the rest: the per-item tables and shares are out of
+        // it while it is written.
+        let items = std::mem::take(&mut self.stream.items);
+        let shares = std::mem::take(&mut self.shares.map);
+        let root = serde_json::to_vec(self);
+        self.stream.items = items;
+        self.shares.map = shares;
+        SyncStateUpdate { root: Zeroizing::new(root.expect("the sync state always serialises")), parts }
     }
 
-    /// Saves the state on its own.
-    pub fn save(&self, vault: &mut Vault) -> Result<(), VaultError> {
-        vault.save_sync_state(Some(&self.to_bytes()))
+    /// Records that `update` is what the vault now stores.
+    pub fn written(&mut self, update: SyncStateUpdate) {
+        self.shares.touched.clear();
+        for (name, bytes) in update.parts {
+            match bytes {
+                Some(bytes) => self.stored.insert(name, bytes),
+                None => self.stored.remove(&name),
+            };
+        }
+    }
+
+    /// Saves the state: the root and the parts that changed.
+    pub fn save(&mut self, vault: &mut Vault) -> Result<(), VaultError> {
+        let update = self.update();
+        vault.save_sync_state(Some(&update))?;
+        self.written(update);
+        Ok(())
     }
 
     /// The share an item belongs to locally, if any.
@@ -201,6 +374,11 @@ impl SyncState {
     pub fn owners(&self) -> std::collections::HashMap<&str, &str> {
         self.shares.iter().flat_map(|(k, s)| s.members.iter().map(move |m| (m.as_str(), k.as_str()))).collect()
     }
+}
+
+/// One part, serialised.
+fn json<T: Serialize>(value: &T) -> Zeroizing<Vec<u8>> {
+    Zeroizing::new(serde_json::to_vec(value).expect("the sync state always serialises"))
 }
 
 impl StreamState {

@@ -239,10 +239,10 @@ pub(crate) fn round(
     }
 
     // 3. Open what is new to us and merge it with local edits.
-    // Every local item's revision, read once per sync and again only after
-    // this process applied changes (a push changes no local revision); an
+    // Every local item's revision, read once per sync and kept in step with
+    // what this process applies (a push changes no local revision); an
     // edit made meanwhile by another process goes up at the next sync.
-    let local: HashMap<ItemId, u64> = match revisions_cache.take() {
+    let mut local: HashMap<ItemId, u64> = match revisions_cache.take() {
         Some(local) => local,
         None => vault.item_revisions()?.into_iter().collect(),
     };
@@ -346,7 +346,10 @@ pub(crate) fn round(
         && stream.state(state).manifest() == signed;
     if !unchanged {
         let st = &mut *state;
+        let mut written = None;
+        let mut changed_here: Vec<(ItemId, Option<u64>)> = Vec::new();
         let applied = vault.apply_remote(remote_changes, &local, |applied| {
+            changed_here = applied.to_vec();
             let new_local: HashMap<ItemId, u64> = applied.iter().filter_map(|(id, r)| Some((*id, (*r)?))).collect();
             for id in &adopted {
                 stream.adopt(st, &id.to_hex());
@@ -358,7 +361,9 @@ pub(crate) fn round(
             }
             own.cursor = index.seq;
             own.set_manifest(&signed);
-            st.to_bytes().to_vec()
+            let update = st.update();
+            written = Some(update.clone());
+            update
         });
         match applied {
             // Another session or process (the app's window, the CLI)
@@ -372,11 +377,23 @@ pub(crate) fn round(
             }
             other => other?,
         }
+        if let Some(update) = written {
+            state.written(update);
+        }
+        // The revisions read at the start of the sync, with what this apply
+        // changed: an edit another process made meanwhile goes up at the
+        // next sync, as one made during the round trip does.
+        for (id, revision) in changed_here {
+            match revision {
+                Some(r) => local.insert(id, r),
+                None => local.remove(&id),
+            };
+        }
     }
 
     // 5. Push what changed here.
     let mut pending: Vec<(ItemId, u64, Option<u64>)> = Vec::new(); // (id, base revision, local revision or tombstone)
-    let revisions: HashMap<ItemId, u64> = if unchanged { local } else { vault.item_revisions()?.into_iter().collect() };
+    let revisions = local;
     // Items another stream keeps count as absent here: a tracked one gets
     // its tombstone.
     let mine = stream.mine(state, &revisions)?;
