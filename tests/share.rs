@@ -178,6 +178,7 @@ fn family_flow(server: &TestServer) {
             manifest_version: index.manifest_version + 1,
             items: vec![PushItem { id: "0".repeat(32), base_revision: 0, deleted: false, blob: b64(&[0; 300]) }],
         },
+        verified: None,
     };
     match api.share_push(&share, &push) {
         Err(HttpError::Status(403, body)) => assert_eq!(body.error, "forbidden"),
@@ -231,44 +232,69 @@ fn family_flow(server: &TestServer) {
 
 /// The statuses the server answered `GET /shares/{id}` with, in order (from
 /// its request log: route template and status, never the id).
-fn share_index_statuses(server: &TestServer) -> Vec<u64> {
+fn share_requests(server: &TestServer) -> Vec<String> {
     String::from_utf8_lossy(&server.logs())
         .lines()
         .filter_map(|line| serde_json::from_str::<Value>(line).ok())
         .filter_map(|v| {
             let fields = if v["fields"].is_object() { v["fields"].clone() } else { v };
-            (fields["route"] == "/api/v1/shares/{id}" && fields["method"] == "GET")
-                .then(|| fields["status"].as_u64())
-                .flatten()
+            let status = fields["status"].as_u64()?;
+            match (fields["method"].as_str()?, fields["route"].as_str()?) {
+                ("GET", "/api/v1/shares/{id}") => Some(format!("index {status}")),
+                ("POST", "/api/v1/shares/check") => Some(format!("check {status}")),
+                _ => None,
+            }
         })
         .collect()
 }
 
+/// The share requests the server logged since `seen` of them.
+fn share_requests_since(server: &TestServer, seen: usize) -> Vec<String> {
+    share_requests(server)[seen..].to_vec()
+}
+
 /// A share verified at one sync and unchanged since is asked about with
-/// its ETag at the next (304, no index sent); an edit, or the server's
-/// tampering with what it holds, brings the whole index again, verified.
+/// its ETag at the next, in one check for every such share (no index
+/// sent); so is one this device pushed to since, whose answer it knows.
+/// An edit from elsewhere, or the server's tampering with what it holds,
+/// brings the whole index again, verified.
 #[test]
 fn an_unchanged_share_is_checked_by_etag_and_a_changed_one_in_full() {
-    let server = TestServer::sqlite();
-    let (alice, _bob, carol, share, item) = family(&server);
+    checked_by_etag(&TestServer::sqlite());
+}
+
+#[test]
+fn an_unchanged_share_is_checked_by_etag_on_postgresql() {
+    checked_by_etag(&ServerSetup::start(Backend::Postgres, &[]).server);
+}
+
+fn checked_by_etag(server: &TestServer) {
+    let (alice, _bob, carol, share, item) = family(server);
     carol.ok(&["sync"]);
-    let seen = share_index_statuses(&server).len();
+    let seen = share_requests(server).len();
     assert!(seen > 0, "no share index request in the server's log");
     carol.ok(&["sync"]);
-    assert_eq!(share_index_statuses(&server)[seen..], [304], "an unchanged share was fetched again");
+    assert_eq!(share_requests_since(server, seen), ["check 200"], "an unchanged share was fetched again");
 
-    // Alice's edit: Carol's next sync fetches the index and pulls it.
+    // Alice's edit goes up; her next sync knows the answer her push left.
     alice.ok(&["edit", &item, "--notes", "router by the window"]);
     alice.ok(&["sync"]);
-    let seen = share_index_statuses(&server).len();
+    let seen = share_requests(server).len();
+    alice.ok(&["sync"]);
+    assert_eq!(share_requests_since(server, seen), ["check 200"], "the pusher fetched its own push again");
+
+    // Carol's next sync fetches the changed index and pulls it.
+    let seen = share_requests(server).len();
     carol.ok(&["sync"]);
-    assert_eq!(share_index_statuses(&server)[seen..], [200]);
+    assert_eq!(share_requests_since(server, seen), ["check 200", "index 200"]);
     assert_eq!(carol.share_items("Family"), vec![("Wifi".to_owned(), "router by the window".to_owned())]);
+    let seen = share_requests(server).len();
     carol.ok(&["sync"]);
+    assert_eq!(share_requests_since(server, seen), ["check 200"]);
 
     // Carol's client remembers a verified index; the server drops the item.
     server.database.sql(&format!("DELETE FROM share_items WHERE share_id = '{share}' AND item_id = '{item}'"));
-    assert_hostile(&carol.run(&["sync"]), "an item dropped after a 304", "dropped");
+    assert_hostile(&carol.run(&["sync"]), "an item dropped behind a remembered tag", "dropped");
 }
 
 /// A self-signed identity record for `email` under keys the server made.

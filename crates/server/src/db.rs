@@ -19,10 +19,11 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../migrations/0002_usage_and_retention.sql")),
     (3, include_str!("../migrations/0003_sharing.sql")),
     (4, include_str!("../migrations/0004_device_pushes.sql")),
+    (5, include_str!("../migrations/0005_share_answer_tags.sql")),
 ];
 
 mod shares;
-pub use shares::{Caller, ShareRefused};
+pub use shares::{Caller, ShareIndexAnswer, ShareRefused};
 
 /// A storage failure (the database is away or refused a query).
 #[derive(Debug, thiserror::Error)]

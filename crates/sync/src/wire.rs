@@ -293,6 +293,10 @@ wire! {
     pub struct PushResponse {
         /// The account's sequence number after the push.
         pub seq: u64,
+        /// A share push: the `ETag` of the pusher's `GET /shares/{id}`
+        /// answer as the push left it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub etag: Option<String>,
     }
 }
 
@@ -490,6 +494,27 @@ wire! {
     }
 }
 
+/// The most shares one `POST /shares/check` asks about.
+pub const MAX_CHECKED_SHARES: usize = 1000;
+
+wire! {
+    /// `POST /shares/check`: the `ETag` of each share's answer as this
+    /// device last verified it, by share id.
+    pub struct ShareCheck {
+        /// Tags, by share id.
+        pub tags: std::collections::BTreeMap<String, String>,
+    }
+}
+
+wire! {
+    /// What `POST /shares/check` answers: the shares whose answer is still
+    /// the one tagged.
+    pub struct ShareChecked {
+        /// Share ids.
+        pub unchanged: Vec<String>,
+    }
+}
+
 wire! {
     /// `POST /shares/{id}/chain`: one record (`add`, `role` or `leave`),
     /// with the grants it comes with (an `add` gives the key to the new member).
@@ -530,6 +555,11 @@ wire! {
         /// The push.
         #[serde(flatten)]
         pub push: PushRequest,
+        /// The `ETag` of the answer the pusher verified before this push:
+        /// if it is still the share's, the response carries the tag of the
+        /// answer as the push leaves it.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        pub verified: Option<String>,
     }
 }
 

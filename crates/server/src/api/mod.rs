@@ -80,6 +80,7 @@ pub fn router(state: Shared) -> Router {
         .route("/identity", get(shares::own_identity).post(shares::publish_identity))
         .route("/identities/{email}", get(shares::identity_of))
         .route("/shares", get(shares::list).post(shares::create))
+        .route("/shares/check", post(shares::check))
         .route("/shares/{id}", get(shares::index))
         .route("/shares/{id}/changes", get(shares::changes))
         .route("/shares/{id}/accept", post(shares::accept))
@@ -285,6 +286,7 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
         shares::list,
         shares::create,
         shares::index,
+        shares::check,
         shares::changes,
         shares::accept,
         shares::append,

@@ -9,14 +9,14 @@ use std::collections::HashSet;
 use axum::Json;
 use axum::extract::State;
 use tessera_sync::wire::{
-    AppendRecord, ChainBody, ChainRecord, Changes, CreateShare, ErrorBody, IdentityRecord, MAX_PAGE, MAX_PUSH_ITEMS,
-    MAX_REKEY_ITEMS, OwnIdentity, PushItem, PushResponse, Rekey, ShareIndex, SharePush, ShareSummary, from_b64,
-    is_item_id,
+    AppendRecord, ChainBody, ChainRecord, Changes, CreateShare, ErrorBody, IdentityRecord, MAX_CHECKED_SHARES,
+    MAX_PAGE, MAX_PUSH_ITEMS, MAX_REKEY_ITEMS, OwnIdentity, PushItem, PushResponse, Rekey, ShareCheck, ShareChecked,
+    ShareIndex, SharePush, ShareSummary, from_b64, is_item_id,
 };
 
 use super::vault::Since;
 use super::{Authed, Body, Params, PathParam, Shared, now};
-use crate::db::{Caller, ShareRefused};
+use crate::db::{Caller, ShareIndexAnswer, ShareRefused};
 use crate::error::ApiError;
 use crate::limits::Limit;
 
@@ -158,9 +158,8 @@ pub async fn create(
 }
 
 /// The chain, this account's grant, the manifest and the index, with an
-/// `ETag` (SHA-256 of the body). With `If-None-Match` naming the answer as
-/// it still is, 304 and no body: a member of many shares checks each one
-/// at every sync without downloading its index again. The tag says only
+/// `ETag` (`ShareAnswer::tag`). With `If-None-Match`
+/// naming the answer as it still is, 304 and no body. The tag says only
 /// that the answer is the one the client verified last; nothing is
 /// believed on the server's word that would not be from the full answer.
 #[utoipa::path(get, path = "/api/v1/shares/{id}", security(("bearer" = [])),
@@ -174,15 +173,38 @@ pub async fn index(
 ) -> Result<axum::response::Response, ApiError> {
     use axum::http::{StatusCode, header};
     use axum::response::IntoResponse;
-    use sha2::Digest;
     share_id(&id)?;
-    let index = state.db.share_index(&id, &who.account).await?.ok_or(ApiError::NotFound)?;
-    let body = serde_json::to_vec(&index).map_err(|_| ApiError::Internal)?;
-    let etag = format!("\"{}\"", data_encoding::HEXLOWER.encode(&sha2::Sha256::digest(&body)));
-    if headers.get(header::IF_NONE_MATCH).is_some_and(|v| v.as_bytes() == etag.as_bytes()) {
-        return Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response());
+    let unless = headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok());
+    match state.db.share_index(&id, &who.account, unless).await?.ok_or(ApiError::NotFound)? {
+        ShareIndexAnswer::Unchanged(etag) => Ok((StatusCode::NOT_MODIFIED, [(header::ETAG, etag)]).into_response()),
+        ShareIndexAnswer::Full(index, etag) => {
+            let body = serde_json::to_vec(&index).map_err(|_| ApiError::Internal)?;
+            Ok(([(header::CONTENT_TYPE, "application/json".to_owned()), (header::ETAG, etag)], body).into_response())
+        }
     }
-    Ok(([(header::CONTENT_TYPE, "application/json".to_owned()), (header::ETAG, etag)], body).into_response())
+}
+
+/// Many shares' `If-None-Match` in one request: which of them still
+/// answer with the tag given. A member of many shares asks about all of
+/// them at once at every sync, and fetches only the ones that changed.
+/// A share the account is not in is never unchanged.
+#[utoipa::path(post, path = "/api/v1/shares/check", request_body = ShareCheck, security(("bearer" = [])),
+    responses((status = 200, body = ShareChecked)))]
+pub async fn check(
+    State(state): State<Shared>,
+    who: Authed,
+    Body(req): Body<ShareCheck>,
+) -> Result<Json<ShareChecked>, ApiError> {
+    if req.tags.len() > MAX_CHECKED_SHARES {
+        return Err(ApiError::BadRequest(format!("at most {MAX_CHECKED_SHARES} shares per check")));
+    }
+    for id in req.tags.keys() {
+        share_id(id)?;
+    }
+    let ids: Vec<&str> = req.tags.keys().map(String::as_str).collect();
+    let tags = state.db.share_tags(&who.account, &ids).await?;
+    let unchanged = tags.into_iter().filter(|(id, tag)| req.tags.get(id) == Some(tag)).map(|(id, _)| id).collect();
+    Ok(Json(ShareChecked { unchanged }))
 }
 
 /// A share's changes since a cursor.
@@ -256,7 +278,7 @@ pub async fn push(
     }
     small("manifest", &p.manifest)?;
     check_items(&state, &p.items, MAX_PUSH_ITEMS)?;
-    let seq = state
+    let (seq, etag) = state
         .db
         .share_push(
             &id,
@@ -266,10 +288,11 @@ pub async fn push(
             &p.manifest,
             &p.items,
             state.limits.quota_items,
+            req.verified.as_deref(),
         )
         .await?
         .map_err(refused)?;
-    Ok(Json(PushResponse { seq }))
+    Ok(Json(PushResponse { seq, etag }))
 }
 
 /// Removes a member or re-keys after a leave: one transaction.
@@ -306,5 +329,5 @@ pub async fn rekey(
         )
         .await?
         .map_err(refused)?;
-    Ok(Json(PushResponse { seq }))
+    Ok(Json(PushResponse { seq, etag: None }))
 }

@@ -93,7 +93,7 @@ pub async fn push(
     }
     let quotas = Quotas { items: state.limits.quota_items, bytes: state.limits.quota_bytes };
     match state.db.push(&who.account, &who.device, &req, quotas).await? {
-        Ok(seq) => Ok(Json(PushResponse { seq })),
+        Ok(seq) => Ok(Json(PushResponse { seq, etag: None })),
         Err(PushRefused::OverQuota(limit)) => Err(ApiError::QuotaExceeded(limit)),
         Err(PushRefused::Stale(items)) => Err(ApiError::Stale(items)),
         Err(PushRefused::ManifestStale) => Err(ApiError::ManifestStale),

@@ -6,8 +6,7 @@
 
 use sqlx::Row;
 use tessera_sync::wire::{
-    ChainBody, ChainRecord, Changes, CreateShare, Grant, IndexEntry, Limit, PushItem, ShareIndex, ShareSummary,
-    StaleItem,
+    ChainBody, ChainRecord, Changes, CreateShare, Grant, Limit, PushItem, ShareIndex, ShareSummary, StaleItem,
 };
 
 use super::{Db, DbError, Result, changes_page, unpack_index};
@@ -53,6 +52,199 @@ async fn member(tx: &mut Tx<'_>, share: &str, account: &str) -> Result<Option<Me
     row.map(|r| Ok(MemberRow { role: r.try_get(0)?, accepted: r.try_get::<i64, _>(1)? != 0 }))
         .transpose()
         .map_err(DbError)
+}
+
+/// A share as one member is answered about it, without its items: what
+/// its tag is computed over, and what `GET /shares/{id}` sends with the
+/// items added.
+pub struct ShareAnswer {
+    share: String,
+    chain: Vec<ChainRecord>,
+    grant: Option<Grant>,
+    manifest: String,
+    manifest_version: u64,
+    seq: u64,
+    /// The items' count and the sums of their sequence numbers, revisions
+    /// and tombstone flags (`None` for a removed member, who gets no items).
+    items: Option<[i64; 4]>,
+}
+
+impl ShareAnswer {
+    /// The `ETag`: SHA-256 over every field of the answer but the item
+    /// list, and over aggregates of the items that every change the server
+    /// makes moves (each write gives the item a new sequence number), as
+    /// do rows dropped, added, moved in from another share or put back at
+    /// an older revision behind the server's back. The tag is only ever
+    /// believed to mean "the answer verified last"; a wrong one withholds
+    /// news, which a hostile server can do anyway.
+    pub fn tag(&self) -> String {
+        use sha2::Digest;
+        let mut h = sha2::Sha256::new();
+        let mut field = |bytes: &[u8]| {
+            h.update((bytes.len() as u64).to_be_bytes());
+            h.update(bytes);
+        };
+        field(b"tessera/v1/share-answer");
+        field(&(self.chain.len() as u64).to_be_bytes());
+        for r in &self.chain {
+            field(r.body.as_bytes());
+            field(r.sig.as_bytes());
+        }
+        match &self.grant {
+            Some(g) => {
+                field(b"grant");
+                field(g.member.as_bytes());
+                field(&g.epoch.to_be_bytes());
+                field(g.sealed.as_bytes());
+            }
+            None => field(b"no grant"),
+        }
+        field(self.manifest.as_bytes());
+        field(&self.manifest_version.to_be_bytes());
+        field(&self.seq.to_be_bytes());
+        match self.items {
+            Some(sums) => sums.iter().for_each(|v| field(&v.to_be_bytes())),
+            None => field(b"no items"),
+        }
+        format!("\"{}\"", data_encoding::HEXLOWER.encode(&h.finalize()))
+    }
+
+    /// The answer itself, its items read in the same transaction.
+    async fn into_index(self, tx: &mut Tx<'_>) -> Result<ShareIndex> {
+        let items = match self.items {
+            None => Vec::new(),
+            Some(_) => {
+                let packed: Option<String> = sqlx::query(
+                    "SELECT string_agg(item_id || ':' || revision || ':' || deleted, ',') FROM share_items
+                     WHERE share_id = $1",
+                )
+                .bind(&self.share)
+                .fetch_one(&mut **tx)
+                .await?
+                .try_get(0)?;
+                packed.as_deref().map_or_else(|| Ok(Vec::new()), unpack_index)?
+            }
+        };
+        Ok(ShareIndex {
+            chain: self.chain,
+            grant: self.grant,
+            manifest: self.manifest,
+            manifest_version: self.manifest_version,
+            seq: self.seq,
+            items,
+        })
+    }
+}
+
+/// What `GET /shares/{id}` answers.
+pub enum ShareIndexAnswer {
+    /// The tag the client sent is the answer's.
+    Unchanged(String),
+    /// The answer, and its tag.
+    Full(ShareIndex, String),
+}
+
+async fn share_answer(tx: &mut Tx<'_>, share: &str, account: &str) -> Result<Option<ShareAnswer>> {
+    Ok(share_answers(tx, account, &[share]).await?.remove(share))
+}
+
+/// `$from, $from+1, …` for `n` values.
+fn placeholders(from: usize, n: usize) -> String {
+    (from..from + n).map(|i| format!("${i}")).collect::<Vec<_>>().join(", ")
+}
+
+/// The answers for every share in `shares` the account is in, in five
+/// queries whatever their number (a member of many shares is checked at
+/// every sync). One path for one share and for many, so that a tag given
+/// by `GET /shares/{id}` is the one `POST /shares/check` computes.
+async fn share_answers(
+    tx: &mut Tx<'_>,
+    account: &str,
+    shares: &[&str],
+) -> Result<std::collections::HashMap<String, ShareAnswer>> {
+    use std::collections::HashMap;
+    let mut out = HashMap::new();
+    if shares.is_empty() {
+        return Ok(out);
+    }
+    let list = placeholders(2, shares.len());
+    // The statements are built from this file's text and numbered
+    // placeholders alone; every value is bound.
+    macro_rules! scoped {
+        ($sql:expr) => {{
+            let mut q = sqlx::query(sqlx::AssertSqlSafe($sql)).bind(account);
+            for s in shares {
+                q = q.bind(*s);
+            }
+            q.fetch_all(&mut **tx).await?
+        }};
+    }
+    let roles: HashMap<String, String> =
+        scoped!(format!("SELECT share_id, role FROM share_members WHERE account_id = $1 AND share_id IN ({list})"))
+            .iter()
+            .map(|r| Ok((r.try_get(0)?, r.try_get(1)?)))
+            .collect::<std::result::Result<_, sqlx::Error>>()?;
+    // Each query is scoped by membership again: `$1` is the account.
+    let member = "SELECT share_id FROM share_members WHERE account_id = $1";
+    let heads = scoped!(format!(
+        "SELECT id, manifest, manifest_version, seq, epoch FROM shares WHERE id IN ({list}) AND id IN ({member})"
+    ));
+    let mut chains: HashMap<String, Vec<ChainRecord>> = HashMap::new();
+    for r in scoped!(format!(
+        "SELECT share_id, body, sig FROM share_chain WHERE share_id IN ({list}) AND share_id IN ({member})
+         ORDER BY share_id, seq"
+    )) {
+        chains.entry(r.try_get(0)?).or_default().push(ChainRecord { body: r.try_get(1)?, sig: r.try_get(2)? });
+    }
+    let mut grants: HashMap<(String, i64), Grant> = HashMap::new();
+    for r in scoped!(format!(
+        "SELECT g.share_id, g.epoch, g.sealed, m.email FROM share_grants g JOIN share_members m
+           ON m.share_id = g.share_id AND m.account_id = g.account_id
+         WHERE g.account_id = $1 AND g.share_id IN ({list})"
+    )) {
+        let epoch: i64 = r.try_get(1)?;
+        grants.insert(
+            (r.try_get(0)?, epoch),
+            Grant { member: r.try_get(3)?, epoch: epoch as u64, sealed: r.try_get(2)? },
+        );
+    }
+    let mut sums: HashMap<String, [i64; 4]> = HashMap::new();
+    for r in scoped!(format!(
+        "SELECT share_id, count(*), CAST(sum(seq) AS BIGINT), CAST(sum(revision) AS BIGINT),
+                CAST(sum(deleted) AS BIGINT)
+         FROM share_items WHERE share_id IN ({list}) AND share_id IN ({member}) GROUP BY share_id"
+    )) {
+        sums.insert(r.try_get(0)?, [r.try_get(1)?, r.try_get(2)?, r.try_get(3)?, r.try_get(4)?]);
+    }
+    for head in heads {
+        let id: String = head.try_get(0)?;
+        let Some(role) = roles.get(&id) else { continue };
+        let chain = chains.remove(&id).unwrap_or_default();
+        let answer = if role == "removed" {
+            ShareAnswer {
+                share: id.clone(),
+                chain,
+                grant: None,
+                manifest: String::new(),
+                manifest_version: 0,
+                seq: 0,
+                items: None,
+            }
+        } else {
+            let epoch: i64 = head.try_get(4)?;
+            ShareAnswer {
+                share: id.clone(),
+                chain,
+                grant: grants.remove(&(id.clone(), epoch)),
+                manifest: head.try_get(1)?,
+                manifest_version: head.try_get::<i64, _>(2)? as u64,
+                seq: head.try_get::<i64, _>(3)? as u64,
+                items: Some(sums.remove(&id).unwrap_or_default()),
+            }
+        };
+        out.insert(id, answer);
+    }
+    Ok(out)
 }
 
 /// The share's head, locked for writing (the first statement is a write).
@@ -294,65 +486,32 @@ impl Db {
     }
 
     /// What a member checks before reading: the chain, its grant, the
-    /// manifest and the index. A removed member gets the chain alone.
-    pub async fn share_index(&self, share: &str, account: &str) -> Result<Option<ShareIndex>> {
+    /// manifest and the index (a removed member gets the chain alone), with
+    /// its tag; or only the tag, when it is `unless`.
+    pub async fn share_index(
+        &self,
+        share: &str,
+        account: &str,
+        unless: Option<&str>,
+    ) -> Result<Option<ShareIndexAnswer>> {
         let mut tx = self.pool.begin().await?;
-        let Some(m) = member(&mut tx, share, account).await? else { return Ok(None) };
-        let Some(head) = sqlx::query("SELECT manifest, manifest_version, seq, epoch FROM shares WHERE id = $1")
-            .bind(share)
-            .fetch_optional(&mut *tx)
-            .await?
-        else {
-            return Ok(None);
+        let Some(answer) = share_answer(&mut tx, share, account).await? else { return Ok(None) };
+        let tag = answer.tag();
+        let out = match unless == Some(tag.as_str()) {
+            true => ShareIndexAnswer::Unchanged(tag),
+            false => ShareIndexAnswer::Full(answer.into_index(&mut tx).await?, tag),
         };
-        let chain = sqlx::query("SELECT body, sig FROM share_chain WHERE share_id = $1 ORDER BY seq")
-            .bind(share)
-            .fetch_all(&mut *tx)
-            .await?
-            .iter()
-            .map(|r| Ok(ChainRecord { body: r.try_get(0)?, sig: r.try_get(1)? }))
-            .collect::<std::result::Result<Vec<_>, sqlx::Error>>()?;
-        if m.role == "removed" {
-            tx.commit().await?;
-            return Ok(Some(ShareIndex {
-                chain,
-                grant: None,
-                manifest: String::new(),
-                manifest_version: 0,
-                seq: 0,
-                items: Vec::new(),
-            }));
-        }
-        let epoch: i64 = head.try_get(3)?;
-        let grant = sqlx::query(
-            "SELECT g.sealed, m.email FROM share_grants g JOIN share_members m
-               ON m.share_id = g.share_id AND m.account_id = g.account_id
-             WHERE g.share_id = $1 AND g.account_id = $2 AND g.epoch = $3",
-        )
-        .bind(share)
-        .bind(account)
-        .bind(epoch)
-        .fetch_optional(&mut *tx)
-        .await?
-        .map(|r| Ok::<_, sqlx::Error>(Grant { member: r.try_get(1)?, epoch: epoch as u64, sealed: r.try_get(0)? }))
-        .transpose()?;
-        let packed: Option<String> = sqlx::query(
-            "SELECT string_agg(item_id || ':' || revision || ':' || deleted, ',') FROM share_items WHERE share_id = $1",
-        )
-        .bind(share)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get(0)?;
         tx.commit().await?;
-        let items: Vec<IndexEntry> = packed.as_deref().map_or_else(|| Ok(Vec::new()), unpack_index)?;
-        Ok(Some(ShareIndex {
-            chain,
-            grant,
-            manifest: head.try_get(0)?,
-            manifest_version: head.try_get::<i64, _>(1)? as u64,
-            seq: head.try_get::<i64, _>(2)? as u64,
-            items,
-        }))
+        Ok(Some(out))
+    }
+
+    /// The tag of every share in `shares` this account is in, as of one
+    /// transaction (a share it is not in is left out).
+    pub async fn share_tags(&self, account: &str, shares: &[&str]) -> Result<Vec<(String, String)>> {
+        let mut tx = self.pool.begin().await?;
+        let answers = share_answers(&mut tx, account, shares).await?;
+        tx.commit().await?;
+        Ok(answers.into_iter().map(|(id, answer)| (id, answer.tag())).collect())
     }
 
     /// Changes of a share after `since`, for an accepted member.
@@ -497,7 +656,8 @@ impl Db {
         Ok(Ok(()))
     }
 
-    /// A push to a share, by a member who may write.
+    /// A push to a share, by a member who may write: the share's sequence
+    /// number after it, and the tag of the pusher's answer then.
     #[allow(clippy::too_many_arguments)]
     pub async fn share_push(
         &self,
@@ -508,7 +668,8 @@ impl Db {
         manifest: &str,
         items: &[PushItem],
         max_items: u64,
-    ) -> Result<Refusable<u64>> {
+        verified: Option<&str>,
+    ) -> Result<Refusable<(u64, Option<String>)>> {
         let _turn = self.write_turn().await;
         let mut tx = self.pool.begin().await?;
         let Some(head) = lock_head(&mut tx, share).await? else { return Ok(Err(ShareRefused::NotFound)) };
@@ -532,6 +693,12 @@ impl Db {
         if !stale.is_empty() {
             return Ok(Err(ShareRefused::StaleItems(stale)));
         }
+        // Whether the pusher's verified answer is still the share's: then
+        // the answer after this push is one it knows entirely.
+        let known = match verified {
+            Some(tag) => share_answer(&mut tx, share, account).await?.is_some_and(|a| a.tag() == tag),
+            None => false,
+        };
         let (seq, delta) = write_items(&mut tx, share, items, head.seq).await?;
         let live = head.live_items + delta;
         if delta > 0 && live as u64 > max_items {
@@ -545,8 +712,14 @@ impl Db {
             .bind(share)
             .execute(&mut *tx)
             .await?;
+        // The tag of the answer as this push leaves it, when the pusher
+        // knows that answer already (what it verified, and what it sent).
+        let tag = match known {
+            true => share_answer(&mut tx, share, account).await?.map(|a| a.tag()),
+            false => None,
+        };
         tx.commit().await?;
-        Ok(Ok(seq as u64))
+        Ok(Ok((seq as u64, tag)))
     }
 
     /// A re-key: a `remove` or `rekey` record, the new epoch's grants for

@@ -302,6 +302,14 @@ impl Api {
         Ok(Some((decode(r, wait)?, tag)))
     }
 
+    /// `POST /shares/check`: which of these shares still answer with the
+    /// tag given.
+    pub fn share_check(&self, tags: &std::collections::BTreeMap<String, String>) -> Result<Vec<String>, HttpError> {
+        let answer: crate::wire::ShareChecked =
+            self.post("/shares/check", &crate::wire::ShareCheck { tags: tags.clone() })?;
+        Ok(answer.unchanged)
+    }
+
     /// `GET /shares/{id}/changes`, one page.
     pub fn share_changes(&self, id: &str, since: u64) -> Result<Changes, HttpError> {
         self.get(&format!("/shares/{id}/changes?since={since}&limit={MAX_PAGE}"))

@@ -517,6 +517,11 @@ struct ShareStream {
     /// The index [`sync_share`] fetched and checked, used by the first
     /// round instead of asking again.
     fetched: std::cell::RefCell<Option<crate::wire::ShareIndex>>,
+    /// The `ETag` of the answer this device verified, then of the answer
+    /// as its last push left it (`None` once unknown).
+    verified: std::cell::RefCell<Option<String>>,
+    /// The `ETag` of the answer as this device's last push left it.
+    pushed: std::cell::RefCell<Option<String>>,
     m: Membership,
     records: ShareRecords,
     me: Identity,
@@ -561,7 +566,13 @@ impl Stream for ShareStream {
     fn index(&self, api: &Api) -> Result<VaultIndex, HttpOr> {
         let index = match self.fetched.borrow_mut().take() {
             Some(index) => index,
-            None => api.share_index(&self.m.id)?,
+            None => {
+                let (index, tag) = api
+                    .share_index_unless(&self.m.id, None)?
+                    .ok_or_else(|| HttpError::Protocol("304 to a request without a tag".into()))?;
+                *self.verified.borrow_mut() = tag;
+                index
+            }
         };
         if index.chain.len() != self.m.hashes.len() {
             return Err(SyncError::Busy.into());
@@ -643,7 +654,12 @@ impl Stream for ShareStream {
     }
 
     fn push(&self, api: &Api, push: PushRequest) -> Result<PushResponse, HttpError> {
-        api.share_push(&self.m.id, &SharePush { epoch: self.m.epoch, push })
+        let verified = self.verified.borrow().clone();
+        let response = api.share_push(&self.m.id, &SharePush { epoch: self.m.epoch, push, verified })?;
+        // The next push in this round builds on this one.
+        *self.verified.borrow_mut() = response.etag.clone();
+        *self.pushed.borrow_mut() = response.etag.clone();
+        Ok(response)
     }
 
     fn owns(&self, owner: Option<&str>) -> bool {
@@ -717,39 +733,63 @@ pub(crate) fn sync_shares(
     let listed = api.shares()?;
     let mut ids: BTreeSet<String> = state.shares.keys().cloned().collect();
     ids.extend(listed.iter().filter(|s| s.accepted).map(|s| s.id.clone()));
+    // Shares verified in full at an earlier sync, against the same
+    // contacts, with nothing to send from here, are asked about all at
+    // once: is each answer still the one verified? Every other share, and
+    // every one whose answer changed, is fetched and verified in full.
+    let contacts = state.contacts_digest();
+    let mut tags = BTreeMap::new();
+    for id in &ids {
+        let Some(checked) = state.shares.get(id).and_then(|s| s.checked.as_ref()).filter(|c| c.contacts == contacts)
+        else {
+            continue;
+        };
+        let local = match revisions.take() {
+            Some(local) => local,
+            None => vault.item_revisions()?.into_iter().collect(),
+        };
+        let changed = share_has_local_changes(state, id, &local)?;
+        *revisions = Some(local);
+        if !changed {
+            tags.insert(id.clone(), checked.etag.clone());
+        }
+    }
+    let (unchanged, ask_each) = match tags.is_empty() {
+        true => (BTreeSet::new(), false),
+        false => match api.share_check(&tags) {
+            // Only shares asked about can be unchanged.
+            Ok(ids) => (ids.into_iter().filter(|id| tags.contains_key(id)).collect(), false),
+            // A server from before the batched check: each share is asked
+            // with its own `If-None-Match`.
+            Err(HttpError::Status(404 | 405, _)) => (BTreeSet::new(), true),
+            Err(e) => return Err(e.into()),
+        },
+    };
     for id in ids {
         // Every share is checked at every sync, changed or not, so that
         // whatever a server did to one is reported at the next sync.
-        sync_share(vault, state, api, &id, revisions, report, progress)?;
+        if unchanged.contains(&id) {
+            continue;
+        }
+        let tag = tags.get(&id).filter(|_| ask_each).map(String::as_str);
+        sync_share(vault, state, api, &id, tag, &contacts, revisions, report, progress)?;
     }
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 fn sync_share(
     vault: &mut Vault,
     state: &mut SyncState,
     api: &Api,
     id: &str,
+    etag: Option<&str>,
+    contacts: &str,
     revisions: &mut Option<std::collections::HashMap<ItemId, u64>>,
     report: &mut SyncReport,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<(), HttpOr> {
-    // A share verified in full at an earlier sync, with nothing to send
-    // from here, is asked whether its index is still that one. Every other
-    // answer is verified in full again, below.
-    let contacts = state.contacts_digest();
-    let mut skippable = state.shares.get(id).and_then(|s| s.checked.clone()).filter(|c| c.contacts == contacts);
-    if skippable.is_some() {
-        let local = match revisions.take() {
-            Some(local) => local,
-            None => vault.item_revisions()?.into_iter().collect(),
-        };
-        if share_has_local_changes(state, id, &local)? {
-            skippable = None;
-        }
-        *revisions = Some(local);
-    }
-    let (index, etag) = match api.share_index_unless(id, skippable.as_ref().map(|c| c.etag.as_str())) {
+    let (index, etag) = match api.share_index_unless(id, etag) {
         // Still the index verified last: nothing to pull, nothing to send.
         Ok(None) => return Ok(()),
         Ok(Some(answer)) => answer,
@@ -800,6 +840,8 @@ fn sync_share(
     let needs_rekey = m.needs_rekey && my_role == Some(Role::Manage);
     let stream = ShareStream {
         fetched: std::cell::RefCell::new(Some(index)),
+        verified: std::cell::RefCell::new(etag.clone()),
+        pushed: std::cell::RefCell::new(None),
         records: key.records(m.bytes, m.epoch),
         m,
         me,
@@ -810,13 +852,14 @@ fn sync_share(
         Err(HttpOr::Sync(SyncError::Role(_))) => {}
         other => other?,
     }
-    // The index is what this device now holds, unless a push changed it
-    // (or a re-key is about to).
-    if report.pushed == pushed
-        && !needs_rekey
-        && let (Some(etag), Some(share)) = (etag, state.shares.get_mut(id))
-    {
-        share.checked = Some(Checked { etag, contacts });
+    // The answer verified is what this device now holds; after a push, the
+    // answer as the push left it is: the one verified, with what this
+    // device sent (a push on a moved-on share is refused as stale). Unless
+    // a re-key is about to change it. A tag that no longer names the
+    // share's answer costs one full fetch at the next sync, nothing more.
+    let tag = if report.pushed == pushed { etag } else { stream.pushed.borrow_mut().take() };
+    if !needs_rekey && let (Some(etag), Some(share)) = (tag, state.shares.get_mut(id)) {
+        share.checked = Some(Checked { etag, contacts: contacts.to_owned() });
     }
     if needs_rekey {
         rekey(vault, state, api, stream.m, None)?;
@@ -826,22 +869,45 @@ fn sync_share(
 
 /// Whether this device has something to send to share `id`: the test of
 /// a round's push step (`stream::round`, step 5), on the local revisions.
+/// The share's members and its tracked items are both in hex-id order, so
+/// they are walked side by side (a member of many shares runs this for
+/// each of them at every sync).
 fn share_has_local_changes(
     state: &SyncState,
     id: &str,
     local: &std::collections::HashMap<ItemId, u64>,
 ) -> Result<bool, SyncError> {
     let Some(share) = state.shares.get(id) else { return Ok(true) };
-    let mut present = BTreeSet::new();
-    for hex in &share.members {
-        if let Some(rev) = local.get(&crate::client::engine::parse_id(hex)?) {
-            present.insert(hex.as_str());
-            if share.stream.items.get(hex).is_none_or(|t| t.local != *rev || t.deleted) {
+    let local_rev = |hex: &str| -> Result<Option<u64>, SyncError> {
+        Ok(local.get(&crate::client::engine::parse_id(hex)?).copied())
+    };
+    let mut members = share.members.iter().map(String::as_str).peekable();
+    for (hex, t) in &share.stream.items {
+        // Members before this tracked item are not tracked: new here.
+        while let Some(m) = members.next_if(|m| *m < hex.as_str()) {
+            if local_rev(m)?.is_some() {
                 return Ok(true);
             }
         }
+        let present = match members.next_if(|m| *m == hex.as_str()) {
+            Some(m) => local_rev(m)?,
+            None => None,
+        };
+        match present {
+            // Edited here, or brought back after its tombstone.
+            Some(rev) if t.local != rev || t.deleted => return Ok(true),
+            Some(_) => {}
+            // Gone from here (or from the share): its tombstone is due.
+            None if !t.deleted => return Ok(true),
+            None => {}
+        }
     }
-    Ok(share.stream.items.iter().any(|(hex, t)| !t.deleted && !present.contains(hex.as_str())))
+    for m in members {
+        if local_rev(m)?.is_some() {
+            return Ok(true);
+        }
+    }
+    Ok(false)
 }
 
 /// This account is no longer in share `id`: its local copies stay, as
@@ -1314,7 +1380,8 @@ pub fn accept(
         open_grant(state, &m, index.grant.as_ref())?;
         api.accept_share(id)?;
         let mut report = SyncReport::default();
-        sync_share(vault, state, api, id, &mut None, &mut report, progress)?;
+        let contacts = state.contacts_digest();
+        sync_share(vault, state, api, id, None, &contacts, &mut None, &mut report, progress)?;
         let info =
             ShareInfo { id: id.into(), name: m.name.clone(), role, members: m.members.len() as u64, pending: false };
         Ok((info, report))
@@ -1362,7 +1429,8 @@ pub fn remove(vault: &mut Vault, creds: &Credentials<'_>, name: &str, email: &st
         ensure_identity(vault, state, api)?;
         // Up to date first: the re-key re-seals every item as it is now.
         let mut report = SyncReport::default();
-        sync_share(vault, state, api, &id, &mut None, &mut report, &mut |_| {})?;
+        let contacts = state.contacts_digest();
+        sync_share(vault, state, api, &id, None, &contacts, &mut None, &mut report, &mut |_| {})?;
         let (m, _) = current(state, api, &id)?;
         require_manage(&m, &state.email, "remove members")?;
         if !m.members.contains_key(email) {
@@ -1437,4 +1505,66 @@ pub fn items_of(vault: &Vault, name: &str) -> Result<BTreeSet<String>, SyncError
     let state = load(vault)?;
     let id = find(&state, name)?;
     Ok(state.shares[&id].members.clone())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::client::state::Tracked;
+
+    /// The test as the push step states it, one look-up at a time.
+    fn plainly(share: &ShareState, local: &HashMap<ItemId, u64>) -> bool {
+        let mut present = BTreeSet::new();
+        for hex in &share.members {
+            if let Some(rev) = local.get(&ItemId::from_str(hex).unwrap()) {
+                present.insert(hex.as_str());
+                if share.stream.items.get(hex).is_none_or(|t| t.local != *rev || t.deleted) {
+                    return true;
+                }
+            }
+        }
+        share.stream.items.iter().any(|(hex, t)| !t.deleted && !present.contains(hex.as_str()))
+    }
+
+    #[test]
+    fn the_side_by_side_walk_finds_local_changes_exactly_as_the_push_step_would() {
+        let mut state: SyncState = serde_json::from_value(serde_json::json!({
+            "server": "s", "email": "e", "account_id": "a", "secret_key": "k", "salt": "s",
+            "kdf": {"algorithm": "argon2id", "memory_kib": 1, "iterations": 1, "parallelism": 1},
+            "device_name": "d", "session": null, "cursor": 0, "manifest_version": 0, "manifest_count": 0,
+            "manifest_sum": "", "last_sync": null
+        }))
+        .unwrap();
+        let ids: Vec<ItemId> = (0..3).map(|_| ItemId::random()).collect();
+        // Per item: member or not; untracked, or tracked at local revision
+        // 1 or 2, deleted or not; absent here, or here at revision 1 or 2.
+        let cases = 2 * 5 * 3;
+        let (mut changed, mut unchanged) = (0, 0);
+        for n in 0..cases * cases * cases {
+            let mut share = ShareState::default();
+            let mut local = HashMap::new();
+            let mut c = n;
+            for id in &ids {
+                let (k, hex) = (c % cases, id.to_hex());
+                c /= cases;
+                if k % 2 == 1 {
+                    share.members.insert(hex.clone());
+                }
+                if let t @ 1..=4 = (k / 2) % 5 {
+                    let tracked = Tracked { revision: 7, local: 1 + (t - 1) / 2, deleted: t % 2 == 0 };
+                    share.stream.items.insert(hex.clone(), tracked);
+                }
+                if let r @ 1..=2 = k / 10 {
+                    local.insert(*id, r);
+                }
+            }
+            let expected = plainly(&share, &local);
+            state.shares.insert("x".into(), share);
+            assert_eq!(share_has_local_changes(&state, "x", &local).unwrap(), expected, "case {n}");
+            if expected { changed += 1 } else { unchanged += 1 }
+        }
+        assert!(changed > 0 && unchanged > 0, "both outcomes were tried");
+    }
 }
