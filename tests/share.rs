@@ -241,7 +241,7 @@ fn share_requests(server: &TestServer) -> Vec<String> {
             let status = fields["status"].as_u64()?;
             match (fields["method"].as_str()?, fields["route"].as_str()?) {
                 ("GET", "/api/v1/shares/{id}") => Some(format!("index {status}")),
-                ("POST", "/api/v1/shares/check") => Some(format!("check {status}")),
+                ("POST", "/api/v1/sync/check") => Some(format!("check {status}")),
                 _ => None,
             }
         })

@@ -655,9 +655,13 @@ fn server_serves_health_metrics_and_its_openapi_document() {
         )
     );
     let openapi = get("/api/v1/openapi.json");
-    for route in
-        ["/api/v1/vault/push", "/api/v1/vault/changes", "/api/v1/accounts/login", "/api/v1/accounts/2fa/enroll"]
-    {
+    for route in [
+        "/api/v1/vault/push",
+        "/api/v1/vault/changes",
+        "/api/v1/sync/check",
+        "/api/v1/accounts/login",
+        "/api/v1/accounts/2fa/enroll",
+    ] {
         assert!(openapi.contains(route), "{route} is documented");
     }
     // Logs are JSON lines with request ids.

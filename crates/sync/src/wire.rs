@@ -494,22 +494,29 @@ wire! {
     }
 }
 
-/// The most shares one `POST /shares/check` asks about.
+/// The most shares one `POST /sync/check` asks about.
 pub const MAX_CHECKED_SHARES: usize = 1000;
 
 wire! {
-    /// `POST /shares/check`: the `ETag` of each share's answer as this
-    /// device last verified it, by share id.
-    pub struct ShareCheck {
+    /// `POST /sync/check`, the first request of every sync: the `ETag` of
+    /// each share's answer as this device last verified it, by share id.
+    pub struct SyncCheck {
         /// Tags, by share id.
-        pub tags: std::collections::BTreeMap<String, String>,
+        pub shares: std::collections::BTreeMap<String, String>,
     }
 }
 
 wire! {
-    /// What `POST /shares/check` answers: the shares whose answer is still
-    /// the one tagged.
-    pub struct ShareChecked {
+    /// What `POST /sync/check` answers: the account's salt and KDF (which
+    /// the client compares with what it trusts), every share the account
+    /// has accepted, and the shares whose answer is still the one tagged.
+    pub struct SyncChecked {
+        /// Account salt, base64.
+        pub salt: String,
+        /// KDF parameters.
+        pub kdf: KdfSpec,
+        /// Share ids.
+        pub accepted: Vec<String>,
         /// Share ids.
         pub unchanged: Vec<String>,
     }

@@ -75,12 +75,12 @@ pub fn router(state: Shared) -> Router {
         .route("/accounts/2fa/disable", post(accounts::totp_disable))
         .route("/vault", get(vault::info))
         .route("/vault/index", get(vault::index))
+        .route("/sync/check", post(vault::check))
         .route("/vault/changes", get(vault::changes))
         .route("/vault/push", post(vault::push))
         .route("/identity", get(shares::own_identity).post(shares::publish_identity))
         .route("/identities/{email}", get(shares::identity_of))
         .route("/shares", get(shares::list).post(shares::create))
-        .route("/shares/check", post(shares::check))
         .route("/shares/{id}", get(shares::index))
         .route("/shares/{id}/changes", get(shares::changes))
         .route("/shares/{id}/accept", post(shares::accept))
@@ -278,6 +278,7 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
         accounts::totp_disable,
         vault::info,
         vault::index,
+        vault::check,
         vault::changes,
         vault::push,
         shares::own_identity,
@@ -286,7 +287,6 @@ pub async fn metrics(State(state): State<Shared>) -> Response {
         shares::list,
         shares::create,
         shares::index,
-        shares::check,
         shares::changes,
         shares::accept,
         shares::append,

@@ -9,9 +9,9 @@ use std::collections::HashSet;
 use axum::Json;
 use axum::extract::State;
 use tessera_sync::wire::{
-    AppendRecord, ChainBody, ChainRecord, Changes, CreateShare, ErrorBody, IdentityRecord, MAX_CHECKED_SHARES,
-    MAX_PAGE, MAX_PUSH_ITEMS, MAX_REKEY_ITEMS, OwnIdentity, PushItem, PushResponse, Rekey, ShareCheck, ShareChecked,
-    ShareIndex, SharePush, ShareSummary, from_b64, is_item_id,
+    AppendRecord, ChainBody, ChainRecord, Changes, CreateShare, ErrorBody, IdentityRecord, MAX_PAGE, MAX_PUSH_ITEMS,
+    MAX_REKEY_ITEMS, OwnIdentity, PushItem, PushResponse, Rekey, ShareIndex, SharePush, ShareSummary, from_b64,
+    is_item_id,
 };
 
 use super::vault::Since;
@@ -58,7 +58,7 @@ fn body_of(record: &ChainRecord, share: &str) -> Result<ChainBody, ApiError> {
     Ok(body)
 }
 
-fn share_id(id: &str) -> Result<(), ApiError> {
+pub(super) fn share_id(id: &str) -> Result<(), ApiError> {
     if is_item_id(id) { Ok(()) } else { Err(ApiError::BadRequest("a share id is 32 lowercase hex digits".into())) }
 }
 
@@ -182,29 +182,6 @@ pub async fn index(
             Ok(([(header::CONTENT_TYPE, "application/json".to_owned()), (header::ETAG, etag)], body).into_response())
         }
     }
-}
-
-/// Many shares' `If-None-Match` in one request: which of them still
-/// answer with the tag given. A member of many shares asks about all of
-/// them at once at every sync, and fetches only the ones that changed.
-/// A share the account is not in is never unchanged.
-#[utoipa::path(post, path = "/api/v1/shares/check", request_body = ShareCheck, security(("bearer" = [])),
-    responses((status = 200, body = ShareChecked)))]
-pub async fn check(
-    State(state): State<Shared>,
-    who: Authed,
-    Body(req): Body<ShareCheck>,
-) -> Result<Json<ShareChecked>, ApiError> {
-    if req.tags.len() > MAX_CHECKED_SHARES {
-        return Err(ApiError::BadRequest(format!("at most {MAX_CHECKED_SHARES} shares per check")));
-    }
-    for id in req.tags.keys() {
-        share_id(id)?;
-    }
-    let ids: Vec<&str> = req.tags.keys().map(String::as_str).collect();
-    let tags = state.db.share_tags(&who.account, &ids).await?;
-    let unchanged = tags.into_iter().filter(|(id, tag)| req.tags.get(id) == Some(tag)).map(|(id, _)| id).collect();
-    Ok(Json(ShareChecked { unchanged }))
 }
 
 /// A share's changes since a cursor.

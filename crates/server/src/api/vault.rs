@@ -1,4 +1,5 @@
-//! `/api/v1/vault/…`: the wrapped Vault Key, the index, pulls and pushes.
+//! `/api/v1/vault/…`: the wrapped Vault Key, the index, pulls and pushes;
+//! and `/api/v1/sync/check`, the first question of every sync.
 //! Every query is scoped to the authenticated account: another account's
 //! ids look exactly like missing ones.
 
@@ -8,8 +9,8 @@ use axum::Json;
 use axum::extract::State;
 use serde::Deserialize;
 use tessera_sync::wire::{
-    Changes, ErrorBody, MAX_PAGE, MAX_PUSH_ITEMS, PushRequest, PushResponse, VaultIndex, VaultInfo, from_b64,
-    is_item_id,
+    Changes, ErrorBody, MAX_CHECKED_SHARES, MAX_PAGE, MAX_PUSH_ITEMS, PushRequest, PushResponse, SyncCheck,
+    SyncChecked, VaultIndex, VaultInfo, from_b64, is_item_id,
 };
 
 use super::{Authed, Body, Params, Shared};
@@ -26,6 +27,36 @@ pub async fn info(State(state): State<Shared>, who: Authed) -> Result<Json<Vault
         wrapped_vault_key: a.wrapped_vault_key,
         salt: a.salt,
         kdf: serde_json::from_str(&a.kdf).map_err(|_| ApiError::Unavailable)?,
+    }))
+}
+
+/// The first request of every sync: the account's salt and KDF, the
+/// shares it has accepted, and which of the shares' answers the device
+/// remembers (by `ETag`) are still current. A member of many shares asks
+/// about all of them at once, and fetches only the ones that changed; a
+/// share the account is not in is never unchanged.
+#[utoipa::path(post, path = "/api/v1/sync/check", request_body = SyncCheck, security(("bearer" = [])),
+    responses((status = 200, body = SyncChecked), (status = 401, body = ErrorBody)))]
+pub async fn check(
+    State(state): State<Shared>,
+    who: Authed,
+    Body(req): Body<SyncCheck>,
+) -> Result<Json<SyncChecked>, ApiError> {
+    if req.shares.len() > MAX_CHECKED_SHARES {
+        return Err(ApiError::BadRequest(format!("at most {MAX_CHECKED_SHARES} shares per check")));
+    }
+    for id in req.shares.keys() {
+        super::shares::share_id(id)?;
+    }
+    let a = state.db.account(&who.account).await?.ok_or(ApiError::Unauthorized)?;
+    let ids: Vec<&str> = req.shares.keys().map(String::as_str).collect();
+    let (tags, accepted) = state.db.share_check(&who.account, &ids).await?;
+    let unchanged = tags.into_iter().filter(|(id, tag)| req.shares.get(id) == Some(tag)).map(|(id, _)| id).collect();
+    Ok(Json(SyncChecked {
+        salt: a.salt,
+        kdf: serde_json::from_str(&a.kdf).map_err(|_| ApiError::Unavailable)?,
+        accepted,
+        unchanged,
     }))
 }
 

@@ -505,13 +505,21 @@ impl Db {
         Ok(Some(out))
     }
 
-    /// The tag of every share in `shares` this account is in, as of one
-    /// transaction (a share it is not in is left out).
-    pub async fn share_tags(&self, account: &str, shares: &[&str]) -> Result<Vec<(String, String)>> {
+    /// The tag of every share in `shares` this account is in (a share it
+    /// is not in is left out), and every share it has accepted, as of one
+    /// transaction.
+    pub async fn share_check(&self, account: &str, shares: &[&str]) -> Result<(Vec<(String, String)>, Vec<String>)> {
         let mut tx = self.pool.begin().await?;
         let answers = share_answers(&mut tx, account, shares).await?;
+        let accepted = sqlx::query("SELECT share_id FROM share_members WHERE account_id = $1 AND accepted <> 0")
+            .bind(account)
+            .fetch_all(&mut *tx)
+            .await?
+            .iter()
+            .map(|r| r.try_get(0))
+            .collect::<std::result::Result<Vec<String>, sqlx::Error>>()?;
         tx.commit().await?;
-        Ok(answers.into_iter().map(|(id, answer)| (id, answer.tag())).collect())
+        Ok((answers.into_iter().map(|(id, answer)| (id, answer.tag())).collect(), accepted))
     }
 
     /// Changes of a share after `since`, for an accepted member.

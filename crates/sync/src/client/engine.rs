@@ -584,13 +584,28 @@ fn sync_with_state(
 ) -> Result<SyncReport, SyncError> {
     let account = AccountStream { keys: vault.sync_keys() };
     with_session(vault, state, creds, |vault, state, api| {
-        check_account(state, api)?;
+        // One question first: the account's KDF and salt, its shares, and
+        // which remembered share answers still stand.
+        let mut revisions = None;
+        let tags = crate::client::sharing::remembered_tags(vault, state, &mut revisions)?;
+        let check = match api.sync_check(&tags) {
+            Ok(check) => Some(check),
+            // A server older than the check.
+            Err(HttpError::Status(404 | 405, _)) => None,
+            Err(e) => return Err(e.into()),
+        };
+        match &check {
+            Some(c) => check_account(state, &c.kdf, &c.salt)?,
+            None => {
+                let info = api.vault_info()?;
+                check_account(state, &info.kdf, &info.salt)?
+            }
+        }
         let mut report = SyncReport::default();
         crate::client::sharing::ensure_identity(vault, state, api)?;
         // Shares first: an item moved into a share on another device
         // arrives there before the account's tombstone for it.
-        let mut revisions = None;
-        crate::client::sharing::sync_shares(vault, state, api, &mut revisions, &mut report, progress)?;
+        crate::client::sharing::sync_shares(vault, state, api, &tags, check, &mut revisions, &mut report, progress)?;
         run_rounds(vault, state, api, &account, &mut revisions, &mut report, progress)?;
         // Rounds that found nothing to do wrote nothing; the time of this
         // sync is saved once.
@@ -621,10 +636,9 @@ pub(crate) fn run_rounds(
 }
 
 /// The account's salt and KDF must be what this device trusts.
-fn check_account(state: &SyncState, api: &Api) -> Result<(), HttpOr> {
-    let info = api.vault_info()?;
-    if info.kdf != state.kdf {
-        let what = match account::kdf_from_spec(&info.kdf) {
+fn check_account(state: &SyncState, kdf: &crate::wire::KdfSpec, salt: &str) -> Result<(), HttpOr> {
+    if *kdf != state.kdf {
+        let what = match account::kdf_from_spec(kdf) {
             Err(KdfError::BelowFloor { given, floor }) => {
                 format!("KDF parameters below the floor ({given}; floor {floor})")
             }
@@ -632,7 +646,7 @@ fn check_account(state: &SyncState, api: &Api) -> Result<(), HttpOr> {
         };
         return Err(hostile(format!("the server now offers {what} for this account; refused")).into());
     }
-    if info.salt != state.salt {
+    if salt != state.salt {
         return Err(hostile("the server changed the account's salt").into());
     }
     Ok(())

@@ -302,12 +302,13 @@ impl Api {
         Ok(Some((decode(r, wait)?, tag)))
     }
 
-    /// `POST /shares/check`: which of these shares still answer with the
-    /// tag given.
-    pub fn share_check(&self, tags: &std::collections::BTreeMap<String, String>) -> Result<Vec<String>, HttpError> {
-        let answer: crate::wire::ShareChecked =
-            self.post("/shares/check", &crate::wire::ShareCheck { tags: tags.clone() })?;
-        Ok(answer.unchanged)
+    /// `POST /sync/check`: the account's salt and KDF, its accepted
+    /// shares, and which of these shares still answer with the tag given.
+    pub fn sync_check(
+        &self,
+        shares: &std::collections::BTreeMap<String, String>,
+    ) -> Result<crate::wire::SyncChecked, HttpError> {
+        self.post("/sync/check", &crate::wire::SyncCheck { shares: shares.clone() })
     }
 
     /// `GET /shares/{id}/changes`, one page.

@@ -719,31 +719,19 @@ impl Stream for ShareStream {
 
 // --- syncing every share ----------------------------------------------------------
 
-/// Syncs every share this account has accepted: verifies membership and
-/// key, leaves shares it was removed from, re-keys after a member left
-/// (a manager's device does), and runs each share's rounds.
-pub(crate) fn sync_shares(
-    vault: &mut Vault,
-    state: &mut SyncState,
-    api: &Api,
+/// The shares to ask about in `POST /sync/check`: those verified in full
+/// at an earlier sync, against the same contacts, with nothing to send
+/// from here, by the tag of the answer verified. Every other share, and
+/// every one whose answer changed, is fetched and verified in full.
+pub(crate) fn remembered_tags(
+    vault: &Vault,
+    state: &SyncState,
     revisions: &mut Option<std::collections::HashMap<ItemId, u64>>,
-    report: &mut SyncReport,
-    progress: &mut dyn FnMut(Progress),
-) -> Result<(), HttpOr> {
-    let listed = api.shares()?;
-    let mut ids: BTreeSet<String> = state.shares.keys().cloned().collect();
-    ids.extend(listed.iter().filter(|s| s.accepted).map(|s| s.id.clone()));
-    // Shares verified in full at an earlier sync, against the same
-    // contacts, with nothing to send from here, are asked about all at
-    // once: is each answer still the one verified? Every other share, and
-    // every one whose answer changed, is fetched and verified in full.
+) -> Result<BTreeMap<String, String>, SyncError> {
     let contacts = state.contacts_digest();
     let mut tags = BTreeMap::new();
-    for id in &ids {
-        let Some(checked) = state.shares.get(id).and_then(|s| s.checked.as_ref()).filter(|c| c.contacts == contacts)
-        else {
-            continue;
-        };
+    for (id, share) in state.shares.iter() {
+        let Some(checked) = share.checked.as_ref().filter(|c| c.contacts == contacts) else { continue };
         let local = match revisions.take() {
             Some(local) => local,
             None => vault.item_revisions()?.into_iter().collect(),
@@ -754,16 +742,38 @@ pub(crate) fn sync_shares(
             tags.insert(id.clone(), checked.etag.clone());
         }
     }
-    let (unchanged, ask_each) = match tags.is_empty() {
-        true => (BTreeSet::new(), false),
-        false => match api.share_check(&tags) {
+    Ok(tags)
+}
+
+/// Syncs every share this account has accepted: verifies membership and
+/// key, leaves shares it was removed from, re-keys after a member left
+/// (a manager's device does), and runs each share's rounds. `tags` are
+/// the remembered answers asked about, and `check` the server's answer
+/// (`None` from a server older than `POST /sync/check`: the shares are
+/// listed, and each asked about with its own `If-None-Match`).
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn sync_shares(
+    vault: &mut Vault,
+    state: &mut SyncState,
+    api: &Api,
+    tags: &BTreeMap<String, String>,
+    check: Option<crate::wire::SyncChecked>,
+    revisions: &mut Option<std::collections::HashMap<ItemId, u64>>,
+    report: &mut SyncReport,
+    progress: &mut dyn FnMut(Progress),
+) -> Result<(), HttpOr> {
+    let mut ids: BTreeSet<String> = state.shares.keys().cloned().collect();
+    let contacts = state.contacts_digest();
+    let (unchanged, ask_each): (BTreeSet<String>, bool) = match check {
+        Some(check) => {
+            ids.extend(check.accepted);
             // Only shares asked about can be unchanged.
-            Ok(ids) => (ids.into_iter().filter(|id| tags.contains_key(id)).collect(), false),
-            // A server from before the batched check: each share is asked
-            // with its own `If-None-Match`.
-            Err(HttpError::Status(404 | 405, _)) => (BTreeSet::new(), true),
-            Err(e) => return Err(e.into()),
-        },
+            (check.unchanged.into_iter().filter(|id| tags.contains_key(id)).collect(), false)
+        }
+        None => {
+            ids.extend(api.shares()?.into_iter().filter(|s| s.accepted).map(|s| s.id));
+            (BTreeSet::new(), true)
+        }
     };
     for id in ids {
         // Every share is checked at every sync, changed or not, so that
