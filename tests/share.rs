@@ -12,7 +12,7 @@ use sha2::Digest;
 use tessera_core::share::Identity;
 use tessera_sync::client::http::HttpError;
 use tessera_sync::wire::{IdentityRecord, PushItem, PushRequest, SharePush, b64};
-use tessera_test_support::server::{Backend, ServerSetup, TestServer, http_login, register};
+use tessera_test_support::server::{Backend, OlderServerProxy, ServerSetup, TestServer, http_login, register};
 use tessera_test_support::{TestVault, assert_code, assert_success, stderr, stdout};
 
 const ALICE: &str = "alice@example.com";
@@ -295,6 +295,41 @@ fn checked_by_etag(server: &TestServer) {
     // Carol's client remembers a verified index; the server drops the item.
     server.database.sql(&format!("DELETE FROM share_items WHERE share_id = '{share}' AND item_id = '{item}'"));
     assert_hostile(&carol.run(&["sync"]), "an item dropped behind a remembered tag", "dropped");
+}
+
+/// With a server from before `POST /sync/check`, a member lists its shares
+/// and asks each with its own `If-None-Match`, and still gets every edit.
+#[test]
+fn a_server_older_than_the_sync_check_is_asked_share_by_share() {
+    let server = TestServer::sqlite();
+    let older = OlderServerProxy::start(server.port);
+    let alice = Person::new(&server, ALICE);
+    let v = TestVault::new();
+    let kit = register(&v, &older.url, CAROL);
+    let carol = Person { v, email: CAROL, kit };
+    carol.fingerprint();
+    alice.ok(&["share", "create", "Family"]);
+    let item = alice.ok(&["add", "--title", "Wifi", "--notes", "router in the hall", "--share", "Family"]);
+    alice.ok(&["sync"]);
+    alice.ok(&["share", "invite", "Family", CAROL, "--role", "read"]);
+    alice.ok(&["sync"]);
+    let id = carol.invitation();
+    carol.ok(&["share", "accept", &id]);
+    carol.ok(&["sync"]);
+    let refused = *older.refused.lock().unwrap();
+    assert!(refused > 0, "the client never tried the check");
+
+    let seen = share_requests(&server).len();
+    carol.ok(&["sync"]);
+    assert_eq!(share_requests_since(&server, seen), ["index 304"], "asked with its tag, as before the check");
+    assert_eq!(*older.refused.lock().unwrap(), refused + 1);
+
+    alice.ok(&["edit", item.trim(), "--notes", "router by the window"]);
+    alice.ok(&["sync"]);
+    let seen = share_requests(&server).len();
+    carol.ok(&["sync"]);
+    assert_eq!(share_requests_since(&server, seen), ["index 200"]);
+    assert_eq!(carol.share_items("Family"), vec![("Wifi".to_owned(), "router by the window".to_owned())]);
 }
 
 /// A self-signed identity record for `email` under keys the server made.

@@ -405,6 +405,82 @@ impl RecordingProxy {
     }
 }
 
+/// A proxy on loopback that answers as a server from before
+/// `POST /api/v1/sync/check`: that request gets an empty 404, as a route
+/// the server does not know; every other request goes to the real server
+/// on a connection of its own (`Connection: close`), its answer relayed
+/// whole.
+pub struct OlderServerProxy {
+    /// The URL to give the client.
+    pub url: String,
+    /// How many checks it refused.
+    pub refused: Arc<Mutex<usize>>,
+}
+
+impl OlderServerProxy {
+    /// Proxies to `upstream_port` on 127.0.0.1.
+    pub fn start(upstream_port: u16) -> OlderServerProxy {
+        let listener = TcpListener::bind(("127.0.0.1", 0)).expect("bind the proxy");
+        let url = format!("http://127.0.0.1:{}", listener.local_addr().expect("address").port());
+        let refused: Arc<Mutex<usize>> = Arc::default();
+        let count = refused.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let count = count.clone();
+                std::thread::spawn(move || {
+                    let _ = relay_as_an_older_server(client, upstream_port, &count);
+                });
+            }
+        });
+        OlderServerProxy { url, refused }
+    }
+}
+
+fn relay_as_an_older_server(client: TcpStream, upstream_port: u16, refused: &Mutex<usize>) -> std::io::Result<()> {
+    let mut reader = BufReader::new(client.try_clone()?);
+    let mut to_client = client;
+    loop {
+        let mut head = String::new();
+        loop {
+            let mut line = String::new();
+            if reader.read_line(&mut line)? == 0 {
+                return Ok(());
+            }
+            if line == "\r\n" {
+                break;
+            }
+            head.push_str(&line);
+        }
+        let length = head
+            .lines()
+            .find_map(|l| {
+                let (k, v) = l.split_once(':')?;
+                k.trim().eq_ignore_ascii_case("content-length").then(|| v.trim().parse::<usize>().ok()).flatten()
+            })
+            .unwrap_or(0);
+        let mut body = vec![0; length];
+        reader.read_exact(&mut body)?;
+        if head.starts_with("POST /api/v1/sync/check ") {
+            *refused.lock().expect("lock") += 1;
+            to_client.write_all(b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n")?;
+            continue;
+        }
+        let mut upstream = TcpStream::connect(("127.0.0.1", upstream_port))?;
+        let mut request: String = head
+            .lines()
+            .filter(|l| !l.to_ascii_lowercase().starts_with("connection:"))
+            .map(|l| format!("{l}\r\n"))
+            .collect();
+        request.push_str("connection: close\r\n\r\n");
+        upstream.write_all(request.as_bytes())?;
+        upstream.write_all(&body)?;
+        let mut answer = Vec::new();
+        upstream.read_to_end(&mut answer)?;
+        // The answer says `connection: close`: the client opens another.
+        return to_client.write_all(&answer);
+    }
+}
+
 fn find_bytes(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
 }
