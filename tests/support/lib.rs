@@ -452,8 +452,11 @@ impl PivCard {
         assert!(bin.exists(), "{} is missing: run `cargo build --bins`", bin.display());
         // vpcd listens for one card at a time and reopens its socket on its
         // next poll after a card (or the readiness probe) leaves: a card
-        // that finds it closed is inserted again a moment later.
-        for _ in 0..20 {
+        // that finds it closed is inserted again a moment later. Bounded by
+        // time, not tries: under the full suite's load, vpcd's poll comes
+        // late (6 s of tries once ran out).
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+        while std::time::Instant::now() < deadline {
             let mut child = Command::new(&bin)
                 .args(["--serial", &serial.to_string(), "--pin", pin])
                 .stdin(Stdio::null())
