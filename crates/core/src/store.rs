@@ -853,18 +853,20 @@ pub(crate) fn clear_sync_state(tx: &Connection) -> Result<()> {
 /// `state`).
 const SYNC_PART_PREFIX: &str = "part:";
 
+/// A part's name from its row's key. Any other key is not ours to read:
+/// it is named as it is, and the root's check refuses it.
+fn sync_part_name(key: String) -> String {
+    match key.strip_prefix(SYNC_PART_PREFIX) {
+        Some(name) => name.to_owned(),
+        None => key,
+    }
+}
+
 /// Every sealed part of the sync state, by name, in name order.
 pub(crate) fn sync_state_parts(tx: &Connection) -> Result<Vec<(String, Vec<u8>)>> {
     let mut stmt = tx.prepare_cached("SELECT key, value FROM sync_state WHERE key <> 'state' ORDER BY key")?;
-    let rows = stmt.query_map([], |r| Ok((r.get::<_, String>(0)?, r.get(1)?)))?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (key, value) = row?;
-        // Any other key is not ours to read: the root's check refuses it.
-        let name = key.strip_prefix(SYNC_PART_PREFIX).map_or_else(|| key.clone(), str::to_owned);
-        out.push((name, value));
-    }
-    Ok(out)
+    let rows = stmt.query_map([], |r| Ok((sync_part_name(r.get(0)?), r.get(1)?)))?;
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 /// Every part's name and the first and last `ends` bytes of its sealed
@@ -875,17 +877,11 @@ pub(crate) fn sync_state_part_ends(tx: &Connection, ends: usize) -> Result<Vec<(
         "SELECT key, substr(value, 1, ?1), substr(value, -?1) FROM sync_state WHERE key <> 'state' ORDER BY key",
     )?;
     let rows = stmt.query_map([ends as i64], |r| {
-        let (key, mut head, tail): (String, Vec<u8>, Vec<u8>) = (r.get(0)?, r.get(1)?, r.get(2)?);
+        let (mut head, tail): (Vec<u8>, Vec<u8>) = (r.get(1)?, r.get(2)?);
         head.extend_from_slice(&tail);
-        Ok((key, head))
+        Ok((sync_part_name(r.get(0)?), head))
     })?;
-    let mut out = Vec::new();
-    for row in rows {
-        let (key, ends) = row?;
-        let name = key.strip_prefix(SYNC_PART_PREFIX).map_or_else(|| key.clone(), str::to_owned);
-        out.push((name, ends));
-    }
-    Ok(out)
+    Ok(rows.collect::<rusqlite::Result<_>>()?)
 }
 
 pub(crate) fn put_sync_state_part(tx: &Connection, name: &str, sealed: Option<&[u8]>) -> Result<()> {

@@ -310,13 +310,6 @@ pub struct SyncStateUpdate {
     pub parts: Vec<(String, Option<Zeroizing<Vec<u8>>>)>,
 }
 
-impl SyncStateUpdate {
-    /// A root with no parts changed.
-    pub fn root(root: Zeroizing<Vec<u8>>) -> SyncStateUpdate {
-        SyncStateUpdate { root, parts: Vec::new() }
-    }
-}
-
 /// What binds a sealed blob into the root: its nonce and its tag, which
 /// nobody without the key can reproduce for other contents.
 fn blob_seal(blob: &[u8]) -> Vec<u8> {
@@ -467,7 +460,7 @@ mod tests {
     }
 
     fn root(bytes: &[u8]) -> SyncStateUpdate {
-        SyncStateUpdate::root(Zeroizing::new(bytes.to_vec()))
+        SyncStateUpdate { root: Zeroizing::new(bytes.to_vec()), parts: Vec::new() }
     }
 
     fn with_parts(bytes: &[u8], parts: &[(&str, Option<&[u8]>)]) -> SyncStateUpdate {

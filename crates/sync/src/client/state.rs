@@ -176,11 +176,6 @@ impl Shares {
         self.map.iter_mut()
     }
 
-    /// How many shares.
-    pub fn len(&self) -> usize {
-        self.map.len()
-    }
-
     /// No shares.
     pub fn is_empty(&self) -> bool {
         self.map.is_empty()
@@ -398,5 +393,55 @@ impl StreamState {
         self.manifest_version = m.version;
         self.manifest_count = m.count;
         self.manifest_sum = data_encoding::HEXLOWER.encode(&m.sum.0);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn names(update: &SyncStateUpdate) -> Vec<(String, bool)> {
+        update.parts.iter().map(|(n, v)| (n.clone(), v.is_some())).collect()
+    }
+
+    fn share(name: &str) -> serde_json::Value {
+        let stream = serde_json::json!({"cursor": 0, "manifest_version": 0, "manifest_count": 0, "manifest_sum": ""});
+        serde_json::json!({
+            "name": name, "chain_len": 1, "chain_head": "", "epoch": 1, "key": "", "role": "read",
+            "members": [], "stream": stream,
+        })
+    }
+
+    #[test]
+    fn a_save_writes_the_parts_that_changed_and_removes_the_ones_gone() {
+        let mut state: SyncState = serde_json::from_value(serde_json::json!({
+            "server": "s", "email": "e", "account_id": "a", "secret_key": "k", "salt": "s",
+            "kdf": {"algorithm": "argon2id", "memory_kib": 1, "iterations": 1, "parallelism": 1},
+            "device_name": "d", "session": null, "cursor": 0, "manifest_version": 0, "manifest_count": 0,
+            "manifest_sum": "", "last_sync": null,
+            "items": {"00": {"revision": 1, "local": 1, "deleted": false}},
+            "shares": {"a": share("A"), "b": share("B")}
+        }))
+        .unwrap();
+        // A state from before parts: everything goes into parts, and the
+        // root keeps neither the item table nor the shares.
+        let first = state.update();
+        assert_eq!(names(&first), [("account".into(), true), ("share-a".into(), true), ("share-b".into(), true)]);
+        let root: serde_json::Value = serde_json::from_slice(&first.root).unwrap();
+        assert!(root.get("items").is_none() && root.get("shares").is_none(), "{root}");
+        state.written(first);
+        assert_eq!(names(&state.update()), [], "nothing changed");
+
+        // Reached for mutably but left as it was: nothing to write.
+        state.shares.get_mut("a").unwrap();
+        assert_eq!(names(&state.update()), []);
+        state.shares.get_mut("a").unwrap().epoch = 2;
+        state.stream.items.get_mut("00").unwrap().local = 2;
+        let second = state.update();
+        assert_eq!(names(&second), [("account".into(), true), ("share-a".into(), true)]);
+        state.written(second);
+
+        state.shares.remove("b");
+        assert_eq!(names(&state.update()), [("share-b".into(), false)]);
     }
 }
