@@ -476,24 +476,31 @@ fn split_conflict_title(title: &str) -> Option<(&str, &str)> {
 }
 
 fn conflict_copies(d: &Desktop) -> CommandResult<Vec<ConflictCopy>> {
-    d.with_unlocked(|_, items, _| {
-        items
-            .iter()
-            .filter_map(|s| {
-                let (original, device) = split_conflict_title(&s.title)?;
-                let twin = items.iter().find(|o| o.id != s.id && o.title == original && o.item_type == s.item_type);
-                Some(ConflictCopy {
-                    id: s.id.to_hex(),
-                    title: s.title.clone(),
-                    original_id: twin.map(|o| o.id.to_hex()),
-                    original_title: twin.map(|o| o.title.clone()),
-                    device: device.to_owned(),
-                    updated_at: s.updated.unix_timestamp(),
-                })
-            })
-            .collect()
+    d.with_unlocked(|vault, items, _| {
+        let mut copies = Vec::new();
+        for s in items {
+            let Some((original, device)) = split_conflict_title(&s.title) else { continue };
+            // The copy names its original (copies made before it did are
+            // matched by title, which works unless the title was what both
+            // sides changed).
+            let of = vault.get(s.id)?.conflict_of;
+            let twin = match of {
+                Some(of) => items.iter().find(|o| o.id == of),
+                None => items.iter().find(|o| o.id != s.id && o.title == original && o.item_type == s.item_type),
+            };
+            copies.push(ConflictCopy {
+                id: s.id.to_hex(),
+                title: s.title.clone(),
+                original_id: twin.map(|o| o.id.to_hex()),
+                original_title: twin.map(|o| o.title.clone()),
+                device: device.to_owned(),
+                updated_at: s.updated.unix_timestamp(),
+            });
+        }
+        Ok::<_, tessera_core::VaultError>(copies)
     })
-    .ok_or_else(CommandError::locked)
+    .ok_or_else(CommandError::locked)?
+    .map_err(CommandError::from)
 }
 
 /// Settles a conflict copy: `copy` gives the original the copy's content
@@ -519,14 +526,17 @@ fn resolve_conflict(d: &Desktop, id: &str, keep: &str) -> CommandResult<()> {
                     let content = vault.attachment_content(copy_id, a)?;
                     vault.attach(original, &a.name, &content)?;
                 }
+                // The copy's version of everything, its title without the
+                // mark included (the title may be what both sides changed).
+                let title = split_conflict_title(&mine.title).map_or(mine.title.as_str(), |(t, _)| t).to_owned();
                 vault.update(original, |item| {
-                    let title = std::mem::take(&mut item.title);
                     let attachments = std::mem::take(&mut item.attachments);
                     let (id, revision, created) = (item.id, item.revision, item.created);
                     *item = mine.clone();
                     (item.id, item.revision, item.created) = (id, revision, created);
                     item.title = title;
                     item.attachments = attachments;
+                    item.conflict_of = None;
                     Ok(())
                 })?;
                 Ok(())

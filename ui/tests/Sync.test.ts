@@ -274,6 +274,12 @@ describe('conflict copies', () => {
     expect(within(username).getByTestId('sync-conflict-original-value').textContent).toBe('old-user');
     // No secret: a protected field is only "hidden".
     expect(dialog.textContent).not.toContain('secret-');
+    // The copy's title is compared without the mark sync added to it.
+    const title = within(dialog)
+      .getAllByTestId('sync-conflict-row')
+      .find((r) => r.textContent?.startsWith('Title'))!;
+    expect(within(title).getByTestId('sync-conflict-copy-value').textContent).toBe('Bank');
+    expect(title.dataset['differs']).toBe('false');
   });
 
   it.each([

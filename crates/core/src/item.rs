@@ -348,6 +348,12 @@ pub struct Item {
     #[zeroize(skip)]
     #[serde(default)]
     pub attachments: Vec<AttachmentRef>,
+    /// For a conflict copy that sync made: the item it is a copy of, so the
+    /// two can be compared and settled even when the title is what both
+    /// sides changed. (Absent from every other item.)
+    #[zeroize(skip)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conflict_of: Option<ItemId>,
     /// When the item was created.
     #[zeroize(skip)]
     #[serde(with = "time::serde::timestamp")]
@@ -397,6 +403,7 @@ impl Item {
             agent_approval: AgentApproval::default(),
             auto_type: AutoTypeSettings::default(),
             attachments: Vec::new(),
+            conflict_of: None,
             created: now,
             updated: now,
             password_changed: now,
@@ -546,6 +553,7 @@ impl fmt::Debug for Item {
             .field("agent_approval", &self.agent_approval)
             .field("auto_type", &self.auto_type)
             .field("attachments", &self.attachments)
+            .field("conflict_of", &self.conflict_of)
             .field("created", &self.created)
             .field("updated", &self.updated)
             .field("expires", &self.expires)

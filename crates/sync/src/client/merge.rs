@@ -32,6 +32,44 @@ fn attachment_key(list: &[AttachmentRef]) -> Vec<(&str, [u8; 32])> {
     k
 }
 
+/// Every field a user edits, which merging and comparing go through. A
+/// field left out here would be lost silently at a merge (the remote value
+/// taken over this device's edit), so an item field that is not listed must
+/// be one sync sets itself (`id`, `revision`, the times, `attachments`).
+macro_rules! content_fields {
+    ($each:ident) => {
+        $each!(
+            item_type,
+            title,
+            username,
+            password,
+            urls,
+            notes,
+            otp,
+            fields,
+            tags,
+            folder,
+            favourite,
+            never_autofill,
+            never_for_agents,
+            ssh_agent,
+            agent_approval,
+            auto_type,
+            conflict_of,
+            expires,
+            deleted
+        )
+    };
+}
+
+/// Whether `a` and `b` say the same in every field a user edits.
+pub(crate) fn same_content(a: &Item, b: &Item) -> bool {
+    macro_rules! same {
+        ($($f:ident),*) => { true $(&& a.$f == b.$f)* };
+    }
+    content_fields!(same)
+}
+
 /// Merges `local` and `remote`, both descended from `base`. `None`: a field
 /// was changed differently on both sides.
 pub fn merge3(base: &Item, local: &Item, remote: &Item) -> Option<Merged> {
@@ -48,7 +86,7 @@ pub fn merge3(base: &Item, local: &Item, remote: &Item) -> Option<Merged> {
             }
         )*};
     }
-    field!(item_type, title, username, password, urls, notes, otp, fields, tags, folder, favourite, expires, deleted);
+    content_fields!(field);
     if conflict {
         return None;
     }
@@ -101,6 +139,25 @@ mod tests {
         let mut r = b.clone();
         r.password = "three".into();
         assert!(merge3(&b, &l, &r).is_none());
+    }
+
+    #[test]
+    fn a_setting_changed_here_survives_an_edit_there() {
+        let b = base();
+        let mut l = b.clone();
+        l.never_autofill = true;
+        l.never_for_agents = true;
+        l.auto_type.sequence = Some("{PASSWORD}{ENTER}".into());
+        l.agent_approval = tessera_core::AgentApproval::Never;
+        let mut r = b.clone();
+        r.password = "two".into();
+        let m = merge3(&b, &l, &r).unwrap().item;
+        assert!(m.never_autofill && m.never_for_agents);
+        assert_eq!(m.auto_type, l.auto_type);
+        assert_eq!(m.agent_approval, l.agent_approval);
+        assert_eq!(m.password, "two");
+        assert!(!same_content(&m, &r), "the merge differs from theirs, so it goes back up");
+        assert!(same_content(&m, &m.clone()));
     }
 
     #[test]

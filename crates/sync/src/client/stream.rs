@@ -11,7 +11,7 @@ use tessera_core::{Item, ItemId, NewAttachment, NewVersion, RemoteChange, SyncKe
 use super::engine::{HttpOr, Progress, SyncError, SyncReport, hostile, parse_id, status_of};
 use super::http::{Api, HttpError};
 use super::manifest::Manifest;
-use super::merge::{Side, merge3};
+use super::merge::{Side, merge3, same_content};
 use super::record::{self, BadRecord, Record};
 use super::state::{StreamState, SyncState, Tracked};
 use crate::wire::{Change, Changes, MAX_PUSH_ITEMS, PushItem, PushRequest, PushResponse, VaultIndex};
@@ -322,6 +322,7 @@ pub(crate) fn round(
                         let mut copy = mine.clone();
                         copy.id = ItemId::random();
                         copy.title = format!("{} (conflict copy from {})", mine.title, state.device_name);
+                        copy.conflict_of = Some(*id);
                         let copy_attachments = contents(vault, &mine)?;
                         remote_changes.push(RemoteChange::Put(Box::new(remote)));
                         remote_changes.push(RemoteChange::Put(Box::new(NewVersion {
@@ -465,23 +466,6 @@ pub(crate) fn round(
         }
     }
     Ok(true)
-}
-
-/// Every field a merge looks at, equal.
-pub(crate) fn same_content(a: &Item, b: &Item) -> bool {
-    a.item_type == b.item_type
-        && a.title == b.title
-        && a.username == b.username
-        && a.password == b.password
-        && a.urls == b.urls
-        && a.notes == b.notes
-        && a.otp == b.otp
-        && a.fields == b.fields
-        && a.tags == b.tags
-        && a.folder == b.folder
-        && a.favourite == b.favourite
-        && a.expires == b.expires
-        && a.deleted == b.deleted
 }
 
 /// The contents of an item's attachments.
