@@ -2,7 +2,7 @@ import { fireEvent, render, screen } from '@testing-library/svelte';
 import { describe, expect, it, vi } from 'vitest';
 import MainScreen from '../src/components/MainScreen.svelte';
 import Toasts from '../src/components/Toasts.svelte';
-import { details, hexId, installFake, settle } from './fakeTauri';
+import { details, hexId, installFake, settle, summary } from './fakeTauri';
 
 async function renderMain(itemCount = 50) {
   const fake = installFake(itemCount);
@@ -197,5 +197,21 @@ describe('MainScreen keyboard shortcuts', () => {
     const toast = screen.getByTestId('toast');
     expect(toast.dataset['kind']).toBe('error');
     expect(toast.textContent).toContain('The vault is locked.');
+  });
+});
+
+describe('MainScreen and changes made elsewhere', () => {
+  it('reads the list again once it listens, for a sync that landed while it mounted', async () => {
+    const fake = installFake(2);
+    const listen = fake.listen.bind(fake);
+    // The first sync after an unlock finishes after the list's first read
+    // and before the screen listens for changes: no event reaches it.
+    fake.listen = (event, handler) => {
+      if (event === 'vault-changed') fake.items.push(summary(3));
+      return listen(event, handler);
+    };
+    render(MainScreen, { onlocked: vi.fn() });
+    await settle();
+    expect(screen.getByTestId('item-list').dataset['total']).toBe('3');
   });
 });
