@@ -267,7 +267,8 @@ impl Vault {
         };
         create_private_dir(&dir).map_err(io)?;
         let file_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
-        let temp = dir.join(format!(".{file_name}.{}.creating", ItemId::random()));
+        remove_abandoned_temporaries(&dir, &file_name);
+        let temp = dir.join(format!(".{file_name}.{}.{}.creating", std::process::id(), ItemId::random()));
 
         let result = (|| -> Result<(VaultId, VaultKey), CreateError> {
             let vault_id = VaultId::random();
@@ -604,4 +605,68 @@ fn set_private(path: &Path) -> std::io::Result<()> {
 /// fsync a directory, so a new directory entry survives a crash.
 fn sync_dir(dir: &Path) -> std::io::Result<()> {
     std::fs::File::open(dir)?.sync_all()
+}
+
+/// Removes what creations of `file_name` in `dir` left when they were
+/// killed before removing their temporary file (`.NAME.PID.RANDOM.creating`
+/// and SQLite's companions of it): those whose process is gone. Only where
+/// `/proc` tells a live process from a dead one; elsewhere nothing is
+/// removed. Files named any other way are never touched.
+fn remove_abandoned_temporaries(dir: &Path, file_name: &str) {
+    if !cfg!(target_os = "linux") || file_name.is_empty() {
+        return;
+    }
+    let prefix = format!(".{file_name}.");
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(rest) = name.to_str().and_then(|n| n.strip_prefix(&prefix)) else { continue };
+        let base = ["-wal", "-shm", "-journal"].iter().find_map(|s| rest.strip_suffix(s)).unwrap_or(rest);
+        let Some((pid, random)) = base.strip_suffix(".creating").and_then(|m| m.split_once('.')) else { continue };
+        let ours = random.len() == 32 && random.bytes().all(|b| b.is_ascii_hexdigit());
+        let Ok(pid) = pid.parse::<u32>() else { continue };
+        if ours && !Path::new(&format!("/proc/{pid}")).exists() {
+            let _ = std::fs::remove_file(entry.path());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_creation_removes_the_temporary_files_of_killed_ones_and_no_other() {
+        let dir = tempfile::tempdir().unwrap();
+        let me = std::process::id();
+        // Above any pid_max: no such process.
+        let dead = 4_000_000_000u32;
+        let random = ItemId::random();
+        let names = [
+            format!(".v.tessera.{dead}.{random}.creating"),
+            format!(".v.tessera.{dead}.{random}.creating-wal"),
+            format!(".v.tessera.{dead}.{random}.creating-journal"),
+            format!(".v.tessera.{me}.{random}.creating"),
+            format!(".v.tessera.{dead}.short.creating"),
+            format!(".w.tessera.{dead}.{random}.creating"),
+            format!(".v.tessera.{random}.creating"),
+            "v.tessera.bak".to_owned(),
+        ];
+        for n in &names {
+            std::fs::write(dir.path().join(n), b"x").unwrap();
+        }
+        let kek = KeyEncryptionKey::from_bytes(Zeroizing::new([5; 32]));
+        let slot = NewSlot { kind: "test".into(), label: "Test".into(), params: vec![], kek };
+        Vault::create(dir.path().join("v.tessera"), vec![slot], &OpenOptions::default()).unwrap();
+        let mut left: Vec<String> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        left.sort();
+        let mut expected: Vec<String> = names[3..].to_vec();
+        expected.push("v.tessera".to_owned());
+        expected.sort();
+        assert_eq!(left, expected);
+    }
 }
