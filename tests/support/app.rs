@@ -174,7 +174,7 @@ impl App {
 
     pub fn fail(&self, message: impl std::fmt::Display) -> ! {
         self.log_shown.set(true);
-        let shot = failure_png();
+        let shot = failure_png(&self.desktop);
         let _ = self.desktop.grab_png("root", &shot);
         panic!(
             "{message}\n(after {:.1} s; screen at {})\n--- stderr of tauri-driver, WebKitWebDriver and tessera-desktop ---\n{}",
@@ -622,7 +622,7 @@ impl App {
 impl Drop for App {
     fn drop(&mut self) {
         if std::thread::panicking() && !self.log_shown.get() {
-            let shot = failure_png();
+            let shot = failure_png(&self.desktop);
             let _ = self.desktop.grab_png("root", &shot);
             eprintln!("--- the screen at the failure: {} ---", shot.display());
             eprintln!(
@@ -634,10 +634,12 @@ impl Drop for App {
     }
 }
 
-/// Where the screen is saved when a test fails (kept after the run).
-pub fn failure_png() -> PathBuf {
+/// Where the screen of `desktop` is saved when a test fails (kept after
+/// the run); one file per X display, so a test with two apps keeps both.
+pub fn failure_png(desktop: &Desktop) -> PathBuf {
     let name = std::thread::current().name().unwrap_or("desktop").replace("::", "-");
-    std::env::temp_dir().join(format!("tessera-desktop-failure-{name}.png"))
+    let display = desktop.display().replace(':', "");
+    std::env::temp_dir().join(format!("tessera-desktop-failure-{name}-display{display}.png"))
 }
 
 /// RFC 6238 codes for `secret` at the time steps around `at` (oathtool).
