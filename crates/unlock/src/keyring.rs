@@ -77,7 +77,11 @@ fn unavailable(e: &keyring::Error) -> UnlockError {
         keyring::Error::NoStorageAccess(_) | keyring::Error::PlatformFailure(_) => {
             format!("the OS keyring is not reachable or is locked ({e})")
         }
-        keyring::Error::NoDefaultStore => "this system has no OS keyring (Secret Service)".to_owned(),
+        // The store is set up once per process; say why it could not be.
+        keyring::Error::NoDefaultStore => match keyring::Entry::store_status() {
+            Err(keyring::Error::Invalid(..)) | Ok(()) => "this system has no OS keyring (Secret Service)".to_owned(),
+            Err(why) => format!("the OS keyring (Secret Service) could not be reached ({why})"),
+        },
         keyring::Error::NoEntry => {
             "the OS keyring has no secret for this vault (it was made in another login session or deleted)".to_owned()
         }
