@@ -8,7 +8,6 @@
 //! Xvfb) and `display` (package imagemagick; `make test` installs it). The
 //! code is drawn and shown by tessera_test_support::app's [`Viewer`].
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::json;
@@ -29,16 +28,6 @@ const MIGRATION_URI: &str = "otpauth-migration://offline?data=CjsKFDEyMzQ1Njc4OT
                              ggTWFpbCABKAEwAgotChR0ZXNzZXJhLXFyLWJhdGNoLXR3bxIDYm9iGgpCYXRjaCBCYW5rIAEoATACEAEYASAAKLLyGQ%3D%3D";
 /// "tessera-qr-batch-two" in base32.
 const BATCH_BANK_SECRET: &str = "ORSXG43FOJQS24LSFVRGC5DDNAWXI53P";
-
-/// What oathtool computes for `secret` at Unix time `at`.
-fn oathtool_at(secret: &str, at: u64) -> String {
-    let out = Command::new("oathtool")
-        .args(["--totp", "-b", "-N", &format!("@{at}"), secret])
-        .output()
-        .expect("oathtool runs (package oathtool; `make test` installs it)");
-    assert!(out.status.success(), "oathtool failed: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
-}
 
 /// The app on `vault`, unlocked.
 fn start_unlocked(vault: &TestVault) -> App {

@@ -24,7 +24,6 @@
 //!
 //! Needs what tests/desktop_sync.rs needs, and `oathtool`.
 
-use std::process::Command;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -49,13 +48,7 @@ const CARRY: Duration = Duration::from_secs(60);
 /// with the current step's code, the account takes the next step's code at
 /// any later time, however soon.
 fn totp(secret: &str, ahead: u64) -> String {
-    let at = unix_now() + ahead;
-    let out = Command::new("oathtool")
-        .args(["--totp", "-b", "--now", &format!("@{at}"), secret])
-        .output()
-        .expect("oathtool runs");
-    assert!(out.status.success(), "oathtool: {}", String::from_utf8_lossy(&out.stderr));
-    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+    oathtool_at(secret, unix_now() + ahead)
 }
 
 /// Photographs the current window in the app's theme and then in the other

@@ -642,19 +642,19 @@ pub fn failure_png(desktop: &Desktop) -> PathBuf {
     std::env::temp_dir().join(format!("tessera-desktop-failure-{name}-display{display}.png"))
 }
 
+/// The RFC 6238 code oathtool computes for `secret` (base32) at Unix time `at`.
+pub fn oathtool_at(secret: &str, at: u64) -> String {
+    let out = std::process::Command::new("oathtool")
+        .args(["--totp", "-b", "-N", &format!("@{at}"), secret])
+        .output()
+        .expect("oathtool runs (package oathtool; `make test` installs it)");
+    assert!(out.status.success(), "oathtool failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).trim().to_owned()
+}
+
 /// RFC 6238 codes for `secret` at the time steps around `at` (oathtool).
 pub fn totp_codes_around(secret: &str, at: u64) -> Vec<String> {
-    [at - 30, at, at + 30]
-        .iter()
-        .map(|t| {
-            let out = std::process::Command::new("oathtool")
-                .args(["--totp", "-b", "-N", &format!("@{t}"), secret])
-                .output()
-                .expect("oathtool runs (package oathtool; `make test` installs it)");
-            assert!(out.status.success(), "oathtool failed: {}", String::from_utf8_lossy(&out.stderr));
-            String::from_utf8_lossy(&out.stdout).trim().to_owned()
-        })
-        .collect()
+    [at - 30, at, at + 30].iter().map(|&t| oathtool_at(secret, t)).collect()
 }
 
 pub fn unix_now() -> u64 {
